@@ -1,0 +1,84 @@
+//! Value conversions shared by every payload kind: scalar → typed value,
+//! with errors that name the field.
+
+use std::fmt;
+
+use serde_json::value::RawValue;
+
+use super::amount::{Amount, Balance};
+use super::error::PayloadError;
+use super::json::{Scalar, scalar};
+use super::timestamp::DarajaTime;
+
+impl Scalar<'_> {
+    /// The literal text: a string's contents or a number's digits.
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            Scalar::Text(text) => text,
+            Scalar::Number(literal) => literal,
+        }
+    }
+}
+
+impl fmt::Display for Scalar<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Text(text) => write!(f, "{text:?}"),
+            Scalar::Number(literal) => f.write_str(literal),
+        }
+    }
+}
+
+/// A required member that must be a string or number and not `null`.
+pub(crate) fn required_scalar<'a>(raw: Option<&'a RawValue>, path: &dyn Fn() -> String) -> Result<Scalar<'a>, PayloadError> {
+    match raw {
+        Some(raw) => scalar(raw, path)?.ok_or_else(|| PayloadError::shape(path(), "the member is null; a value is required")),
+        None => Err(missing(path())),
+    }
+}
+
+/// An optional member: absent, `null` and `""` all mean "no value".
+pub(crate) fn optional_scalar<'a>(raw: Option<&'a RawValue>, path: &dyn Fn() -> String) -> Result<Option<Scalar<'a>>, PayloadError> {
+    match raw {
+        Some(raw) => Ok(scalar(raw, path)?.filter(|value| !value.text().is_empty())),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn missing(path: String) -> PayloadError {
+    PayloadError::shape(path, "missing field; a value is required")
+}
+
+/// A transaction amount: never negative, at most two decimals.
+pub(crate) fn amount(value: &Scalar<'_>, path: &dyn Fn() -> String) -> Result<Amount, PayloadError> {
+    value.text().parse().map_err(|error| PayloadError::value(path(), format!("{error}, got {value}")))
+}
+
+/// A balance: like [`amount`] but may be negative.
+pub(crate) fn balance(value: &Scalar<'_>, path: &dyn Fn() -> String) -> Result<Balance, PayloadError> {
+    value.text().parse().map_err(|error| PayloadError::value(path(), format!("{error}, got {value}")))
+}
+
+/// A timestamp: a JSON number must be the 14-digit layout; a string may be
+/// either layout.
+pub(crate) fn timestamp(value: &Scalar<'_>, path: &dyn Fn() -> String) -> Result<DarajaTime, PayloadError> {
+    let parsed = match value {
+        Scalar::Number(literal) => DarajaTime::parse_compact(literal),
+        Scalar::Text(text) => text.parse(),
+    };
+    parsed.map_err(|error| PayloadError::value(path(), format!("{error}, got {value}")))
+}
+
+/// A correlation id: a non-empty string (spec §6 rule 13).
+pub(crate) fn non_empty(value: String, path: &str) -> Result<String, PayloadError> {
+    if value.is_empty() {
+        Err(PayloadError::value(path, "the id is an empty string; Daraja always sends one"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// An optional string member where `""` means "not given".
+pub(crate) fn non_empty_or_none(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.is_empty())
+}

@@ -1,0 +1,62 @@
+//! Typed Daraja callback bodies and the one way to parse them.
+//!
+//! Each kind has one type; all parse through [`Payload::from_slice`] under
+//! the strict-input rules of the spec (§6): exactly one RFC 8259 object, no
+//! trailing data, no byte-order mark, valid UTF-8 without unpaired surrogate
+//! escapes, nesting at most [`MAX_DEPTH`] deep, no duplicated member among
+//! those read, exact wrappers and case-sensitive keys.
+
+mod amount;
+mod c2b;
+mod correlation;
+mod error;
+mod field;
+mod json;
+mod msisdn;
+mod result;
+mod result_code;
+mod stk;
+mod timeout;
+mod timestamp;
+
+pub use amount::{Amount, AmountError, Balance};
+pub use c2b::C2bPayment;
+pub use correlation::CorrelationId;
+pub use error::{PayloadError, PayloadErrorKind};
+pub use json::MAX_DEPTH;
+pub use msisdn::{Msisdn, MsisdnForm};
+pub use result::{
+    AccountBalance, AccountBalanceParams, B2bParams, B2cParams, Charge, DarajaResult, ParamValue, Parameter,
+    Parameters, ReferenceItem, ResultParameter, ResultParams, ReversalParams, TransactionStatusParams,
+};
+pub use result_code::ResultCode;
+pub use stk::{StkCallback, StkOutcome, StkPayment};
+pub use timeout::QueueTimeout;
+pub use timestamp::{DarajaTime, EAT, TimestampError, TimestampLayout};
+
+/// A Daraja callback body: parsed strictly from bytes, correlated by one id.
+///
+/// Implemented by [`StkCallback`], [`C2bPayment`], [`DarajaResult`] and
+/// [`QueueTimeout`]. A body that parses is complete and valid; a body that
+/// does not is refused whole with a [`PayloadError`] naming the field.
+///
+/// ```
+/// use pesakit_core::{C2bPayment, Payload};
+///
+/// let body = br#"{"TransID":"RKTQDM7W6S","TransTime":"20191122063845",
+///     "TransAmount":"10","MSISDN":"25470****149"}"#;
+/// let payment = C2bPayment::from_slice(body)?;
+/// assert_eq!(payment.correlation_id().to_string(), "RKTQDM7W6S");
+///
+/// let err = C2bPayment::from_slice(br#"{"TransID":"X","TransTime":"20191122063845","TransAmount":"1.005","MSISDN":""}"#)
+///     .unwrap_err();
+/// assert_eq!(err.path(), "TransAmount");
+/// # Ok::<(), pesakit_core::PayloadError>(())
+/// ```
+pub trait Payload: Sized + Send + Sync + 'static {
+    /// Parses a callback body.
+    fn from_slice(body: &[u8]) -> Result<Self, PayloadError>;
+
+    /// The id that ties this callback to its request or payment (spec §5).
+    fn correlation_id(&self) -> CorrelationId<'_>;
+}

@@ -1,0 +1,105 @@
+//! Result codes that keep whatever Daraja sent.
+
+use std::fmt;
+
+use super::error::PayloadError;
+use super::json::Scalar;
+
+/// A Daraja `ResultCode`, numeric or textual, never coerced (spec §3).
+///
+/// Daraja sends integers (`0`, `1032`, `2001`), numeric strings (`"0"`,
+/// `"1032"`) and opaque strings (`"R000002"`, `"SFC_IC0003"`). A string of
+/// ASCII digits reads as its number; anything else is kept as text. Only
+/// `0` is success.
+///
+/// ```
+/// use pesakit_core::ResultCode;
+///
+/// assert!(ResultCode::Numeric(0).is_success());
+/// assert!(!ResultCode::Text("SFC_IC0003".into()).is_success());
+/// assert_eq!(ResultCode::Numeric(1032).to_string(), "1032");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResultCode {
+    /// An integer code, from a JSON integer or a string of digits.
+    Numeric(i64),
+    /// Any other non-empty string, verbatim.
+    Text(String),
+}
+
+impl ResultCode {
+    /// Whether this is `0`, the only success code.
+    pub fn is_success(&self) -> bool {
+        *self == Self::Numeric(0)
+    }
+
+    /// The numeric value, if the code is numeric.
+    ///
+    /// ```
+    /// use pesakit_core::ResultCode;
+    /// assert_eq!(ResultCode::Numeric(17).as_i64(), Some(17));
+    /// assert_eq!(ResultCode::Text("R000002".into()).as_i64(), None);
+    /// ```
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Numeric(code) => Some(*code),
+            Self::Text(_) => None,
+        }
+    }
+
+    /// Reads a code from a JSON scalar (spec §6 rules 12 and 15).
+    pub(crate) fn from_scalar(scalar: Scalar<'_>, path: &str) -> Result<Self, PayloadError> {
+        match scalar {
+            Scalar::Number(literal) => literal.parse().map(Self::Numeric).map_err(|_| {
+                let problem = if literal.contains(['.', 'e', 'E']) {
+                    "is not an integer"
+                } else {
+                    "does not fit a 64-bit integer"
+                };
+                PayloadError::value(path, format!("result code {literal} {problem}"))
+            }),
+            Scalar::Text(text) if text.is_empty() => {
+                Err(PayloadError::value(path, "the result code is an empty string"))
+            }
+            Scalar::Text(text) if text.bytes().all(|byte| byte.is_ascii_digit()) => {
+                text.parse().map(Self::Numeric).map_err(|_| {
+                    PayloadError::value(path, format!("result code \"{text}\" does not fit a 64-bit integer"))
+                })
+            }
+            Scalar::Text(text) => Ok(Self::Text(text.into_owned())),
+        }
+    }
+}
+
+impl fmt::Display for ResultCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Numeric(code) => write!(f, "{code}"),
+            Self::Text(code) => f.write_str(code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn read(scalar: Scalar<'_>) -> Result<ResultCode, PayloadError> {
+        ResultCode::from_scalar(scalar, "ResultCode")
+    }
+
+    #[test]
+    fn digit_strings_read_as_numbers() {
+        assert_eq!(read(Scalar::Text(Cow::Borrowed("1032"))), Ok(ResultCode::Numeric(1032)));
+        assert_eq!(read(Scalar::Text(Cow::Borrowed("R000002"))), Ok(ResultCode::Text("R000002".into())));
+    }
+
+    #[test]
+    fn huge_and_fractional_codes_are_refused_not_wrapped() {
+        assert!(read(Scalar::Number("4294968328")).is_ok());
+        assert!(read(Scalar::Number("18446744073709552648")).is_err());
+        assert!(read(Scalar::Number("0.0")).is_err());
+        assert!(read(Scalar::Text(Cow::Borrowed(""))).is_err());
+    }
+}

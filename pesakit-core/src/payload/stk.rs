@@ -1,0 +1,263 @@
+//! The STK push (M-Pesa Express) result sent to `CallBackURL` (spec §2.1).
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::amount::{Amount, Balance};
+use super::correlation::CorrelationId;
+use super::error::PayloadError;
+use super::field::{self, required_scalar};
+use super::json::{self, Object, OneOrMany, RawEntry, Scalar};
+use super::msisdn::Msisdn;
+use super::result_code::ResultCode;
+use super::timestamp::DarajaTime;
+use super::Payload;
+
+const CALLBACK: &str = "Body.stkCallback";
+const METADATA: &str = "Body.stkCallback.CallbackMetadata";
+
+/// The result of an STK push: `{"Body":{"stkCallback":{…}}}`.
+///
+/// A success (`ResultCode` 0) only parses with complete metadata — amount,
+/// receipt, transaction date and phone — so a `StkCallback` with code 0 is
+/// always a real payment ([`StkOutcome::Paid`]). Metadata on a failure is
+/// ignored: it is never evidence of payment.
+///
+/// ```
+/// use pesakit_core::{Payload, StkCallback, StkOutcome};
+///
+/// let body = br#"{"Body":{"stkCallback":{
+///     "MerchantRequestID":"29115-34620561-1",
+///     "CheckoutRequestID":"ws_CO_191220191020363925",
+///     "ResultCode":0,
+///     "ResultDesc":"The service request is processed successfully.",
+///     "CallbackMetadata":{"Item":[
+///         {"Name":"Amount","Value":1.00},
+///         {"Name":"MpesaReceiptNumber","Value":"NLJ7RT61SV"},
+///         {"Name":"TransactionDate","Value":20191219102115},
+///         {"Name":"PhoneNumber","Value":254708374149}]}}}}"#;
+///
+/// let callback = StkCallback::from_slice(body)?;
+/// let StkOutcome::Paid(payment) = callback.outcome() else { panic!("a payment") };
+/// assert_eq!(payment.amount.to_string(), "1.00");
+/// assert_eq!(payment.receipt, "NLJ7RT61SV");
+/// assert_eq!(payment.phone.normalised(), Some("254708374149"));
+/// assert_eq!(payment.transaction_date.to_string(), "2019-12-19T10:21:15+03:00");
+/// # Ok::<(), pesakit_core::PayloadError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StkCallback {
+    /// `MerchantRequestID`, returned when the push was sent.
+    pub merchant_request_id: String,
+    /// `CheckoutRequestID`, the id to correlate on. Treat it as personal
+    /// data: newer ids embed the payer's number.
+    pub checkout_request_id: String,
+    /// `ResultCode`, kept as sent.
+    pub result_code: ResultCode,
+    /// `ResultDesc`. Free text whose wording changes; never branch on it.
+    pub result_desc: String,
+    payment: Option<StkPayment>,
+}
+
+/// The metadata of a successful STK payment.
+///
+/// ```
+/// # use pesakit_core::{Payload, StkCallback};
+/// # let body = std::fs::read("../../shared/fixtures/stk/official_v1_success_with_balance_item.json")
+/// #     .or_else(|_| std::fs::read("../shared/fixtures/stk/official_v1_success_with_balance_item.json"))
+/// #     .unwrap();
+/// let payment = StkCallback::from_slice(&body)?.payment().cloned().unwrap();
+/// assert_eq!(payment.amount.minor_units(), 100);
+/// assert_eq!(payment.balance, None); // the Balance item never carries a value
+/// # Ok::<(), pesakit_core::PayloadError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StkPayment {
+    /// `Amount`, exact.
+    pub amount: Amount,
+    /// `MpesaReceiptNumber`, e.g. `NLJ7RT61SV`.
+    pub receipt: String,
+    /// `TransactionDate`, in East Africa Time.
+    pub transaction_date: DarajaTime,
+    /// `PhoneNumber`, the payer.
+    pub phone: Msisdn,
+    /// `Balance`, which Daraja sends without a value or not at all.
+    pub balance: Option<Balance>,
+}
+
+/// What an STK push came to, classified by result code (spec §3.1).
+///
+/// ```
+/// use pesakit_core::{Payload, StkCallback, StkOutcome};
+///
+/// let body = br#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_1",
+///     "ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
+/// assert_eq!(StkCallback::from_slice(body)?.outcome(), StkOutcome::Cancelled);
+/// # Ok::<(), pesakit_core::PayloadError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StkOutcome<'a> {
+    /// Code 0 with complete metadata: the customer paid.
+    Paid(&'a StkPayment),
+    /// 1032 or 1031: the customer dismissed the prompt.
+    Cancelled,
+    /// 1037: the phone could not be reached or did not answer. Query the
+    /// outcome before telling the customer it failed.
+    Timeout,
+    /// 1: not enough money in the customer's account.
+    InsufficientFunds,
+    /// 2001: the customer entered a wrong PIN.
+    WrongPin,
+    /// 1019: the request expired before the customer acted.
+    Expired,
+    /// Any other code, known or not. Never a payment.
+    Failed(&'a ResultCode),
+}
+
+impl StkCallback {
+    /// The classified result.
+    pub fn outcome(&self) -> StkOutcome<'_> {
+        if let Some(payment) = &self.payment {
+            return StkOutcome::Paid(payment);
+        }
+        match self.result_code.as_i64() {
+            Some(1031 | 1032) => StkOutcome::Cancelled,
+            Some(1037) => StkOutcome::Timeout,
+            Some(1) => StkOutcome::InsufficientFunds,
+            Some(2001) => StkOutcome::WrongPin,
+            Some(1019) => StkOutcome::Expired,
+            _ => StkOutcome::Failed(&self.result_code),
+        }
+    }
+
+    /// The payment, when the push succeeded.
+    pub fn payment(&self) -> Option<&StkPayment> {
+        self.payment.as_ref()
+    }
+}
+
+impl Payload for StkCallback {
+    fn from_slice(body: &[u8]) -> Result<Self, PayloadError> {
+        let Envelope { body: Object(Body { callback: Object(raw) }) } = json::parse_document(body)?;
+        let result_code = required_scalar(Some(raw.result_code), &|| format!("{CALLBACK}.ResultCode"))?;
+        let result_code = ResultCode::from_scalar(result_code, "Body.stkCallback.ResultCode")?;
+        let payment = match (result_code.is_success(), raw.callback_metadata) {
+            (true, Some(metadata)) => Some(read_payment(metadata)?),
+            (true, None) => {
+                return Err(PayloadError::shape(
+                    METADATA,
+                    "missing field; ResultCode 0 needs CallbackMetadata, so this success cannot be trusted as paid",
+                ));
+            }
+            (false, _) => None,
+        };
+        Ok(Self {
+            merchant_request_id: field::non_empty(raw.merchant_request_id, "Body.stkCallback.MerchantRequestID")?,
+            checkout_request_id: field::non_empty(raw.checkout_request_id, "Body.stkCallback.CheckoutRequestID")?,
+            result_code,
+            result_desc: raw.result_desc,
+            payment,
+        })
+    }
+
+    fn correlation_id(&self) -> CorrelationId<'_> {
+        CorrelationId::CheckoutRequest(&self.checkout_request_id)
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "Body", borrow)]
+    body: Object<Body<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(rename = "stkCallback", borrow)]
+    callback: Object<RawCallback<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawCallback<'a> {
+    #[serde(rename = "MerchantRequestID")]
+    merchant_request_id: String,
+    #[serde(rename = "CheckoutRequestID")]
+    checkout_request_id: String,
+    #[serde(rename = "ResultCode", borrow)]
+    result_code: &'a RawValue,
+    #[serde(rename = "ResultDesc")]
+    result_desc: String,
+    #[serde(rename = "CallbackMetadata", borrow, default)]
+    callback_metadata: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Metadata<'a> {
+    #[serde(rename = "Item", borrow)]
+    items: OneOrMany<Object<RawEntry<'a>>>,
+}
+
+/// The metadata items we read, each at most once.
+#[derive(Default)]
+struct PaymentItems<'a> {
+    amount: Option<Option<&'a RawValue>>,
+    receipt: Option<Option<&'a RawValue>>,
+    transaction_date: Option<Option<&'a RawValue>>,
+    phone: Option<Option<&'a RawValue>>,
+    balance: Option<Option<&'a RawValue>>,
+}
+
+fn read_payment(metadata: &RawValue) -> Result<StkPayment, PayloadError> {
+    let Object(Metadata { items: OneOrMany(entries) }) = json::parse_nested(metadata, METADATA)?;
+    let mut items = PaymentItems::default();
+    for (index, Object(entry)) in entries.iter().enumerate() {
+        let label = entry.label(|| format!("{METADATA}.Item[{index}]"))?;
+        let slot = match label {
+            "Amount" => &mut items.amount,
+            "MpesaReceiptNumber" => &mut items.receipt,
+            "TransactionDate" => &mut items.transaction_date,
+            "PhoneNumber" => &mut items.phone,
+            "Balance" => &mut items.balance,
+            _ => continue,
+        };
+        if slot.replace(entry.value).is_some() {
+            // Two differing copies would let the last one decide what was paid.
+            return Err(PayloadError::shape(
+                format!("{METADATA}.Item[{label}]"),
+                "the item appears more than once",
+            ));
+        }
+    }
+    let amount = required_item("Amount", items.amount)?;
+    let receipt = required_item("MpesaReceiptNumber", items.receipt)?;
+    let transaction_date = required_item("TransactionDate", items.transaction_date)?;
+    let phone = required_item("PhoneNumber", items.phone)?;
+    let balance = field::optional_scalar(items.balance.flatten(), &|| format!("{METADATA}.Item[Balance].Value"))?;
+    Ok(StkPayment {
+        amount: field::amount(&amount, &|| format!("{METADATA}.Item[Amount].Value"))?,
+        receipt: receipt_text(receipt)?,
+        transaction_date: field::timestamp(&transaction_date, &|| format!("{METADATA}.Item[TransactionDate].Value"))?,
+        phone: Msisdn::new(phone.text()),
+        balance: balance
+            .map(|value| field::balance(&value, &|| format!("{METADATA}.Item[Balance].Value")))
+            .transpose()?,
+    })
+}
+
+fn required_item<'a>(name: &'static str, value: Option<Option<&'a RawValue>>) -> Result<Scalar<'a>, PayloadError> {
+    match value {
+        Some(raw) => required_scalar(raw, &|| format!("{METADATA}.Item[{name}].Value")),
+        None => Err(field::missing(format!("{METADATA}.Item[{name}]"))),
+    }
+}
+
+fn receipt_text(value: Scalar<'_>) -> Result<String, PayloadError> {
+    let path = "Body.stkCallback.CallbackMetadata.Item[MpesaReceiptNumber].Value";
+    match value {
+        Scalar::Text(text) if !text.is_empty() => Ok(text.into_owned()),
+        Scalar::Text(_) => Err(PayloadError::value(path, "the receipt number is an empty string")),
+        Scalar::Number(literal) => Err(PayloadError::shape(path, format!("invalid type: number {literal}, expected a string"))),
+    }
+}

@@ -1,0 +1,264 @@
+//! The bodies pesakit answers Daraja with, byte for byte as documented.
+//!
+//! | callback | body |
+//! | --- | --- |
+//! | STK | `{"ResultCode":0,"ResultDesc":"Success"}` ([`StkAck`]) |
+//! | C2B validation | `{"ResultCode":"0","ResultDesc":"Accepted"}` or `{"ResultCode":"C2B000xx","ResultDesc":"Rejected"}` ([`Validation`]) |
+//! | C2B confirmation | `{"ResultCode":0,"ResultDesc":"Success"}` ([`ConfirmationAck`]) |
+//! | results, queue timeouts | `{"ResultCode":0,"ResultDesc":"Accepted"}` ([`ResultAck`]) |
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A body pesakit sends back to Daraja.
+///
+/// ```
+/// use pesakit_core::{DarajaResponse, ResultAck};
+///
+/// assert_eq!(&*ResultAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#);
+/// ```
+pub trait DarajaResponse {
+    /// The exact JSON bytes to send with `Content-Type: application/json`.
+    fn to_json(&self) -> Cow<'static, [u8]>;
+}
+
+/// The acknowledgement of an STK callback.
+///
+/// ```
+/// use pesakit_core::{DarajaResponse, StkAck};
+/// assert_eq!(&*StkAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Success"}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StkAck;
+
+/// The acknowledgement of a C2B confirmation (`ResultCode` integer 0,
+/// documented as "always 0": the money has already moved).
+///
+/// ```
+/// use pesakit_core::{ConfirmationAck, DarajaResponse};
+/// assert_eq!(&*ConfirmationAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Success"}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConfirmationAck;
+
+/// The acknowledgement of a `ResultURL` or `QueueTimeOutURL` callback.
+///
+/// ```
+/// use pesakit_core::{DarajaResponse, ResultAck};
+/// assert_eq!(&*ResultAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResultAck;
+
+impl DarajaResponse for StkAck {
+    fn to_json(&self) -> Cow<'static, [u8]> {
+        Cow::Borrowed(br#"{"ResultCode":0,"ResultDesc":"Success"}"#)
+    }
+}
+
+impl DarajaResponse for ConfirmationAck {
+    fn to_json(&self) -> Cow<'static, [u8]> {
+        Cow::Borrowed(br#"{"ResultCode":0,"ResultDesc":"Success"}"#)
+    }
+}
+
+impl DarajaResponse for ResultAck {
+    fn to_json(&self) -> Cow<'static, [u8]> {
+        Cow::Borrowed(br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#)
+    }
+}
+
+/// The verdict on a C2B validation request.
+///
+/// `ResultCode` is sent as a JSON string, as documented: `"0"` to accept, a
+/// `C2B000xx` code to reject. Daraja waits about 8 seconds for it.
+///
+/// ```
+/// use pesakit_core::{DarajaResponse, RejectCode, Validation};
+///
+/// assert_eq!(&*Validation::Accept.to_json(), br#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
+/// assert_eq!(
+///     &*Validation::Reject(RejectCode::InvalidAccountNumber).to_json(),
+///     br#"{"ResultCode":"C2B00012","ResultDesc":"Rejected"}"#,
+/// );
+/// let tagged = Validation::accept_tagged("1234567890")?;
+/// assert_eq!(
+///     &*tagged.to_json(),
+///     br#"{"ResultCode":"0","ResultDesc":"Accepted","ThirdPartyTransID":"1234567890"}"#,
+/// );
+/// # Ok::<(), pesakit_core::ResponseValueError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Validation {
+    /// Let the payment through.
+    Accept,
+    /// Let the payment through and tag it: Daraja echoes the id as
+    /// `ThirdPartyTransID` in the confirmation.
+    AcceptTagged(ThirdPartyTransId),
+    /// Refuse the payment; the customer's money does not move.
+    Reject(RejectCode),
+}
+
+impl Validation {
+    /// Accepts and tags the payment with `id` (see [`ThirdPartyTransId`]).
+    pub fn accept_tagged(id: &str) -> Result<Self, ResponseValueError> {
+        ThirdPartyTransId::new(id).map(Self::AcceptTagged)
+    }
+
+    /// Whether the payment is accepted.
+    pub fn is_accept(&self) -> bool {
+        !matches!(self, Self::Reject(_))
+    }
+}
+
+impl From<bool> for Validation {
+    /// `true` accepts; `false` rejects with [`RejectCode::OtherError`].
+    fn from(accept: bool) -> Self {
+        if accept { Self::Accept } else { Self::Reject(RejectCode::OtherError) }
+    }
+}
+
+impl DarajaResponse for Validation {
+    fn to_json(&self) -> Cow<'static, [u8]> {
+        match self {
+            Self::Accept => Cow::Borrowed(br#"{"ResultCode":"0","ResultDesc":"Accepted"}"#),
+            // Both inserted values are checked to need no JSON escaping.
+            Self::AcceptTagged(id) => Cow::Owned(
+                format!(r#"{{"ResultCode":"0","ResultDesc":"Accepted","ThirdPartyTransID":"{}"}}"#, id.0).into_bytes(),
+            ),
+            Self::Reject(code) => {
+                Cow::Owned(format!(r#"{{"ResultCode":"{}","ResultDesc":"Rejected"}}"#, code.as_str()).into_bytes())
+            }
+        }
+    }
+}
+
+/// Why a C2B validation payment is rejected (spec §3.3).
+///
+/// ```
+/// use pesakit_core::RejectCode;
+///
+/// assert_eq!(RejectCode::InvalidMsisdn.as_str(), "C2B00011");
+/// assert_eq!(RejectCode::custom("C2B00099")?.as_str(), "C2B00099");
+/// assert!(RejectCode::custom("0").is_err()); // "0" means accept
+/// # Ok::<(), pesakit_core::ResponseValueError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectCode {
+    /// `C2B00011`, invalid MSISDN.
+    InvalidMsisdn,
+    /// `C2B00012`, invalid account number.
+    InvalidAccountNumber,
+    /// `C2B00013`, invalid amount.
+    InvalidAmount,
+    /// `C2B00014`, invalid KYC details.
+    InvalidKycDetails,
+    /// `C2B00015`, invalid shortcode.
+    InvalidShortcode,
+    /// `C2B00016`, other error; pesakit's default reject.
+    OtherError,
+    /// A code Safaricom has agreed with you; build it with
+    /// [`RejectCode::custom`].
+    Custom(CustomRejectCode),
+}
+
+impl RejectCode {
+    /// A code other than the documented six: 1–32 ASCII letters, digits or
+    /// `_`, and not zero (which would accept).
+    pub fn custom(code: &str) -> Result<Self, ResponseValueError> {
+        let token = checked_token(code, 32, |byte| byte.is_ascii_alphanumeric() || byte == b'_', "reject code")?;
+        if token.bytes().all(|byte| byte == b'0') {
+            return Err(ResponseValueError { what: "reject code", reason: "zero means accept, so it cannot reject" });
+        }
+        Ok(Self::Custom(CustomRejectCode(token)))
+    }
+
+    /// The code as sent in `ResultCode`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidMsisdn => "C2B00011",
+            Self::InvalidAccountNumber => "C2B00012",
+            Self::InvalidAmount => "C2B00013",
+            Self::InvalidKycDetails => "C2B00014",
+            Self::InvalidShortcode => "C2B00015",
+            Self::OtherError => "C2B00016",
+            Self::Custom(code) => &code.0,
+        }
+    }
+}
+
+impl fmt::Display for RejectCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A checked custom reject code; see [`RejectCode::custom`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomRejectCode(String);
+
+/// A checked `ThirdPartyTransID`: 1–64 ASCII letters, digits, `-`, `_` or `.`.
+///
+/// ```
+/// use pesakit_core::ThirdPartyTransId;
+///
+/// assert_eq!(ThirdPartyTransId::new("order-42")?.as_str(), "order-42");
+/// assert!(ThirdPartyTransId::new("has space").is_err());
+/// # Ok::<(), pesakit_core::ResponseValueError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ThirdPartyTransId(String);
+
+impl ThirdPartyTransId {
+    /// Checks `id` and wraps it.
+    pub fn new(id: &str) -> Result<Self, ResponseValueError> {
+        let allowed = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.');
+        checked_token(id, 64, allowed, "ThirdPartyTransID").map(Self)
+    }
+
+    /// The id as it will be sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A value that cannot go into a Daraja response.
+///
+/// ```
+/// use pesakit_core::RejectCode;
+///
+/// let err = RejectCode::custom("").unwrap_err();
+/// assert_eq!(err.to_string(), "invalid reject code: it is empty");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseValueError {
+    what: &'static str,
+    reason: &'static str,
+}
+
+impl fmt::Display for ResponseValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.what, self.reason)
+    }
+}
+
+impl std::error::Error for ResponseValueError {}
+
+fn checked_token(
+    text: &str,
+    max_len: usize,
+    allowed: impl Fn(u8) -> bool,
+    what: &'static str,
+) -> Result<String, ResponseValueError> {
+    let reason = if text.is_empty() {
+        "it is empty"
+    } else if text.len() > max_len {
+        "it is too long"
+    } else if !text.bytes().all(allowed) {
+        "it has a character Daraja does not expect there"
+    } else {
+        return Ok(text.to_owned());
+    };
+    Err(ResponseValueError { what, reason })
+}
