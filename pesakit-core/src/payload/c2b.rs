@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::Payload;
 use super::amount::{Amount, Balance};
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
@@ -10,7 +11,6 @@ use super::field::{self, required_scalar};
 use super::json::{self, Object};
 use super::msisdn::Msisdn;
 use super::timestamp::DarajaTime;
-use super::Payload;
 
 /// A customer payment into a Pay Bill or Buy Goods (till) number.
 ///

@@ -66,11 +66,7 @@ impl PayloadError {
     /// Puts `prefix` in front of this error's path, for errors found while
     /// parsing a nested document on its own.
     pub(crate) fn within(mut self, prefix: &str) -> Self {
-        self.path = if self.path.is_empty() {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{}", self.path)
-        };
+        self.path = if self.path.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.path) };
         self
     }
 

@@ -30,15 +30,23 @@ impl fmt::Display for Scalar<'_> {
 }
 
 /// A required member that must be a string or number and not `null`.
-pub(crate) fn required_scalar<'a>(raw: Option<&'a RawValue>, path: &dyn Fn() -> String) -> Result<Scalar<'a>, PayloadError> {
+pub(crate) fn required_scalar<'a>(
+    raw: Option<&'a RawValue>,
+    path: &dyn Fn() -> String,
+) -> Result<Scalar<'a>, PayloadError> {
     match raw {
-        Some(raw) => scalar(raw, path)?.ok_or_else(|| PayloadError::shape(path(), "the member is null; a value is required")),
+        Some(raw) => {
+            scalar(raw, path)?.ok_or_else(|| PayloadError::shape(path(), "the member is null; a value is required"))
+        }
         None => Err(missing(path())),
     }
 }
 
 /// An optional member: absent, `null` and `""` all mean "no value".
-pub(crate) fn optional_scalar<'a>(raw: Option<&'a RawValue>, path: &dyn Fn() -> String) -> Result<Option<Scalar<'a>>, PayloadError> {
+pub(crate) fn optional_scalar<'a>(
+    raw: Option<&'a RawValue>,
+    path: &dyn Fn() -> String,
+) -> Result<Option<Scalar<'a>>, PayloadError> {
     match raw {
         Some(raw) => Ok(scalar(raw, path)?.filter(|value| !value.text().is_empty())),
         None => Ok(None),

@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::error::PayloadError;
@@ -22,20 +22,27 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Parses `body` as exactly one strict JSON object into `T`.
 pub(crate) fn parse_document<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PayloadError> {
     let text = precheck(body)?;
+    deserialize_all(text).map_err(|error| locate::<T>(text, error))
+}
+
+/// Like [`parse_document`], but says only whether it worked: for a fast path
+/// whose failures are explained by a slower, more tolerant parse.
+pub(crate) fn try_parse_document<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
+    deserialize_all(precheck(body).ok()?).ok()
+}
+
+fn deserialize_all<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let first_attempt = T::deserialize(&mut deserializer).and_then(|value| {
-        deserializer.end()?;
-        Ok(value)
-    });
-    first_attempt.map_err(|error| locate::<T>(text, error))
+    let value = T::deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
 }
 
 /// Parses a nested value already checked by [`parse_document`], reporting
 /// paths below `prefix`.
 pub(crate) fn parse_nested<'a, T: Deserialize<'a>>(raw: &'a RawValue, prefix: &str) -> Result<T, PayloadError> {
     let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-    T::deserialize(&mut deserializer)
-        .map_err(|error| locate::<T>(raw.get(), error).within(prefix))
+    T::deserialize(&mut deserializer).map_err(|error| locate::<T>(raw.get(), error).within(prefix))
 }
 
 /// Runs the failed parse again with path tracking. Errors are rare, so the
@@ -66,17 +73,28 @@ fn precheck(body: &[u8]) -> Result<&str, PayloadError> {
     let text = std::str::from_utf8(body)
         .map_err(|error| PayloadError::syntax(format!("the body is not valid UTF-8: {error}")))?;
     match text.trim_start_matches([' ', '\t', '\n', '\r']).as_bytes().first() {
-        None => return Err(PayloadError::syntax("the body is empty; expected one JSON object")),
+        None => {
+            return Err(PayloadError::syntax("the body is empty; expected one JSON object"));
+        }
         Some(b'{') => {}
         Some(_) => return Err(root_not_object(text)),
     }
-    // Counting brackets is a vectorised pass; only a body that could be too
-    // deep, or that has escapes, needs the exact scan.
-    let brackets = body.iter().filter(|&&byte| byte == b'{' || byte == b'[').count();
-    if brackets > MAX_DEPTH || body.contains(&b'\\') {
+    // Counting brackets is a cheap vectorised pass; only a body that could be
+    // too deep, or that has escapes, needs the exact scan.
+    if count_openings(body) > MAX_DEPTH || body.contains(&b'\\') {
         scan_structure(body)?;
     }
     Ok(text)
+}
+
+/// Counts `{` and `[` bytes, strings included: an upper bound on depth.
+fn count_openings(body: &[u8]) -> usize {
+    // `[` is 0x5B and `{` is 0x7B, so one comparison after setting bit 5
+    // finds both; byte-wide counters over 255-byte chunks let it vectorise.
+    body.chunks(255)
+        .map(|chunk| chunk.iter().fold(0u8, |count, &byte| count + u8::from(byte | 0x20 == b'{')))
+        .map(usize::from)
+        .sum()
 }
 
 #[cold]
@@ -133,12 +151,13 @@ fn check_unicode_escape(body: &[u8], start: usize) -> Result<usize, PayloadError
     };
     let lone = || PayloadError::syntax(format!("unpaired UTF-16 surrogate escape at byte {start}"));
     // Malformed hex is left for the JSON parser to report with its position.
-    let Some(first) = unit(start) else { return Ok(start + 2) };
+    let Some(first) = unit(start) else {
+        return Ok(start + 2);
+    };
     match first {
         0xD800..=0xDBFF => {
             let next = start + 6;
-            let paired = body.get(next..next + 2) == Some(b"\\u")
-                && matches!(unit(next), Some(0xDC00..=0xDFFF));
+            let paired = body.get(next..next + 2) == Some(b"\\u") && matches!(unit(next), Some(0xDC00..=0xDFFF));
             if paired { Ok(next + 6) } else { Err(lone()) }
         }
         0xDC00..=0xDFFF => Err(lone()),
@@ -222,7 +241,9 @@ impl<'a> RawEntry<'a> {
             (Some(name), None) => Ok(name),
             (None, Some(key)) => Ok(key),
             (Some(name), Some(key)) if name == key => Ok(name),
-            (Some(_), Some(_)) => Err(PayloadError::shape(path(), "the item has both `Name` and `Key` and they differ")),
+            (Some(_), Some(_)) => {
+                Err(PayloadError::shape(path(), "the item has both `Name` and `Key` and they differ"))
+            }
             (None, None) => Err(PayloadError::shape(path(), "the item has neither `Name` nor `Key`")),
         }
     }
@@ -262,4 +283,24 @@ pub(crate) fn scalar<'a>(raw: &'a RawValue, path: impl FnOnce() -> String) -> Re
 
 fn wrong_type(path: String, found: &str) -> PayloadError {
     PayloadError::shape(path, format!("invalid type: {found}, expected a string or a number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn counting_openings_matches_a_plain_count(body in prop::collection::vec(any::<u8>(), 0..2000)) {
+            let plain = body.iter().filter(|&&byte| byte == b'{' || byte == b'[').count();
+            prop_assert_eq!(count_openings(&body), plain);
+        }
+    }
+
+    #[test]
+    fn escaped_quotes_do_not_end_strings() {
+        let body = format!(r#"{{"a":"\"{}"}}"#, "[".repeat(40));
+        assert_eq!(scan_structure(body.as_bytes()), Ok(()));
+    }
 }

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::Payload;
 use super::amount::{Amount, Balance};
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
@@ -11,7 +12,6 @@ use super::json::{self, Object, OneOrMany, RawEntry, Scalar};
 use super::msisdn::Msisdn;
 use super::result_code::ResultCode;
 use super::timestamp::DarajaTime;
-use super::Payload;
 
 const CALLBACK: &str = "Body.stkCallback";
 const METADATA: &str = "Body.stkCallback.CallbackMetadata";
@@ -140,11 +140,33 @@ impl StkCallback {
 
 impl Payload for StkCallback {
     fn from_slice(body: &[u8]) -> Result<Self, PayloadError> {
-        let Envelope { body: Object(Body { callback: Object(raw) }) } = json::parse_document(body)?;
+        // Fast path: metadata parsed in the same pass. If that fails, parse
+        // again with the metadata left raw, to ignore it on a failure and to
+        // name the field otherwise.
+        if let Some(Envelope { body: Object(Body { callback: Object(raw) }) }) =
+            json::try_parse_document::<Envelope<'_, Object<Metadata<'_>>>>(body)
+        {
+            return Self::validate(raw, |Object(metadata)| Ok(metadata));
+        }
+        let Envelope { body: Object(Body { callback: Object(raw) }) } =
+            json::parse_document::<Envelope<'_, &RawValue>>(body)?;
+        Self::validate(raw, |metadata| json::parse_nested(metadata, METADATA).map(|Object(metadata)| metadata))
+    }
+
+    fn correlation_id(&self) -> CorrelationId<'_> {
+        CorrelationId::CheckoutRequest(&self.checkout_request_id)
+    }
+}
+
+impl StkCallback {
+    fn validate<'a, M>(
+        raw: RawCallback<'a, M>,
+        metadata: impl FnOnce(M) -> Result<Metadata<'a>, PayloadError>,
+    ) -> Result<Self, PayloadError> {
         let result_code = required_scalar(Some(raw.result_code), &|| format!("{CALLBACK}.ResultCode"))?;
         let result_code = ResultCode::from_scalar(result_code, "Body.stkCallback.ResultCode")?;
         let payment = match (result_code.is_success(), raw.callback_metadata) {
-            (true, Some(metadata)) => Some(read_payment(metadata)?),
+            (true, Some(raw_metadata)) => Some(read_payment(metadata(raw_metadata)?)?),
             (true, None) => {
                 return Err(PayloadError::shape(
                     METADATA,
@@ -161,26 +183,26 @@ impl Payload for StkCallback {
             payment,
         })
     }
-
-    fn correlation_id(&self) -> CorrelationId<'_> {
-        CorrelationId::CheckoutRequest(&self.checkout_request_id)
-    }
 }
 
+/// The body as sent, with the metadata as `M`: parsed, or left raw.
 #[derive(Deserialize)]
-struct Envelope<'a> {
+#[serde(bound(deserialize = "M: Deserialize<'de>"))]
+struct Envelope<'a, M> {
     #[serde(rename = "Body", borrow)]
-    body: Object<Body<'a>>,
+    body: Object<Body<'a, M>>,
 }
 
 #[derive(Deserialize)]
-struct Body<'a> {
+#[serde(bound(deserialize = "M: Deserialize<'de>"))]
+struct Body<'a, M> {
     #[serde(rename = "stkCallback", borrow)]
-    callback: Object<RawCallback<'a>>,
+    callback: Object<RawCallback<'a, M>>,
 }
 
 #[derive(Deserialize)]
-struct RawCallback<'a> {
+#[serde(bound(deserialize = "M: Deserialize<'de>"))]
+struct RawCallback<'a, M> {
     #[serde(rename = "MerchantRequestID")]
     merchant_request_id: String,
     #[serde(rename = "CheckoutRequestID")]
@@ -189,8 +211,8 @@ struct RawCallback<'a> {
     result_code: &'a RawValue,
     #[serde(rename = "ResultDesc")]
     result_desc: String,
-    #[serde(rename = "CallbackMetadata", borrow, default)]
-    callback_metadata: Option<&'a RawValue>,
+    #[serde(rename = "CallbackMetadata", default = "Option::default")]
+    callback_metadata: Option<M>,
 }
 
 #[derive(Deserialize)]
@@ -209,8 +231,7 @@ struct PaymentItems<'a> {
     balance: Option<Option<&'a RawValue>>,
 }
 
-fn read_payment(metadata: &RawValue) -> Result<StkPayment, PayloadError> {
-    let Object(Metadata { items: OneOrMany(entries) }) = json::parse_nested(metadata, METADATA)?;
+fn read_payment(Metadata { items: OneOrMany(entries) }: Metadata<'_>) -> Result<StkPayment, PayloadError> {
     let mut items = PaymentItems::default();
     for (index, Object(entry)) in entries.iter().enumerate() {
         let label = entry.label(|| format!("{METADATA}.Item[{index}]"))?;
@@ -224,10 +245,7 @@ fn read_payment(metadata: &RawValue) -> Result<StkPayment, PayloadError> {
         };
         if slot.replace(entry.value).is_some() {
             // Two differing copies would let the last one decide what was paid.
-            return Err(PayloadError::shape(
-                format!("{METADATA}.Item[{label}]"),
-                "the item appears more than once",
-            ));
+            return Err(PayloadError::shape(format!("{METADATA}.Item[{label}]"), "the item appears more than once"));
         }
     }
     let amount = required_item("Amount", items.amount)?;
@@ -258,6 +276,8 @@ fn receipt_text(value: Scalar<'_>) -> Result<String, PayloadError> {
     match value {
         Scalar::Text(text) if !text.is_empty() => Ok(text.into_owned()),
         Scalar::Text(_) => Err(PayloadError::value(path, "the receipt number is an empty string")),
-        Scalar::Number(literal) => Err(PayloadError::shape(path, format!("invalid type: number {literal}, expected a string"))),
+        Scalar::Number(literal) => {
+            Err(PayloadError::shape(path, format!("invalid type: number {literal}, expected a string")))
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! Queue timeouts posted to `QueueTimeOutURL` (spec §2.9).
 
+use super::Payload;
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
 use super::field::optional_scalar;
 use super::result::{Envelope, Parameters};
 use super::result_code::ResultCode;
-use super::Payload;
 
 /// A queue-timeout notification: the request expired in M-Pesa's queue and
 /// its outcome is unknown. Reconcile with a status query; a timeout never

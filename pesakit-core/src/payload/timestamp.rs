@@ -167,8 +167,12 @@ impl DarajaTime {
         let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
         let (hour, minute, second) = (clock.hour(), clock.minute(), clock.second());
         match self.layout {
-            TimestampLayout::Compact => format!("{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}"),
-            TimestampLayout::Dotted => format!("{day:02}.{month:02}.{year:04} {hour:02}:{minute:02}:{second:02}"),
+            TimestampLayout::Compact => {
+                format!("{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}")
+            }
+            TimestampLayout::Dotted => {
+                format!("{day:02}.{month:02}.{year:04} {hour:02}:{minute:02}:{second:02}")
+            }
         }
     }
 }
@@ -217,7 +221,14 @@ fn number(digits: &[u8]) -> u16 {
     digits.iter().fold(0, |value, digit| value * 10 + u16::from(digit - b'0'))
 }
 
-fn build(year: u16, month: u16, day: u16, hour: u16, minute: u16, second: u16) -> Result<PrimitiveDateTime, TimestampError> {
+fn build(
+    year: u16,
+    month: u16,
+    day: u16,
+    hour: u16,
+    minute: u16,
+    second: u16,
+) -> Result<PrimitiveDateTime, TimestampError> {
     let small = |value: u16| u8::try_from(value).map_err(|_| TimestampError::NotACalendarInstant);
     let month = Month::try_from(small(month)?).map_err(|_| TimestampError::NotACalendarInstant)?;
     let date = Date::from_calendar_date(i32::from(year), month, small(day)?)
@@ -233,7 +244,9 @@ mod tests {
 
     #[test]
     fn rejects_impossible_instants() {
-        for text in ["20231301000000", "20230431000000", "20230101240000", "20230101006000", "20230101000060", "20230100000000"] {
+        for text in
+            ["20231301000000", "20230431000000", "20230101240000", "20230101006000", "20230101000060", "20230100000000"]
+        {
             assert_eq!(DarajaTime::parse_compact(text), Err(TimestampError::NotACalendarInstant), "{text}");
         }
     }

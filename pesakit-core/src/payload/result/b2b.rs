@@ -62,7 +62,9 @@ impl ResultParams for B2bParams {
             debit_party_affected_account_balance: read
                 .parsed("DebitPartyAffectedAccountBalance", AccountBalance::parse_list)?
                 .unwrap_or_default(),
-            credit_account_balance: read.parsed("CreditAccountBalance", AccountBalance::parse_list)?.unwrap_or_default(),
+            credit_account_balance: read
+                .parsed("CreditAccountBalance", AccountBalance::parse_list)?
+                .unwrap_or_default(),
             debit_party_charges: read.parsed("DebitPartyCharges", Charge::parse_list)?.unwrap_or_default(),
             receiver_party_public_name: read.text(&["ReceiverPartyPublicName"]),
             currency: read.text(&["Currency"]),

@@ -43,11 +43,16 @@ impl AccountBalance {
             return Err(format!("account {index} is empty"));
         };
         if figures.len() != 4 {
-            return Err(format!("account {index} ({name}) has {} figures; expected `Name|Currency|a|b|c|d`", figures.len()));
+            return Err(format!(
+                "account {index} ({name}) has {} figures; expected `Name|Currency|a|b|c|d`",
+                figures.len()
+            ));
         }
         let mut amounts = [Balance::default(); 4];
         for (column, (slot, figure)) in amounts.iter_mut().zip(figures).enumerate() {
-            *slot = figure.parse().map_err(|error| format!("account {index} ({name}) figure {}: {error}, got {figure:?}", column + 1))?;
+            *slot = figure
+                .parse()
+                .map_err(|error| format!("account {index} ({name}) figure {}: {error}, got {figure:?}", column + 1))?;
         }
         Ok(Self { name: (*name).to_owned(), currency: (*currency).to_owned(), amounts })
     }
@@ -82,7 +87,8 @@ impl Charge {
                 let [label, currency, amount] = charge.split('|').collect::<Vec<_>>()[..] else {
                     return Err(format!("charge {index} is not `Label|Currency|Amount`: {charge:?}"));
                 };
-                let amount = amount.parse().map_err(|error| format!("charge {index} ({label}): {error}, got {amount:?}"))?;
+                let amount =
+                    amount.parse().map_err(|error| format!("charge {index} ({label}): {error}, got {amount:?}"))?;
                 Ok(Self { label: label.to_owned(), currency: currency.to_owned(), amount })
             })
             .collect()

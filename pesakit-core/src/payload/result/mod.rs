@@ -2,17 +2,17 @@
 //! status, reversal, B2B and queue-timeout callbacks (spec §2.3).
 
 mod account_balance;
-mod formats;
 mod b2b;
 mod b2c;
+mod formats;
 mod parameters;
 mod reversal;
 mod transaction_status;
 
 pub use account_balance::AccountBalanceParams;
-pub use formats::{AccountBalance, Charge};
 pub use b2b::B2bParams;
 pub use b2c::B2cParams;
+pub use formats::{AccountBalance, Charge};
 pub use parameters::{ParamValue, Parameter, Parameters, ReferenceItem, ResultParameter};
 pub use reversal::ReversalParams;
 pub use transaction_status::TransactionStatusParams;
@@ -22,12 +22,12 @@ pub(crate) use parameters::ParamReader;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::Payload;
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
 use super::field::{self, required_scalar};
 use super::json::{self, Object, OneOrMany, RawEntry};
 use super::result_code::ResultCode;
-use super::Payload;
 
 const PARAMETERS: &str = "Result.ResultParameters.ResultParameter";
 const REFERENCE_ITEMS: &str = "Result.ReferenceData.ReferenceItem";
@@ -155,12 +155,10 @@ impl<P: ResultParams> Payload for DarajaResult<P> {
 
 fn read_result_type(raw: Option<&RawValue>) -> Result<Option<i64>, PayloadError> {
     let path = "Result.ResultType";
-    let Some(value) = field::optional_scalar(raw, &|| path.to_owned())? else { return Ok(None) };
-    value
-        .text()
-        .parse()
-        .map(Some)
-        .map_err(|_| PayloadError::value(path, format!("expected an integer, got {value}")))
+    let Some(value) = field::optional_scalar(raw, &|| path.to_owned())? else {
+        return Ok(None);
+    };
+    value.text().parse().map(Some).map_err(|_| PayloadError::value(path, format!("expected an integer, got {value}")))
 }
 
 /// The parts of the envelope every `Result` kind, timeouts included, needs.
@@ -185,19 +183,21 @@ impl<'a> Envelope<'a> {
                     "disagrees with `OriginatorConversationID`; both spellings name one id",
                 ));
             }
-            (None, None) => return Err(field::missing("Result.OriginatorConversationID".to_owned())),
+            (None, None) => {
+                return Err(field::missing("Result.OriginatorConversationID".to_owned()));
+            }
         };
-        let conversation_id = raw.conversation_id.take().ok_or_else(|| field::missing("Result.ConversationID".to_owned()))?;
-        let parameters = Parameters::from_raw(
-            raw.result_parameters.take().and_then(|Object(list)| list.items),
-            PARAMETERS,
-        )?;
-        let reference_data = Parameters::from_raw(
-            raw.reference_data.take().and_then(|Object(list)| list.items),
-            REFERENCE_ITEMS,
-        )?;
+        let conversation_id =
+            raw.conversation_id.take().ok_or_else(|| field::missing("Result.ConversationID".to_owned()))?;
+        let parameters =
+            Parameters::from_raw(raw.result_parameters.take().and_then(|Object(list)| list.items), PARAMETERS)?;
+        let reference_data =
+            Parameters::from_raw(raw.reference_data.take().and_then(|Object(list)| list.items), REFERENCE_ITEMS)?;
         Ok(Self {
-            originator_conversation_id: field::non_empty(originator_conversation_id, "Result.OriginatorConversationID")?,
+            originator_conversation_id: field::non_empty(
+                originator_conversation_id,
+                "Result.OriginatorConversationID",
+            )?,
             conversation_id: field::non_empty(conversation_id, "Result.ConversationID")?,
             raw,
             parameters,

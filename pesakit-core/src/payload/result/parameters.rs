@@ -128,7 +128,9 @@ impl Parameters {
     }
 
     pub(crate) fn from_raw(raw: Option<OneOrMany<Object<RawEntry<'_>>>>, list: &str) -> Result<Self, PayloadError> {
-        let Some(OneOrMany(entries)) = raw else { return Ok(Self::default()) };
+        let Some(OneOrMany(entries)) = raw else {
+            return Ok(Self::default());
+        };
         entries
             .into_iter()
             .enumerate()
@@ -207,9 +209,7 @@ impl<'a> ParamReader<'a> {
     }
 
     pub(crate) fn timestamp(&self, keys: &[&'static str]) -> Result<Option<DarajaTime>, PayloadError> {
-        self.find(keys)
-            .map(|(key, value)| field::timestamp(&value.as_scalar(), &|| self.path(key)))
-            .transpose()
+        self.find(keys).map(|(key, value)| field::timestamp(&value.as_scalar(), &|| self.path(key))).transpose()
     }
 
     /// Applies `parse` to the text of `key`, naming the item on error.
@@ -226,7 +226,9 @@ impl<'a> ParamReader<'a> {
     /// Rejects two spellings of one item that disagree (spec §4.6).
     pub(crate) fn agreeing_text(&self, keys: &[&'static str]) -> Result<Option<String>, PayloadError> {
         let mut found = keys.iter().filter_map(|&key| self.find(&[key]));
-        let Some((first_key, first)) = found.next() else { return Ok(None) };
+        let Some((first_key, first)) = found.next() else {
+            return Ok(None);
+        };
         match found.find(|(_, other)| other != &first) {
             Some((other_key, _)) => Err(PayloadError::value(
                 self.path(other_key),

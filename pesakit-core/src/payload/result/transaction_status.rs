@@ -61,9 +61,8 @@ pub struct TransactionStatusParams {
 impl ResultParams for TransactionStatusParams {
     fn from_parameters(parameters: &Parameters, reference_data: &Parameters) -> Result<Self, PayloadError> {
         let read = ParamReader::new(parameters, PARAMETERS);
-        let second_debit_party = || {
-            parameters.get_all("DebitPartyName").nth(1).flatten().map(|value| value.as_str().to_owned())
-        };
+        let second_debit_party =
+            || parameters.get_all("DebitPartyName").nth(1).flatten().map(|value| value.as_str().to_owned());
         Ok(Self {
             receipt_no: read.text(&["ReceiptNo"]),
             conversation_id: read.agreeing_text(&["ConversationID", "Conversation ID"])?,
