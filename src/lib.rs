@@ -2,31 +2,146 @@
 //!
 //! Receive Safaricom M-Pesa **Daraja** callbacks — STK push results, C2B
 //! validation and confirmation, B2C, account balance, transaction status,
-//! reversal and B2B results, and queue timeouts — as exact, strictly parsed
-//! Rust types, and answer each with the body Daraja expects.
+//! reversal and B2B results, and queue timeouts — by annotating plain
+//! functions. The attributes generate the payload parsing, the answer Daraja
+//! expects and a route table.
 //!
 //! ```
-//! use pesakit::{Payload, StkCallback, StkOutcome};
+//! use pesakit::{daraja, C2bPayment, RejectCode, State, StkCallback, StkOutcome, Validation};
 //!
-//! let body = br#"{"Body":{"stkCallback":{"MerchantRequestID":"29115-34620561-1",
-//!     "CheckoutRequestID":"ws_CO_191220191020363925","ResultCode":0,
-//!     "ResultDesc":"The service request is processed successfully.",
-//!     "CallbackMetadata":{"Item":[{"Name":"Amount","Value":1.00},
-//!     {"Name":"MpesaReceiptNumber","Value":"NLJ7RT61SV"},
-//!     {"Name":"TransactionDate","Value":20191219102115},
-//!     {"Name":"PhoneNumber","Value":254708374149}]}}}}"#;
+//! #[derive(Clone, Default)]
+//! struct Shop;
 //!
-//! match StkCallback::from_slice(body)?.outcome() {
-//!     StkOutcome::Paid(payment) => println!("paid {} KES, receipt {}", payment.amount, payment.receipt),
-//!     StkOutcome::Cancelled => println!("the customer cancelled"),
-//!     other => println!("not paid: {other:?}"),
+//! #[daraja::stk_callback("/payments/stk")]
+//! async fn paid(callback: StkCallback, State(_shop): State<Shop>) -> Result<(), std::io::Error> {
+//!     if let StkOutcome::Paid(payment) = callback.outcome() {
+//!         println!("{} paid {} KES", callback.checkout_request_id, payment.amount);
+//!     }
+//!     Ok(())
 //! }
-//! # Ok::<(), pesakit::PayloadError>(())
+//!
+//! #[daraja::c2b_validation] // default path: /callbacks/c2b/validation
+//! fn validate(payment: C2bPayment) -> Validation {
+//!     if payment.bill_ref_number.starts_with("invoice-") {
+//!         Validation::Accept
+//!     } else {
+//!         Validation::Reject(RejectCode::InvalidAccountNumber)
+//!     }
+//! }
+//!
+//! let routes = pesakit::routes![paid, validate].with_state(Shop);
+//! assert_eq!(routes.len(), 2);
+//!
+//! // Handlers stay ordinary functions.
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let response = pesakit::testing::post(&routes, "/callbacks/c2b/validation", r#"{"TransID":"RKTQDM7W6S",
+//!     "TransTime":"20191122063845","TransAmount":"10","BillRefNumber":"invoice-7","MSISDN":"254708374149"}"#).await;
+//! assert_eq!(response.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
+//! # });
 //! ```
 //!
 //! Money is never a float ([`Amount`], [`Balance`]); times are real calendar
 //! instants in East Africa Time ([`DarajaTime`]); unknown result codes are
 //! kept ([`ResultCode`]); a body that parses is complete, and one that does
 //! not is refused with a [`PayloadError`] naming the field.
+//!
+//! - [`daraja`]: the attributes, their paths, handler arguments and returns.
+//! - [`routes!`] and [`Routes`]: the table, its settings and
+//!   [`Routes::dispatch`], the HTTP contract every host shares.
+//! - [`testing`]: post callbacks to a table in your tests.
 
 pub use pesakit_core::*;
+
+/// The attributes that turn functions into Daraja callback handlers.
+///
+/// | attribute | payload (first argument) | default path |
+/// | --- | --- | --- |
+/// | `#[daraja::stk_callback]` | [`StkCallback`] | `/callbacks/stk` |
+/// | `#[daraja::c2b_validation]` | [`C2bPayment`] | `/callbacks/c2b/validation` |
+/// | `#[daraja::c2b_confirmation]` | [`C2bPayment`] | `/callbacks/c2b/confirmation` |
+/// | `#[daraja::b2c_result]` | [`DarajaResult<B2cParams>`] | `/callbacks/b2c/result` |
+/// | `#[daraja::account_balance_result]` | [`DarajaResult<AccountBalanceParams>`] | `/callbacks/account-balance/result` |
+/// | `#[daraja::transaction_status_result]` | [`DarajaResult<TransactionStatusParams>`] | `/callbacks/transaction-status/result` |
+/// | `#[daraja::reversal_result]` | [`DarajaResult<ReversalParams>`] | `/callbacks/reversal/result` |
+/// | `#[daraja::b2b_result]` | [`DarajaResult<B2bParams>`] | `/callbacks/b2b/result` |
+/// | `#[daraja::queue_timeout]` | [`QueueTimeout`] | `/callbacks/queue-timeout` |
+///
+/// - **Path**: `#[daraja::stk_callback("/payments/stk")]`. It is checked at
+///   compile time: an absolute path without scheme, host, query, fragment,
+///   spaces, empty or dot segments, and without a word Safaricom rejects in
+///   callback URLs (mpesa, m-pesa, safaricom, sql, query, cmd, exe, exec).
+/// - **Handlers** are sync or `async` free functions. After the payload they
+///   take any of [`State<T>`], [`http::HeaderMap`], [`PeerAddr`],
+///   `Option<PeerAddr>` and [`RawBody`]. Notification handlers return `()`
+///   or `Result<(), E>`; validation handlers return [`Validation`], `bool`
+///   or `Result<Validation, E>`, where `E: Display`. An `Err` or a panic is
+///   answered 500 and logged.
+/// - Each function stays callable by its name. A hidden companion carries
+///   the route for [`routes!`]; a handler no table lists warns as unused.
+/// - `crate = "…"` names pesakit when the dependency is renamed:
+///   `#[daraja::stk_callback("/stk", crate = "::my_pesakit")]`.
+/// - `#[daraja::callbacks] mod name { … }` generates `name::routes()` for the
+///   handlers of an inline module, refusing two on one path.
+///
+/// ```
+/// #[pesakit::daraja::callbacks]
+/// mod payments {
+///     use pesakit::{daraja, DarajaResult, B2cParams, StkCallback};
+///
+///     #[daraja::stk_callback("/payments/stk")]
+///     pub fn stk(_callback: StkCallback) {}
+///
+///     #[daraja::b2c_result]
+///     pub async fn payout(_result: DarajaResult<B2cParams>) {}
+/// }
+///
+/// let paths: Vec<_> = payments::routes().iter().map(|route| route.path()).collect();
+/// assert_eq!(paths, ["/payments/stk", "/callbacks/b2c/result"]);
+/// ```
+pub mod daraja {
+    pub use pesakit_macros::{
+        account_balance_result, b2b_result, b2c_result, c2b_confirmation, c2b_validation, callbacks, queue_timeout,
+        reversal_result, stk_callback, transaction_status_result,
+    };
+}
+
+/// Builds a [`Routes`] table from `#[daraja::…]` handlers, by name or path.
+///
+/// Two handlers serving one path are a compile error. Merging tables with
+/// [`Routes::merge`] checks the same at run time.
+///
+/// ```
+/// use pesakit::{daraja, QueueTimeout};
+///
+/// mod results {
+///     #[pesakit::daraja::reversal_result("/results/reversal")]
+///     pub fn reversed(_result: pesakit::DarajaResult<pesakit::ReversalParams>) {}
+/// }
+///
+/// #[daraja::queue_timeout]
+/// fn timed_out(_timeout: QueueTimeout) {}
+///
+/// let routes = pesakit::routes![results::reversed, timed_out];
+/// assert_eq!(routes.len(), 2);
+/// ```
+#[macro_export]
+macro_rules! routes {
+    ($($handlers:tt)*) => {
+        $crate::__private::routes_impl!($crate; $($handlers)*)
+    };
+}
+
+/// What generated code names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use core::panic;
+    pub use core::result::Result::{Err, Ok};
+
+    pub use pesakit_core::macro_support::*;
+    pub use pesakit_core::{
+        AccountBalanceParams, B2bParams, B2cParams, C2bPayment, CallbackKind, CallbackRequest, DarajaResult,
+        FromCallbackRequest, HandlerFuture, IntoAck, IntoVerdict, QueueTimeout, Reply, ReversalParams, Route, Routes,
+        StkCallback, TransactionStatusParams,
+    };
+    pub use pesakit_macros::routes_impl;
+}

@@ -1,13 +1,19 @@
 //! The runtime of [pesakit](https://docs.rs/pesakit): typed Safaricom M-Pesa
-//! Daraja callback payloads and the responses Daraja expects.
+//! Daraja callback payloads, the responses Daraja expects, and the route
+//! table that connects them.
 //!
-//! Most applications depend on `pesakit`, which re-exports this crate.
+//! Most applications depend on `pesakit`, which re-exports this crate and
+//! adds the attribute macros.
 //!
-//! - [`payload`](crate::Payload): one type per callback kind, parsed strictly
-//!   by [`Payload::from_slice`], with exact [`Amount`]s, East Africa Time
+//! - Payloads: one type per callback kind, parsed strictly by
+//!   [`Payload::from_slice`], with exact [`Amount`]s, East Africa Time
 //!   [`DarajaTime`]s, [`Msisdn`]s that keep what Daraja sent, and
 //!   [`ResultCode`]s that never turn unknown into success.
 //! - [`response`]: the exact bodies to answer with.
+//! - [`Routes`]: the route table and [`Routes::dispatch`], the HTTP contract
+//!   every host shares; handler arguments in [`State`], [`PeerAddr`],
+//!   [`RawBody`].
+//! - [`testing`]: post callbacks to a table in-process.
 //!
 //! | callback | payload type | answer |
 //! | --- | --- | --- |
@@ -21,11 +27,25 @@
 //! | B2B result | [`DarajaResult<B2bParams>`](DarajaResult) | [`ResultAck`] |
 //! | queue timeout | [`QueueTimeout`] | [`ResultAck`] |
 
+mod extract;
+mod handler;
+mod kind;
+#[doc(hidden)]
+pub mod macro_support;
+pub mod path_rules;
 mod payload;
 pub mod response;
+mod route;
+pub mod testing;
 
+pub use extract::{CallbackRequest, ExtractError, FromCallbackRequest, PeerAddr, RawBody, State};
+pub use handler::{HandlerError, IntoAck, IntoVerdict};
+#[doc(hidden)]
+pub use handler::{HandlerFuture, Reply};
+pub use kind::CallbackKind;
 pub use payload::*;
 pub use response::{
     ConfirmationAck, CustomRejectCode, DarajaResponse, RejectCode, ResponseValueError, ResultAck, StkAck,
     ThirdPartyTransId, Validation,
 };
+pub use route::{DEFAULT_BODY_LIMIT, DEFAULT_VALIDATION_DEADLINE, Route, RouteError, Routes};

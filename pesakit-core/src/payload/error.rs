@@ -46,6 +46,21 @@ pub enum PayloadErrorKind {
     Value,
 }
 
+impl PayloadErrorKind {
+    /// `"syntax"`, `"shape"` or `"value"`, as used in error responses.
+    ///
+    /// ```
+    /// assert_eq!(pesakit_core::PayloadErrorKind::Shape.as_str(), "shape");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Syntax => "syntax",
+            Self::Shape => "shape",
+            Self::Value => "value",
+        }
+    }
+}
+
 impl PayloadError {
     pub(crate) fn new(kind: PayloadErrorKind, path: impl Into<String>, message: impl Into<String>) -> Self {
         Self { kind, path: path.into(), message: message.into() }

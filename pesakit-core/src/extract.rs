@@ -1,0 +1,170 @@
+//! Handler arguments after the payload: state, headers, peer address, body.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http::request::Parts;
+
+use crate::handler::HandlerError;
+
+/// The request a handler's arguments are taken from.
+#[derive(Debug)]
+pub struct CallbackRequest<'a> {
+    pub(crate) parts: &'a Parts,
+    pub(crate) body: &'a Bytes,
+    pub(crate) states: &'a StateMap,
+}
+
+/// A handler argument taken from the request.
+///
+/// Implemented by [`State<T>`], [`HeaderMap`], [`PeerAddr`],
+/// `Option<PeerAddr>` and [`RawBody`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a Daraja handler argument",
+    label = "not an extractor",
+    note = "after the payload, a handler takes `State<T>`, `http::HeaderMap`, `PeerAddr`, `Option<PeerAddr>` or `RawBody`"
+)]
+pub trait FromCallbackRequest: Sized {
+    /// Takes the argument from `request`.
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError>;
+}
+
+/// Why a handler argument could not be extracted; answered with HTTP 500,
+/// because it is a mistake in how the route table was built.
+///
+/// ```
+/// use pesakit_core::ExtractError;
+/// let error = ExtractError::new("no state");
+/// assert_eq!(error.to_string(), "no state");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractError(String);
+
+impl ExtractError {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl fmt::Display for ExtractError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExtractError {}
+
+impl From<ExtractError> for HandlerError {
+    fn from(error: ExtractError) -> Self {
+        HandlerError::new(error.0)
+    }
+}
+
+/// Application state given to the route table with
+/// [`Routes::with_state`](crate::Routes::with_state), cloned into each call.
+///
+/// ```
+/// use pesakit_core::State;
+///
+/// #[derive(Clone)]
+/// struct Ledger { till: String }
+///
+/// fn handler_body(State(ledger): State<Ledger>) -> String {
+///     ledger.till
+/// }
+/// assert_eq!(handler_body(State(Ledger { till: "515021".into() })), "515021");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct State<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromCallbackRequest for State<T> {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        request.states.get::<T>().cloned().map(State).ok_or_else(|| {
+            ExtractError::new(format!(
+                "a handler takes `State<{0}>` but the route table has none: call `.with_state(value)` with a `{0}`",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
+
+/// The address of the peer that sent the callback, when the host knows it.
+/// The bundled runtime and the adapters insert it into the request's
+/// extensions; take `Option<PeerAddr>` where it may be missing.
+///
+/// ```
+/// use pesakit_core::PeerAddr;
+/// let peer = PeerAddr("196.201.214.200:443".parse().unwrap());
+/// assert_eq!(peer.0.port(), 443);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerAddr(pub SocketAddr);
+
+impl FromCallbackRequest for PeerAddr {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        request.parts.extensions.get::<PeerAddr>().copied().ok_or_else(|| {
+            ExtractError::new("a handler takes `PeerAddr` but the host gave no peer address; take `Option<PeerAddr>`")
+        })
+    }
+}
+
+impl FromCallbackRequest for Option<PeerAddr> {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        Ok(request.parts.extensions.get::<PeerAddr>().copied())
+    }
+}
+
+/// The request body exactly as received, for storing the raw callback.
+///
+/// ```
+/// use pesakit_core::RawBody;
+/// let raw = RawBody(bytes::Bytes::from_static(b"{}"));
+/// assert_eq!(&raw.0[..], b"{}");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawBody(pub Bytes);
+
+impl FromCallbackRequest for RawBody {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        Ok(RawBody(request.body.clone()))
+    }
+}
+
+impl FromCallbackRequest for HeaderMap {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        Ok(request.parts.headers.clone())
+    }
+}
+
+/// States keyed by type.
+#[derive(Clone, Default)]
+pub(crate) struct StateMap(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+
+impl StateMap {
+    pub(crate) fn insert<T: Clone + Send + Sync + 'static>(&mut self, state: T) {
+        self.0.insert(TypeId::of::<T>(), Arc::new(state));
+    }
+
+    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>()).and_then(|state| state.downcast_ref::<T>())
+    }
+
+    /// Adds the states of `other` whose types this map lacks.
+    pub(crate) fn extend_missing(&mut self, other: StateMap) {
+        for (type_id, state) in other.0 {
+            self.0.entry(type_id).or_insert(state);
+        }
+    }
+}
+
+impl fmt::Debug for StateMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StateMap({} states)", self.0.len())
+    }
+}

@@ -1,0 +1,141 @@
+//! The rules every callback path follows.
+//!
+//! One file, compiled into both the route table (run time) and the attribute
+//! macros (compile time, through a symbolic link), so both apply the same
+//! rules. It depends on `core` alone for that reason.
+
+use core::fmt;
+
+/// Words Safaricom filters out of callback URLs in any letter case; a URL
+/// containing one is blocked and its callbacks never arrive.
+pub const BANNED_WORDS: [&str; 9] = ["mpesa", "m-pesa", "m_pesa", "safaricom", "sql", "query", "cmd", "exec", "exe"];
+
+/// Each callback kind's attribute name and the path it gets without one.
+pub const DEFAULT_PATHS: [(&str, &str); 9] = [
+    ("stk_callback", "/callbacks/stk"),
+    ("c2b_validation", "/callbacks/c2b/validation"),
+    ("c2b_confirmation", "/callbacks/c2b/confirmation"),
+    ("b2c_result", "/callbacks/b2c/result"),
+    ("account_balance_result", "/callbacks/account-balance/result"),
+    ("transaction_status_result", "/callbacks/transaction-status/result"),
+    ("reversal_result", "/callbacks/reversal/result"),
+    ("b2b_result", "/callbacks/b2b/result"),
+    ("queue_timeout", "/callbacks/queue-timeout"),
+];
+
+/// Why a text cannot be a callback path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathProblem {
+    /// The path is empty.
+    Empty,
+    /// It has a scheme or host (`https://…`, `//host/…`).
+    SchemeOrHost,
+    /// It does not start with `/`.
+    NotAbsolute,
+    /// It has a `?query`.
+    Query,
+    /// It has a `#fragment`.
+    Fragment,
+    /// It has a space or other white space.
+    Whitespace,
+    /// It has an empty segment: `//`, or a trailing `/`.
+    EmptySegment,
+    /// It has a `.` or `..` segment.
+    DotSegment,
+    /// A `%` not followed by two hex digits.
+    BadEscape,
+    /// A character not allowed in a path segment.
+    Character(char),
+    /// A word Safaricom rejects in callback URLs.
+    BannedWord(&'static str),
+}
+
+impl fmt::Display for PathProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("the path is empty; write an absolute path such as `/payments/stk`"),
+            Self::SchemeOrHost => f.write_str(
+                "give only the path, such as `/payments/stk`: the scheme and host belong to where the server runs",
+            ),
+            Self::NotAbsolute => f.write_str("the path must start with `/`"),
+            Self::Query => f.write_str("the path must not have a `?query`; put route secrets in the path"),
+            Self::Fragment => f.write_str("the path must not have a `#fragment`; it is never sent to the server"),
+            Self::Whitespace => f.write_str("the path must not contain spaces; Daraja rejects URLs with spaces"),
+            Self::EmptySegment => f.write_str("the path has an empty segment (`//` or a trailing `/`)"),
+            Self::DotSegment => f.write_str("the path has a `.` or `..` segment"),
+            Self::BadEscape => f.write_str("a `%` in the path must start an escape of two hex digits"),
+            Self::Character(character) => write!(f, "the path must not contain {character:?}"),
+            Self::BannedWord(word) => write!(
+                f,
+                "the path contains `{word}`, which Safaricom rejects in callback URLs in any letter case: \
+                 Daraja would refuse the URL and no callback would arrive; choose another word",
+            ),
+        }
+    }
+}
+
+/// Checks that `path` is an absolute origin-form path Daraja will call.
+pub fn check_path(path: &str) -> Result<(), PathProblem> {
+    if path.is_empty() {
+        return Err(PathProblem::Empty);
+    }
+    if path.contains("://") || path.starts_with("//") {
+        return Err(PathProblem::SchemeOrHost);
+    }
+    if !path.starts_with('/') {
+        return Err(PathProblem::NotAbsolute);
+    }
+    let bytes = path.as_bytes();
+    for (index, character) in path.char_indices() {
+        match character {
+            '?' => return Err(PathProblem::Query),
+            '#' => return Err(PathProblem::Fragment),
+            character if character.is_whitespace() => return Err(PathProblem::Whitespace),
+            '%' => {
+                let escape = bytes.get(index + 1..index + 3);
+                if !escape.is_some_and(|digits| digits.iter().all(u8::is_ascii_hexdigit)) {
+                    return Err(PathProblem::BadEscape);
+                }
+            }
+            'a'..='z'
+            | 'A'..='Z'
+            | '0'..='9'
+            | '/'
+            | '-'
+            | '.'
+            | '_'
+            | '~'
+            | '!'
+            | '$'
+            | '&'
+            | '\''
+            | '('
+            | ')'
+            | '*'
+            | '+'
+            | ','
+            | ';'
+            | '='
+            | ':'
+            | '@' => {}
+            other => return Err(PathProblem::Character(other)),
+        }
+    }
+    for segment in path[1..].split('/') {
+        match segment {
+            "" => return Err(PathProblem::EmptySegment),
+            "." | ".." => return Err(PathProblem::DotSegment),
+            _ => {}
+        }
+    }
+    let lowered = path.to_ascii_lowercase();
+    match BANNED_WORDS.iter().find(|word| lowered.contains(*word)) {
+        Some(word) => Err(PathProblem::BannedWord(word)),
+        None => Ok(()),
+    }
+}
+
+/// The default path of the callback kind whose attribute is `attribute`.
+pub fn default_path(attribute: &str) -> Option<&'static str> {
+    DEFAULT_PATHS.iter().find(|(name, _)| *name == attribute).map(|(_, path)| *path)
+}

@@ -1,0 +1,173 @@
+//! `#[daraja::stk_callback("/path")]` and the other handler attributes.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType, Safety, Type};
+
+use crate::args::AttributeArgs;
+use crate::kind::Kind;
+
+/// Expands one handler attribute. On error the user's function is still
+/// emitted, with a companion that keeps `routes![…]` quiet, so one mistake
+/// is reported once.
+pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let message = format!("`#[daraja::{}]` goes on a function", kind.attribute);
+            let error = syn::Error::new(item.span(), message).to_compile_error();
+            return quote!(#item #error);
+        }
+    };
+    match expand_handler(kind, attr, &function) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let error = error.to_compile_error();
+            let placeholder = placeholder_companion(&function);
+            quote!(#function #error #placeholder)
+        }
+    }
+}
+
+fn expand_handler(kind: Kind, attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
+    let args = AttributeArgs::parse_handler(attr)?;
+    let private = args.private_module();
+    let signature = Signature::read(kind, function)?;
+    let path = args.path.as_ref().map_or_else(|| kind.default_path().to_owned(), syn::LitStr::value);
+    let name = &function.sig.ident;
+    let name_text = name.to_string();
+    let visibility = &function.vis;
+    let payload_type = kind.payload_type(&private);
+    let kind_variant = kind.variant(&private);
+    let call = signature.call(kind, &private, name);
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #visibility struct #name {}
+
+        impl #private::Handler for #name {
+            const PATH: &'static str = #path;
+            const NAME: &'static str = #name_text;
+
+            fn route(self) -> #private::Route {
+                #private::Route::from_handler::<#payload_type, _>(
+                    #kind_variant,
+                    <Self as #private::Handler>::PATH,
+                    <Self as #private::Handler>::NAME,
+                    |payload: #payload_type, request: &#private::CallbackRequest<'_>| -> #private::HandlerFuture {
+                        #call
+                    },
+                )
+            }
+        }
+    })
+}
+
+/// What the macro reads from a handler's signature.
+struct Signature<'a> {
+    payload: &'a Type,
+    extractors: Vec<&'a Type>,
+    output: Option<&'a Type>,
+    is_async: bool,
+}
+
+impl<'a> Signature<'a> {
+    fn read(kind: Kind, function: &'a ItemFn) -> syn::Result<Self> {
+        let signature = &function.sig;
+        if let Safety::Unsafe(unsafety) = &signature.safety {
+            return Err(syn::Error::new(unsafety.span(), "a handler cannot be `unsafe`"));
+        }
+        if !signature.generics.params.is_empty() || signature.generics.where_clause.is_some() {
+            return Err(syn::Error::new(signature.generics.span(), "a handler cannot be generic"));
+        }
+        if let Some(variadic) = &signature.variadic {
+            return Err(syn::Error::new(variadic.span(), "a handler cannot be variadic"));
+        }
+        let mut types = Vec::with_capacity(signature.inputs.len());
+        for input in &signature.inputs {
+            match input {
+                FnArg::Receiver(receiver) => {
+                    return Err(syn::Error::new(receiver.span(), "a handler is a free function, without `self`"));
+                }
+                FnArg::Typed(argument) if matches!(*argument.ty, Type::ImplTrait(_)) => {
+                    return Err(syn::Error::new(argument.ty.span(), "a handler argument needs a concrete type"));
+                }
+                FnArg::Typed(argument) => types.push(&*argument.ty),
+            }
+        }
+        let Some((payload, extractors)) = types.split_first() else {
+            let message = format!(
+                "a `{}` handler takes the payload `{}` as its first argument",
+                kind.attribute,
+                kind.payload_name()
+            );
+            return Err(syn::Error::new(signature.paren_token.span.join(), message));
+        };
+        let output = match &signature.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, output) => Some(&**output),
+        };
+        Ok(Self { payload, extractors: extractors.to_vec(), output, is_async: signature.asyncness.is_some() })
+    }
+
+    /// The body of the route's closure: extract, call, interpret the result.
+    fn call(&self, kind: Kind, private: &TokenStream, name: &syn::Ident) -> TokenStream {
+        let payload_type = kind.payload_type(private);
+        let user_payload = self.payload;
+        let payload = quote_spanned! {user_payload.span()=>
+            #private::expect_payload::<#payload_type, #user_payload>(payload)
+        };
+        let extracted: Vec<_> = (0..self.extractors.len()).map(|index| format_ident!("argument_{}", index)).collect();
+        let extractions = self.extractors.iter().zip(&extracted).map(|(extractor, variable)| {
+            quote_spanned! {extractor.span()=>
+                let #variable = <#extractor as #private::FromCallbackRequest>::from_callback_request(request);
+            }
+        });
+        let invoke = if self.is_async {
+            quote!(#name(argument_payload, #(#extracted),*).await)
+        } else if kind.is_validation() {
+            quote!(#private::run_blocking(move || #name(argument_payload, #(#extracted),*)).await?)
+        } else {
+            quote!(#name(argument_payload, #(#extracted),*))
+        };
+        let result_span = self.output.map_or_else(|| name.span(), Spanned::span);
+        let reply = if kind.is_validation() {
+            quote_spanned! {result_span=>
+                #private::Reply::Verdict(#private::IntoVerdict::into_verdict(output)?)
+            }
+        } else {
+            quote_spanned! {result_span=>
+                {
+                    #private::IntoAck::into_ack(output)?;
+                    #private::Reply::Ack
+                }
+            }
+        };
+        let boxed = quote_spanned! {name.span()=> #private::boxed_handler_future};
+        quote! {
+            let argument_payload = #payload;
+            #(#extractions)*
+            #boxed(async move {
+                #(let #extracted = #extracted?;)*
+                let output = #invoke;
+                #private::Ok(#reply)
+            })
+        }
+    }
+}
+
+/// A companion for a function whose attribute had an error: it lets
+/// `routes![…]` name the function without further errors. The build fails
+/// on the reported error, so its route is never made.
+fn placeholder_companion(function: &ItemFn) -> TokenStream {
+    let name = &function.sig.ident;
+    let visibility = &function.vis;
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #visibility struct #name {}
+    }
+}

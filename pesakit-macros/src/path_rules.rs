@@ -1,0 +1,1 @@
+../../pesakit-core/src/path_rules.rs
