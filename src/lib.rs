@@ -134,8 +134,8 @@ macro_rules! routes {
 /// What generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use core::panic;
     pub use core::result::Result::{Err, Ok};
+    pub use core::{panic, unreachable};
 
     pub use pesakit_core::macro_support::*;
     pub use pesakit_core::{

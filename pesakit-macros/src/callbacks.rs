@@ -37,19 +37,25 @@ fn expand_module(attr: TokenStream, mut module: ItemMod) -> syn::Result<TokenStr
     };
     let handlers = handlers_in(items);
     let mut errors: Option<syn::Error> = None;
-    let mut served: HashMap<String, &syn::Ident> = HashMap::new();
+    let mut served: HashMap<&str, &syn::Ident> = HashMap::new();
+    let mut names: Vec<Path> = Vec::with_capacity(handlers.len());
     for handler in &handlers {
-        let Some(path) = &handler.path else { continue };
-        if let Some(first) = served.insert(path.clone(), &handler.name) {
-            let message = format!("`{}` serves `{path}`, which `{first}` in this module already serves", handler.name);
-            let error = syn::Error::new(handler.span, message);
-            match &mut errors {
-                Some(errors) => errors.combine(error),
-                None => errors = Some(error),
+        if let Some(path) = &handler.path {
+            if let Some(first) = served.get(path.as_str()) {
+                let message =
+                    format!("`{}` serves `{path}`, which `{first}` in this module already serves", handler.name);
+                let error = syn::Error::new(handler.span, message);
+                match &mut errors {
+                    Some(errors) => errors.combine(error),
+                    None => errors = Some(error),
+                }
+                // Left out of the table, so the error is reported once.
+                continue;
             }
+            served.insert(path, &handler.name);
         }
+        names.push(Path::from(handler.name.clone()));
     }
-    let names: Vec<Path> = handlers.iter().map(|handler| Path::from(handler.name.clone())).collect();
     let table = crate::routes::table(&private, &names.iter().collect::<Vec<_>>());
     items.push(syn::parse_quote! {
         /// The route table of this module's Daraja handlers.
@@ -77,16 +83,17 @@ fn handlers_in(items: &[Item]) -> Vec<FoundHandler> {
         .filter_map(|function| {
             function.attrs.iter().find_map(|attribute| {
                 let kind = Kind::find(&attribute.path().segments.last()?.ident.to_string())?;
+                let name_span = function.sig.ident.span();
                 let (path, span) = match &attribute.meta {
-                    Meta::Path(_) => (Some(kind.default_path().to_owned()), attribute.span()),
+                    Meta::Path(_) => (Some(kind.default_path().to_owned()), name_span),
                     Meta::List(list) => match AttributeArgs::parse_handler(list.tokens.clone()) {
                         Ok(args) => match args.path {
                             Some(path) => (Some(path.value()), path.span()),
-                            None => (Some(kind.default_path().to_owned()), attribute.span()),
+                            None => (Some(kind.default_path().to_owned()), name_span),
                         },
-                        Err(_) => (None, attribute.span()),
+                        Err(_) => (None, name_span),
                     },
-                    Meta::NameValue(_) => (None, attribute.span()),
+                    Meta::NameValue(_) => (None, name_span),
                 };
                 Some(FoundHandler { name: function.sig.ident.clone(), path, span })
             })

@@ -1,6 +1,6 @@
 //! `#[daraja::stk_callback("/path")]` and the other handler attributes.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Safety, Type};
@@ -20,11 +20,12 @@ pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenS
             return quote!(#item #error);
         }
     };
-    match expand_handler(kind, attr, &function) {
+    match expand_handler(kind, attr.clone(), &function) {
         Ok(tokens) => tokens,
         Err(error) => {
             let error = error.to_compile_error();
-            let placeholder = placeholder_companion(&function);
+            let private = syn::parse2::<AttributeArgs>(attr).unwrap_or_default().private_module();
+            let placeholder = placeholder_companion(&function, &private);
             quote!(#function #error #placeholder)
         }
     }
@@ -117,9 +118,9 @@ impl<'a> Signature<'a> {
     fn call(&self, kind: Kind, private: &TokenStream, name: &syn::Ident) -> TokenStream {
         let payload_type = kind.payload_type(private);
         let user_payload = self.payload;
-        let payload = quote_spanned! {user_payload.span()=>
-            #private::expect_payload::<#payload_type, #user_payload>(payload)
-        };
+        // Errors about the payload point at the handler's first argument.
+        let payload =
+            respanned(&quote!(#private::expect_payload::<#payload_type, #user_payload>(payload)), user_payload.span());
         let extracted: Vec<_> = (0..self.extractors.len()).map(|index| format_ident!("argument_{}", index)).collect();
         let extractions = self.extractors.iter().zip(&extracted).map(|(extractor, variable)| {
             quote_spanned! {extractor.span()=>
@@ -134,40 +135,79 @@ impl<'a> Signature<'a> {
             quote!(#name(argument_payload, #(#extracted),*))
         };
         let result_span = self.output.map_or_else(|| name.span(), Spanned::span);
+        let result_private = respanned(private, result_span);
         let reply = if kind.is_validation() {
             quote_spanned! {result_span=>
-                #private::Reply::Verdict(#private::IntoVerdict::into_verdict(output)?)
+                #private::Reply::Verdict(#result_private::IntoVerdict::into_verdict(output)?)
             }
         } else {
             quote_spanned! {result_span=>
                 {
-                    #private::IntoAck::into_ack(output)?;
+                    #result_private::IntoAck::into_ack(output)?;
                     #private::Reply::Ack
                 }
             }
         };
-        let boxed = quote_spanned! {name.span()=> #private::boxed_handler_future};
-        quote! {
-            let argument_payload = #payload;
-            #(#extractions)*
-            #boxed(async move {
+        // A future that is not `Send` is reported at the handler's name.
+        let boxed = respanned(&quote!(#private::boxed_handler_future), name.span());
+        let mut body = Group::new(
+            Delimiter::Brace,
+            quote! {
                 #(let #extracted = #extracted?;)*
                 let output = #invoke;
                 #private::Ok(#reply)
-            })
+            },
+        );
+        body.set_span(name.span());
+        let boxed_call = quote_spanned! {name.span()=> #boxed(async move #body)};
+        quote! {
+            let argument_payload = #payload;
+            #(#extractions)*
+            #boxed_call
         }
     }
+}
+
+/// `tokens` with every span set to `span`, so that errors found in
+/// generated code that names `tokens` point at the user's code.
+fn respanned(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned_group = Group::new(group.delimiter(), respanned(&group.stream(), span));
+                respanned_group.set_span(span);
+                TokenTree::Group(respanned_group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
 
 /// A companion for a function whose attribute had an error: it lets
 /// `routes![…]` name the function without further errors. The build fails
 /// on the reported error, so its route is never made.
-fn placeholder_companion(function: &ItemFn) -> TokenStream {
+fn placeholder_companion(function: &ItemFn, private: &TokenStream) -> TokenStream {
     let name = &function.sig.ident;
     let visibility = &function.vis;
+    let name_text = name.to_string();
+    let unique_path = format!("/{name_text}");
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #visibility struct #name {}
+
+        impl #private::Handler for #name {
+            const PATH: &'static str = #unique_path;
+            const NAME: &'static str = #name_text;
+
+            fn route(self) -> #private::Route {
+                #private::unreachable!("the handler's attribute has a compile error")
+            }
+        }
     }
 }

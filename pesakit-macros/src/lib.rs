@@ -11,6 +11,8 @@ mod kind;
 #[allow(unreachable_pub)]
 mod path_rules;
 mod routes;
+#[cfg(test)]
+mod snapshot_tests;
 
 use proc_macro::TokenStream;
 
