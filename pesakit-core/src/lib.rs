@@ -38,6 +38,12 @@ pub mod response;
 mod route;
 pub mod testing;
 
+/// The `http` crate, whose `HeaderMap`, `Request` and `Response` pesakit uses.
+pub use http;
+
+/// The `bytes` crate, whose `Bytes` carries request and response bodies.
+pub use bytes;
+
 pub use extract::{CallbackRequest, ExtractError, FromCallbackRequest, PeerAddr, RawBody, State};
 pub use handler::{HandlerError, IntoAck, IntoVerdict};
 #[doc(hidden)]

@@ -1,6 +1,6 @@
 async fn handler(payload: DarajaResult<B2cParams>) {}
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(non_camel_case_types, unreachable_pub)]
 struct handler {}
 impl ::pesakit::__private::Handler for handler {
     const PATH: &'static str = "/callbacks/b2c/result";

@@ -2,7 +2,7 @@ fn handler(payload: C2bPayment) -> Validation {
     Validation::Accept
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(non_camel_case_types, unreachable_pub)]
 struct handler {}
 impl ::pesakit::__private::Handler for handler {
     const PATH: &'static str = "/callbacks/c2b/validation";

@@ -5,7 +5,7 @@ fn validate(
     ledger.check(&payment)
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(non_camel_case_types, unreachable_pub)]
 struct validate {}
 impl ::pesakit::__private::Handler for validate {
     const PATH: &'static str = "/c2b/validate";

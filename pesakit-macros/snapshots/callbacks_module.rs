@@ -6,6 +6,7 @@ mod payments {
     pub fn confirmed(payment: C2bPayment) {}
     fn helper() {}
     /// The route table of this module's Daraja handlers.
+    #[allow(unreachable_pub)]
     pub fn routes() -> ::pesakit::__private::Routes {
         const _: () = {
             if ::pesakit::__private::str_eq(

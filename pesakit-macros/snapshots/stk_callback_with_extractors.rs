@@ -8,7 +8,7 @@ pub async fn paid(
     db.store(callback, raw).await
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(non_camel_case_types, unreachable_pub)]
 pub struct paid {}
 impl ::my_pesakit::__private::Handler for paid {
     const PATH: &'static str = "/payments/stk";

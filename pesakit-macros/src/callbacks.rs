@@ -59,6 +59,7 @@ fn expand_module(attr: TokenStream, mut module: ItemMod) -> syn::Result<TokenStr
     let table = crate::routes::table(&private, &names.iter().collect::<Vec<_>>());
     items.push(syn::parse_quote! {
         /// The route table of this module's Daraja handlers.
+        #[allow(unreachable_pub)]
         pub fn routes() -> #private::Routes #table
     });
     let errors = errors.map(|errors| errors.to_compile_error());

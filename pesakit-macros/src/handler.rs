@@ -1,6 +1,6 @@
 //! `#[daraja::stk_callback("/path")]` and the other handler attributes.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Safety, Type};
@@ -46,7 +46,7 @@ fn expand_handler(kind: Kind, attr: TokenStream, function: &ItemFn) -> syn::Resu
         #function
 
         #[doc(hidden)]
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, unreachable_pub)]
         #visibility struct #name {}
 
         impl #private::Handler for #name {
@@ -122,10 +122,13 @@ impl<'a> Signature<'a> {
         let payload =
             respanned(&quote!(#private::expect_payload::<#payload_type, #user_payload>(payload)), user_payload.span());
         let extracted: Vec<_> = (0..self.extractors.len()).map(|index| format_ident!("argument_{}", index)).collect();
+        let request = Ident::new("request", Span::call_site());
         let extractions = self.extractors.iter().zip(&extracted).map(|(extractor, variable)| {
-            quote_spanned! {extractor.span()=>
-                let #variable = <#extractor as #private::FromCallbackRequest>::from_callback_request(request);
-            }
+            let extract = respanned(
+                &quote!(<#extractor as #private::FromCallbackRequest>::from_callback_request),
+                extractor.span(),
+            );
+            quote!(let #variable = #extract(#request);)
         });
         let invoke = if self.is_async {
             quote!(#name(argument_payload, #(#extracted),*).await)
@@ -135,18 +138,16 @@ impl<'a> Signature<'a> {
             quote!(#name(argument_payload, #(#extracted),*))
         };
         let result_span = self.output.map_or_else(|| name.span(), Spanned::span);
-        let result_private = respanned(private, result_span);
+        let output = Ident::new("output", Span::call_site());
         let reply = if kind.is_validation() {
-            quote_spanned! {result_span=>
-                #private::Reply::Verdict(#result_private::IntoVerdict::into_verdict(output)?)
-            }
+            let into_verdict = respanned(&quote!(#private::IntoVerdict::into_verdict(#output)), result_span);
+            quote!(#private::Reply::Verdict(#into_verdict?))
         } else {
-            quote_spanned! {result_span=>
-                {
-                    #result_private::IntoAck::into_ack(output)?;
-                    #private::Reply::Ack
-                }
-            }
+            let into_ack = respanned(&quote!(#private::IntoAck::into_ack(#output)), result_span);
+            quote!({
+                #into_ack?;
+                #private::Reply::Ack
+            })
         };
         // A future that is not `Send` is reported at the handler's name.
         let boxed = respanned(&quote!(#private::boxed_handler_future), name.span());
@@ -154,7 +155,7 @@ impl<'a> Signature<'a> {
             Delimiter::Brace,
             quote! {
                 #(let #extracted = #extracted?;)*
-                let output = #invoke;
+                let #output = #invoke;
                 #private::Ok(#reply)
             },
         );
@@ -168,20 +169,20 @@ impl<'a> Signature<'a> {
     }
 }
 
-/// `tokens` with every span set to `span`, so that errors found in
-/// generated code that names `tokens` point at the user's code.
-fn respanned(tokens: &TokenStream, span: Span) -> TokenStream {
+/// `tokens` located at `location`, so that errors found in them point at
+/// the user's code; names still resolve where they were written.
+fn respanned(tokens: &TokenStream, location: Span) -> TokenStream {
     tokens
         .clone()
         .into_iter()
         .map(|token| match token {
             TokenTree::Group(group) => {
-                let mut respanned_group = Group::new(group.delimiter(), respanned(&group.stream(), span));
-                respanned_group.set_span(span);
-                TokenTree::Group(respanned_group)
+                let mut moved = Group::new(group.delimiter(), respanned(&group.stream(), location));
+                moved.set_span(group.span().located_at(location));
+                TokenTree::Group(moved)
             }
             mut other => {
-                other.set_span(span);
+                other.set_span(other.span().located_at(location));
                 other
             }
         })
@@ -198,7 +199,7 @@ fn placeholder_companion(function: &ItemFn, private: &TokenStream) -> TokenStrea
     let unique_path = format!("/{name_text}");
     quote! {
         #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code)]
+        #[allow(non_camel_case_types, unreachable_pub, dead_code)]
         #visibility struct #name {}
 
         impl #private::Handler for #name {

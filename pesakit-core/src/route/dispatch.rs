@@ -19,7 +19,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use tracing::{Instrument, Span};
 
-use super::{Prepared, Route, Routes};
+use super::{Route, Routes};
 use crate::extract::CallbackRequest;
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
 use crate::kind::CallbackKind;
@@ -83,15 +83,14 @@ impl Routes {
     }
 
     async fn process(&self, route: &Route, request: &CallbackRequest<'_>) -> Response<Bytes> {
-        let prepared = match route.endpoint.prepare(request) {
-            Ok(prepared) => prepared,
+        let handler_call = match route.endpoint.prepare(request) {
+            Ok(handler_call) => handler_call,
             Err(error) => return self.refuse(route.kind, &error),
         };
-        Span::current().record("correlation_id", prepared.correlation_id.as_str());
-        self.record(&prepared, request.body);
+        self.record(request.body);
         let outcome = match route.kind {
-            CallbackKind::C2bValidation => self.handle_validation(prepared.future).await,
-            _ => CatchUnwind(prepared.future).await,
+            CallbackKind::C2bValidation => self.handle_validation(handler_call).await,
+            _ => CatchUnwind(handler_call).await,
         };
         answer(route.kind, outcome)
     }
@@ -113,10 +112,10 @@ impl Routes {
         json_response(StatusCode::BAD_REQUEST, Bytes::from(body.to_string()))
     }
 
-    /// Record: where a durable inbox will store the raw body under its
-    /// correlation id and stop duplicates before the handler runs.
-    fn record(&self, prepared: &Prepared, body: &Bytes) {
-        tracing::debug!(bytes = body.len(), correlation_id = %prepared.correlation_id, "callback accepted for handling");
+    /// Record: where a durable inbox will store the raw body under the
+    /// span's correlation id and stop duplicates before the handler runs.
+    fn record(&self, body: &Bytes) {
+        tracing::debug!(bytes = body.len(), "callback accepted for handling");
     }
 
     /// Handle a validation under its deadline. The handler runs as its own

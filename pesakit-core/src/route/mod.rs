@@ -72,16 +72,11 @@ impl fmt::Debug for Route {
     }
 }
 
-/// A parsed payload's correlation id and the handler call waiting to run.
-pub(crate) struct Prepared {
-    pub(crate) correlation_id: String,
-    pub(crate) future: HandlerFuture,
-}
-
 /// A route's handler with its payload type erased.
 pub(crate) trait Endpoint: Send + Sync {
-    /// Parses `body` and prepares the handler call.
-    fn prepare(&self, request: &CallbackRequest<'_>) -> Result<Prepared, PayloadError>;
+    /// Parses the body, records its correlation id in the current span, and
+    /// prepares the handler call.
+    fn prepare(&self, request: &CallbackRequest<'_>) -> Result<HandlerFuture, PayloadError>;
 }
 
 struct TypedEndpoint<P, F> {
@@ -94,10 +89,10 @@ where
     P: Payload,
     F: Fn(P, &CallbackRequest<'_>) -> HandlerFuture + Send + Sync,
 {
-    fn prepare(&self, request: &CallbackRequest<'_>) -> Result<Prepared, PayloadError> {
+    fn prepare(&self, request: &CallbackRequest<'_>) -> Result<HandlerFuture, PayloadError> {
         let payload = P::from_slice(request.body)?;
-        let correlation_id = payload.correlation_id().to_string();
-        Ok(Prepared { correlation_id, future: (self.handler)(payload, request) })
+        tracing::Span::current().record("correlation_id", tracing::field::display(payload.correlation_id()));
+        Ok((self.handler)(payload, request))
     }
 }
 

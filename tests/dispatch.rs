@@ -1,0 +1,371 @@
+//! `Routes::dispatch` against every row of the HTTP contract, for every
+//! callback kind, driven by the shared fixtures and bad bodies.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use pesakit::testing::{self, TestRequest, TestResponse};
+use pesakit::{
+    AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, Payload, PeerAddr, QueueTimeout, RawBody,
+    RejectCode, ReversalParams, Routes, State, StkCallback, StkOutcome, TransactionStatusParams, Validation, daraja,
+};
+
+/// One handler call: `(kind, correlation id, detail)`.
+type Sighting = (&'static str, String, String);
+
+/// What the handlers saw.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<Sighting>>>);
+
+impl Seen {
+    fn push(&self, kind: &'static str, correlation: impl ToString, detail: impl ToString) {
+        self.0.lock().expect("not poisoned").push((kind, correlation.to_string(), detail.to_string()));
+    }
+
+    fn take(&self) -> Vec<Sighting> {
+        std::mem::take(&mut *self.0.lock().expect("not poisoned"))
+    }
+}
+
+#[daraja::stk_callback("/daraja/stk")]
+async fn stk(callback: StkCallback, State(seen): State<Seen>) {
+    let detail = match callback.outcome() {
+        StkOutcome::Paid(payment) => format!("paid {} {}", payment.amount, payment.receipt),
+        other => format!("{other:?}"),
+    };
+    seen.push("stk", callback.correlation_id(), detail);
+}
+
+#[daraja::c2b_validation("/daraja/validate")]
+async fn validate(payment: C2bPayment, State(seen): State<Seen>) -> Validation {
+    seen.push("c2b_validation", payment.correlation_id(), payment.trans_amount);
+    if payment.trans_amount.minor_units() >= 1_000_000 {
+        Validation::Reject(RejectCode::InvalidAmount)
+    } else {
+        Validation::Accept
+    }
+}
+
+#[daraja::c2b_confirmation("/daraja/confirm")]
+fn confirm(payment: C2bPayment, State(seen): State<Seen>) {
+    seen.push("c2b_confirmation", payment.correlation_id(), payment.trans_amount);
+}
+
+#[daraja::b2c_result("/daraja/b2c")]
+fn b2c(result: DarajaResult<B2cParams>, State(seen): State<Seen>) -> Result<(), String> {
+    seen.push("b2c_result", result.correlation_id(), &result.result_code);
+    Ok(())
+}
+
+#[daraja::account_balance_result("/daraja/balance")]
+async fn balance(result: DarajaResult<AccountBalanceParams>, State(seen): State<Seen>) {
+    seen.push("account_balance_result", result.correlation_id(), result.params.accounts.len());
+}
+
+#[daraja::transaction_status_result("/daraja/status")]
+async fn status(result: DarajaResult<TransactionStatusParams>, State(seen): State<Seen>) {
+    seen.push("transaction_status_result", result.correlation_id(), &result.result_code);
+}
+
+#[daraja::reversal_result("/daraja/reversal")]
+fn reversal(result: DarajaResult<ReversalParams>, State(seen): State<Seen>) {
+    seen.push("reversal_result", result.correlation_id(), &result.result_code);
+}
+
+#[daraja::b2b_result("/daraja/b2b")]
+async fn b2b(result: DarajaResult<B2bParams>, State(seen): State<Seen>) {
+    seen.push("b2b_result", result.correlation_id(), &result.result_code);
+}
+
+#[daraja::queue_timeout("/daraja/timeout")]
+fn timeout(timeout: QueueTimeout, State(seen): State<Seen>) {
+    seen.push("queue_timeout", timeout.correlation_id(), timeout.raw_json().len());
+}
+
+/// Every kind: fixture folder, path, and the body a success is answered with.
+const KINDS: [(&str, &str, &str); 9] = [
+    ("stk", "/daraja/stk", r#"{"ResultCode":0,"ResultDesc":"Success"}"#),
+    ("c2b_validation", "/daraja/validate", r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#),
+    ("c2b_confirmation", "/daraja/confirm", r#"{"ResultCode":0,"ResultDesc":"Success"}"#),
+    ("b2c_result", "/daraja/b2c", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("account_balance_result", "/daraja/balance", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("transaction_status_result", "/daraja/status", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("reversal_result", "/daraja/reversal", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("b2b_result", "/daraja/b2b", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("timeout", "/daraja/timeout", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+];
+
+fn table(seen: &Seen) -> Routes {
+    pesakit::routes![stk, validate, confirm, b2c, balance, status, reversal, b2b, timeout].with_state(seen.clone())
+}
+
+fn assert_json_response(response: &TestResponse, status: StatusCode) {
+    assert_eq!(response.status(), status, "{}", response.text());
+    assert_eq!(response.headers()["content-type"], "application/json");
+}
+
+/// The correlation id a fixture should be handled under.
+fn expected_correlation(folder: &str, body: &[u8]) -> String {
+    match folder {
+        "stk" => StkCallback::from_slice(body).map(|p| p.correlation_id().to_string()),
+        "c2b_validation" | "c2b_confirmation" => C2bPayment::from_slice(body).map(|p| p.correlation_id().to_string()),
+        _ => QueueTimeout::from_slice(body).map(|p| p.correlation_id().to_string()),
+    }
+    .expect("fixture parses")
+}
+
+#[tokio::test]
+async fn every_fixture_is_handled_and_answered_with_its_kinds_body() {
+    let seen = Seen::default();
+    let routes = table(&seen);
+    for (folder, path, ack) in KINDS {
+        for (name, body) in common::fixtures(folder) {
+            let response = testing::post(&routes, path, body.clone()).await;
+            assert_json_response(&response, StatusCode::OK);
+            assert_eq!(response.text(), ack, "{folder}/{name}");
+            let handled = seen.take();
+            assert_eq!(handled.len(), 1, "{folder}/{name}: the handler ran once");
+            let (kind, correlation, _) = &handled[0];
+            assert_eq!(
+                (*kind, correlation.as_str()),
+                (folder_kind(folder), expected_correlation(folder, &body).as_str())
+            );
+        }
+    }
+}
+
+fn folder_kind(folder: &str) -> &str {
+    if folder == "timeout" { "queue_timeout" } else { folder }
+}
+
+#[tokio::test]
+async fn handlers_see_the_parsed_values() {
+    let seen = Seen::default();
+    let routes = table(&seen);
+    let body = std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_success_no_balance_item.json"))
+        .expect("fixture");
+    testing::post(&routes, "/daraja/stk", body).await;
+    assert_eq!(seen.take(), [("stk", "ws_CO_191220191020363925".into(), "paid 1.00 NLJ7RT61SV".into())]);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_400_naming_the_problem_and_never_reach_a_handler() {
+    let seen = Seen::default();
+    let routes = table(&seen);
+    for (_, path, _) in KINDS.iter().filter(|(folder, ..)| *folder != "c2b_validation") {
+        for (name, body) in common::bad_bodies() {
+            let response = testing::post(&routes, path, body).await;
+            assert_json_response(&response, StatusCode::BAD_REQUEST);
+            let error = response.json();
+            assert_eq!(error["error"], "invalid_payload", "{path} {name}");
+            let layer = error["layer"].as_str().unwrap_or_default();
+            assert!(layer == "syntax" || layer == "shape", "{path} {name}: {error}");
+            assert!(!error["message"].as_str().unwrap_or_default().is_empty());
+        }
+        // A body of another kind names the missing wrapper member.
+        let other_kind = if *path == "/daraja/stk" { r#"{"Result":{}}"# } else { r#"{"Body":{"stkCallback":{}}}"# };
+        let error = testing::post(&routes, path, other_kind).await.json();
+        assert_eq!(error["layer"], "shape", "{path}");
+        assert!(error["message"].as_str().unwrap_or_default().contains("missing field"), "{path}: {error}");
+    }
+    let value_error = testing::post(
+        &routes,
+        "/daraja/confirm",
+        r#"{"TransID":"X1","TransTime":"20231301000000","TransAmount":"10","MSISDN":"254708374149"}"#,
+    )
+    .await
+    .json();
+    assert_eq!((value_error["layer"].as_str(), value_error["path"].as_str()), (Some("value"), Some("TransTime")));
+    assert_eq!(seen.take(), [], "no handler saw a bad body");
+}
+
+#[tokio::test]
+async fn bad_validation_bodies_are_rejected_with_the_configured_code() {
+    let seen = Seen::default();
+    for (routes, code) in
+        [(table(&seen), "C2B00016"), (table(&seen).invalid_validation_reply(RejectCode::InvalidMsisdn), "C2B00011")]
+    {
+        for (name, body) in common::bad_bodies() {
+            let response = testing::post(&routes, "/daraja/validate", body).await;
+            assert_json_response(&response, StatusCode::OK);
+            assert_eq!(response.text(), format!(r#"{{"ResultCode":"{code}","ResultDesc":"Rejected"}}"#), "{name}");
+        }
+    }
+    assert_eq!(seen.take(), []);
+}
+
+#[tokio::test]
+async fn validation_verdicts_are_sent_as_documented() {
+    let seen = Seen::default();
+    let routes = table(&seen);
+    let large = r#"{"TransID":"X1","TransTime":"20191122063845","TransAmount":"10000.00","MSISDN":"254708374149"}"#;
+    let response = testing::post(&routes, "/daraja/validate", large).await;
+    assert_eq!(response.text(), r#"{"ResultCode":"C2B00013","ResultDesc":"Rejected"}"#);
+}
+
+#[tokio::test]
+async fn unknown_paths_wrong_methods_and_large_bodies_are_refused() {
+    let routes = table(&Seen::default());
+    let response = testing::post(&routes, "/daraja/unknown", "{}").await;
+    assert_json_response(&response, StatusCode::NOT_FOUND);
+    assert_eq!(response.json()["error"], "not_found");
+
+    for method in [Method::GET, Method::PUT, Method::DELETE, Method::HEAD] {
+        for (_, path, _) in KINDS {
+            let response = testing::send(&routes, TestRequest::new(method.clone(), path).build()).await;
+            assert_json_response(&response, StatusCode::METHOD_NOT_ALLOWED);
+            assert_eq!(response.headers()["allow"], "POST", "{method} {path}");
+        }
+    }
+
+    let limited = table(&Seen::default()).body_limit(1024);
+    let response = testing::post(&limited, "/daraja/stk", vec![b' '; 1025]).await;
+    assert_json_response(&response, StatusCode::PAYLOAD_TOO_LARGE);
+    let over_default = testing::post(&routes, "/daraja/stk", vec![b' '; pesakit::DEFAULT_BODY_LIMIT + 1]).await;
+    assert_eq!(over_default.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The limit is on size only: an invalid body at the limit is parsed and refused as invalid.
+    assert_eq!(testing::post(&limited, "/daraja/stk", vec![b' '; 1024]).await.status(), StatusCode::BAD_REQUEST);
+}
+
+#[derive(Clone)]
+struct Failure(&'static str);
+
+#[daraja::stk_callback("/failing/stk")]
+async fn failing(_callback: StkCallback, State(failure): State<Failure>) -> Result<(), String> {
+    match failure.0 {
+        "panic" => panic!("handler bug"),
+        "error" => Err("database unavailable".to_owned()),
+        _ => Ok(()),
+    }
+}
+
+#[daraja::c2b_confirmation("/failing/confirm")]
+fn failing_sync(_payment: C2bPayment, State(failure): State<Failure>) -> Result<(), &'static str> {
+    if failure.0 == "panic" {
+        panic!("sync handler bug");
+    }
+    Err("ledger locked")
+}
+
+#[daraja::c2b_validation("/failing/validate")]
+fn failing_validation(_payment: C2bPayment, State(failure): State<Failure>) -> Result<Validation, String> {
+    if failure.0 == "panic" {
+        panic!("validation bug");
+    }
+    Err("rules engine down".into())
+}
+
+const CANCELLED: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_1","ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
+const PAYMENT: &str = r#"{"TransID":"X1","TransTime":"20191122063845","TransAmount":"10","MSISDN":"254708374149"}"#;
+
+#[tokio::test]
+async fn handler_errors_and_panics_are_500_and_the_table_keeps_serving() {
+    for mode in ["error", "panic"] {
+        let routes = pesakit::routes![failing, failing_sync, failing_validation].with_state(Failure(mode));
+        for (path, body) in [("/failing/stk", CANCELLED), ("/failing/confirm", PAYMENT), ("/failing/validate", PAYMENT)]
+        {
+            let response = testing::post(&routes, path, body).await;
+            assert_json_response(&response, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(response.json()["error"], "handler_failed", "{mode} {path}");
+        }
+    }
+    let healthy = pesakit::routes![failing].with_state(Failure("none"));
+    assert_eq!(testing::post(&healthy, "/failing/stk", CANCELLED).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_missing_state_is_a_500_that_says_what_to_do() {
+    let routes = pesakit::routes![failing];
+    let response = testing::post(&routes, "/failing/stk", CANCELLED).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[daraja::c2b_validation("/slow/async")]
+async fn never_answers(_payment: C2bPayment) -> Validation {
+    std::future::pending::<()>().await;
+    Validation::Accept
+}
+
+#[derive(Clone)]
+struct Gate(Arc<Mutex<std::sync::mpsc::Receiver<()>>>);
+
+#[daraja::c2b_validation("/slow/sync")]
+fn blocks_until_released(_payment: C2bPayment, State(gate): State<Gate>) -> bool {
+    gate.0.lock().expect("not poisoned").recv().is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validation_past_its_deadline_gets_the_fallback_verdict() {
+    let (release, gate) = std::sync::mpsc::channel();
+    let routes = pesakit::routes![never_answers, blocks_until_released]
+        .with_state(Gate(Arc::new(Mutex::new(gate))))
+        .validation_deadline(Duration::from_millis(50));
+    let default_fallback = testing::post(&routes, "/slow/async", PAYMENT).await;
+    assert_json_response(&default_fallback, StatusCode::OK);
+    assert_eq!(default_fallback.text(), r#"{"ResultCode":"C2B00016","ResultDesc":"Rejected"}"#);
+
+    // The sync handler is still blocked when its fallback is answered.
+    let routes = routes.validation_fallback(Validation::Accept);
+    let fallback = testing::post(&routes, "/slow/sync", PAYMENT).await;
+    assert_eq!(fallback.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
+    release.send(()).expect("handler still waiting");
+}
+
+#[tokio::test]
+async fn validation_deadline_also_holds_on_a_current_thread_runtime() {
+    let routes = pesakit::routes![never_answers].validation_deadline(Duration::from_millis(20));
+    let response = testing::post(&routes, "/slow/async", PAYMENT).await;
+    assert_eq!(response.text(), r#"{"ResultCode":"C2B00016","ResultDesc":"Rejected"}"#);
+}
+
+/// The user agent, peer and body length a handler saw.
+type Extracted = (String, Option<PeerAddr>, usize);
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Option<Extracted>>>);
+
+#[daraja::stk_callback("/extract/stk")]
+fn extractors(
+    _callback: StkCallback,
+    headers: http::HeaderMap,
+    peer: Option<PeerAddr>,
+    RawBody(raw): RawBody,
+    State(captured): State<Captured>,
+) {
+    let agent = headers.get("user-agent").and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+    *captured.0.lock().expect("not poisoned") = Some((agent, peer, raw.len()));
+}
+
+#[daraja::stk_callback("/extract/peer")]
+fn requires_peer(_callback: StkCallback, PeerAddr(_peer): PeerAddr) {}
+
+#[tokio::test]
+async fn extractors_see_headers_peer_and_raw_body() {
+    let captured = Captured::default();
+    let routes = pesakit::routes![extractors, requires_peer].with_state(captured.clone());
+    let peer: std::net::SocketAddr = "196.201.214.200:443".parse().expect("address");
+    let request = TestRequest::post("/extract/stk").header("user-agent", "Daraja").peer(peer).body(CANCELLED).build();
+    assert_eq!(testing::send(&routes, request).await.status(), StatusCode::OK);
+    assert_eq!(
+        *captured.0.lock().expect("not poisoned"),
+        Some(("Daraja".into(), Some(PeerAddr(peer)), CANCELLED.len()))
+    );
+
+    assert_eq!(testing::post(&routes, "/extract/peer", CANCELLED).await.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let with_peer = TestRequest::post("/extract/peer").peer(peer).body(CANCELLED).build();
+    assert_eq!(testing::send(&routes, with_peer).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_state_is_shared_by_every_handler() {
+    let seen = Seen::default();
+    let routes = table(&seen);
+    testing::post(&routes, "/daraja/stk", CANCELLED).await;
+    testing::post(&routes, "/daraja/confirm", PAYMENT).await;
+    testing::post(&routes, "/daraja/validate", PAYMENT).await;
+    let kinds: Vec<_> = seen.take().into_iter().map(|(kind, ..)| kind).collect();
+    assert_eq!(kinds, ["stk", "c2b_confirmation", "c2b_validation"]);
+}

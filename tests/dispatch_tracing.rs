@@ -1,0 +1,127 @@
+//! Every handled request is one `daraja_callback` span with the kind, the
+//! path and the correlation id; failures are logged inside it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use pesakit::{State, StkCallback, daraja, testing};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+
+type Fields = BTreeMap<String, String>;
+
+#[derive(Default)]
+struct FieldVisitor(Fields);
+
+impl Visit for FieldVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+}
+
+/// An event's level and fields, with the fields of its span.
+type CapturedEvent = (Level, Fields, Option<Fields>);
+
+/// Closed spans with their final fields, and events with their span's.
+#[derive(Clone, Default)]
+struct Capture {
+    spans: Arc<Mutex<Vec<(String, Fields)>>>,
+    events: Arc<Mutex<Vec<CapturedEvent>>>,
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, context: Context<'_, S>) {
+        let mut visitor = FieldVisitor::default();
+        attributes.record(&mut visitor);
+        if let Some(span) = context.span(id) {
+            span.extensions_mut().insert(visitor.0);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, context: Context<'_, S>) {
+        if let Some(span) = context.span(id) {
+            let mut extensions = span.extensions_mut();
+            if let Some(fields) = extensions.get_mut::<Fields>() {
+                let mut visitor = FieldVisitor(std::mem::take(fields));
+                values.record(&mut visitor);
+                *fields = visitor.0;
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
+        let mut visitor = FieldVisitor::default();
+        event.record(&mut visitor);
+        let span_fields = context.event_span(event).and_then(|span| span.extensions().get::<Fields>().cloned());
+        self.events.lock().expect("not poisoned").push((*event.metadata().level(), visitor.0, span_fields));
+    }
+
+    fn on_close(&self, id: Id, context: Context<'_, S>) {
+        if let Some(span) = context.span(&id) {
+            let fields = span.extensions().get::<Fields>().cloned().unwrap_or_default();
+            self.spans.lock().expect("not poisoned").push((span.name().to_owned(), fields));
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Fail(bool);
+
+#[daraja::stk_callback("/traced/stk")]
+async fn traced(_callback: StkCallback, State(fail): State<Fail>) -> Result<(), String> {
+    if fail.0 { Err("ledger write failed".into()) } else { Ok(()) }
+}
+
+const CANCELLED: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_42","ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
+
+fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    fields.get(name).map(String::as_str).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn each_request_is_one_span_with_kind_path_and_correlation_id() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+
+    let routes = pesakit::routes![traced].with_state(Fail(false));
+    testing::post(&routes, "/traced/stk", CANCELLED).await;
+    let spans = capture.spans.lock().expect("not poisoned").clone();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let (name, fields) = &spans[0];
+    assert_eq!(name, "daraja_callback");
+    assert_eq!(
+        (field(fields, "kind"), field(fields, "path"), field(fields, "correlation_id")),
+        ("stk_callback", "/traced/stk", "ws_CO_42")
+    );
+}
+
+#[tokio::test]
+async fn failures_are_logged_in_the_span_with_what_went_wrong() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+
+    testing::post(&pesakit::routes![traced].with_state(Fail(true)), "/traced/stk", CANCELLED).await;
+    testing::post(&pesakit::routes![traced], "/traced/stk", CANCELLED).await;
+    testing::post(&pesakit::routes![traced], "/traced/stk", r#"{"Body":{}}"#).await;
+
+    let events = capture.events.lock().expect("not poisoned").clone();
+    let errors: Vec<_> = events.iter().filter(|(level, ..)| *level == Level::ERROR).collect();
+    assert_eq!(errors.len(), 2, "{events:?}");
+    for (_, fields, span) in &errors {
+        assert_eq!(span.as_ref().map(|span| field(span, "correlation_id")), Some("ws_CO_42"));
+        assert_eq!(field(fields, "message"), "callback handler failed");
+    }
+    assert_eq!(field(&errors[0].1, "error"), "ledger write failed");
+    assert!(field(&errors[1].1, "error").contains(".with_state(value)"), "{:?}", errors[1]);
+
+    let refused = events.iter().find(|(level, ..)| *level == Level::WARN).expect("a warning for the bad body");
+    assert!(field(&refused.1, "error").contains("missing field `stkCallback`"), "{refused:?}");
+    assert_eq!(refused.2.as_ref().map(|span| field(span, "path")), Some("/traced/stk"));
+}
