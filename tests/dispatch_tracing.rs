@@ -125,3 +125,42 @@ async fn failures_are_logged_in_the_span_with_what_went_wrong() {
     assert!(field(&refused.1, "error").contains("missing field `stkCallback`"), "{refused:?}");
     assert_eq!(refused.2.as_ref().map(|span| field(span, "path")), Some("/traced/stk"));
 }
+
+#[derive(Clone)]
+struct Release(Arc<tokio::sync::Notify>);
+
+#[daraja::c2b_validation("/traced/validate")]
+async fn slow_validation(_payment: pesakit::C2bPayment, State(release): State<Release>) -> pesakit::Validation {
+    release.0.notified().await;
+    pesakit::Validation::Accept
+}
+
+#[tokio::test]
+async fn a_late_verdict_is_logged_and_never_sent() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let release = Release(Arc::new(tokio::sync::Notify::new()));
+    let routes = pesakit::routes![slow_validation]
+        .with_state(release.clone())
+        .validation_deadline(std::time::Duration::from_millis(10));
+    let payment = r#"{"TransID":"RKTQDM7W6S","TransTime":"20191122063845","TransAmount":"10","MSISDN":"254708374149"}"#;
+
+    let response = testing::post(&routes, "/traced/validate", payment).await;
+    assert_eq!(response.text(), r#"{"ResultCode":"C2B00016","ResultDesc":"Rejected"}"#);
+
+    release.0.notify_one();
+    let late = |events: &[CapturedEvent]| {
+        events.iter().any(|(level, fields, span)| {
+            *level == Level::WARN
+                && field(fields, "message") == "late validation verdict was not sent"
+                && span.as_ref().map(|span| field(span, "correlation_id")) == Some("RKTQDM7W6S")
+        })
+    };
+    for _ in 0..1000 {
+        if late(&capture.events.lock().expect("not poisoned")) {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("no late-verdict warning: {:?}", capture.events.lock().expect("not poisoned"));
+}
