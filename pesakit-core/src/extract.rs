@@ -156,9 +156,9 @@ impl StateMap {
     }
 
     /// Adds the states of `other` whose types this map lacks.
-    pub(crate) fn extend_missing(&mut self, other: StateMap) {
-        for (type_id, state) in other.0 {
-            self.0.entry(type_id).or_insert(state);
+    pub(crate) fn extend_missing(&mut self, other: &StateMap) {
+        for (type_id, state) in &other.0 {
+            self.0.entry(*type_id).or_insert_with(|| Arc::clone(state));
         }
     }
 }

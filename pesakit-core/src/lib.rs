@@ -36,6 +36,8 @@ pub mod path_rules;
 mod payload;
 pub mod response;
 mod route;
+#[cfg(feature = "runtime")]
+mod server;
 pub mod testing;
 
 /// The `http` crate, whose `HeaderMap`, `Request` and `Response` pesakit uses.
@@ -54,4 +56,8 @@ pub use response::{
     ConfirmationAck, CustomRejectCode, DarajaResponse, RejectCode, ResponseValueError, ResultAck, StkAck,
     ThirdPartyTransId, Validation,
 };
-pub use route::{DEFAULT_BODY_LIMIT, DEFAULT_VALIDATION_DEADLINE, Route, RouteError, Routes};
+pub use route::{DEFAULT_BODY_LIMIT, DEFAULT_VALIDATION_DEADLINE, ResponseBody, Route, RouteError, Routes};
+#[cfg(feature = "tls")]
+pub use server::TlsConfig;
+#[cfg(feature = "runtime")]
+pub use server::{Server, serve};

@@ -55,7 +55,7 @@ impl Routes {
     /// ```
     pub async fn dispatch(&self, request: Request<Bytes>) -> Response<Bytes> {
         let (parts, body) = request.into_parts();
-        let route = match self.receive(&parts, &body) {
+        let route = match self.receive(&parts, body.len()) {
             Ok(route) => route,
             Err(refusal) => return refusal.into_response(&parts, body.len()),
         };
@@ -70,13 +70,13 @@ impl Routes {
     }
 
     /// Receive: find the route and check the method and size.
-    fn receive(&self, parts: &Parts, body: &Bytes) -> Result<&Route, Refusal> {
+    pub(super) fn receive(&self, parts: &Parts, body_length: usize) -> Result<&Route, Refusal> {
         let path = parts.uri.path();
         let route = self.find(path).ok_or(Refusal::NotFound)?;
         if parts.method != Method::POST {
             return Err(Refusal::MethodNotAllowed);
         }
-        if body.len() > self.settings.body_limit {
+        if body_length > self.settings.body_limit {
             return Err(Refusal::TooLarge { limit: self.settings.body_limit });
         }
         Ok(route)
@@ -153,14 +153,15 @@ impl Routes {
 }
 
 /// Why the receive stage turned a request away.
-enum Refusal {
+pub(super) enum Refusal {
     NotFound,
     MethodNotAllowed,
     TooLarge { limit: usize },
+    BodyUnreadable { reason: String },
 }
 
 impl Refusal {
-    fn into_response(self, parts: &Parts, bytes: usize) -> Response<Bytes> {
+    pub(super) fn into_response(self, parts: &Parts, bytes: usize) -> Response<Bytes> {
         let path = parts.uri.path();
         match self {
             Self::NotFound => {
@@ -178,6 +179,14 @@ impl Refusal {
                 tracing::warn!(path, bytes, limit, "callback body over the limit");
                 let message = format!("the body is over the {limit} byte limit");
                 error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message)
+            }
+            Self::BodyUnreadable { reason } => {
+                tracing::warn!(path, %reason, "the request body could not be read");
+                error_response(
+                    StatusCode::BAD_REQUEST,
+                    "body_unreadable",
+                    &format!("the body could not be read: {reason}"),
+                )
             }
         }
     }

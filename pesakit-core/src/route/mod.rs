@@ -2,6 +2,9 @@
 //! answered (see [`Routes::dispatch`]).
 
 mod dispatch;
+mod service;
+
+pub use service::ResponseBody;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -118,8 +121,10 @@ where
 /// ```
 #[derive(Clone, Debug)]
 pub struct Routes {
-    routes: Vec<Route>,
-    states: StateMap,
+    // Shared, so that cloning a table per connection or per service call
+    // costs two reference counts.
+    routes: Arc<Vec<Route>>,
+    states: Arc<StateMap>,
     settings: Settings,
 }
 
@@ -134,8 +139,8 @@ struct Settings {
 impl Default for Routes {
     fn default() -> Self {
         Self {
-            routes: Vec::new(),
-            states: StateMap::default(),
+            routes: Arc::default(),
+            states: Arc::default(),
             settings: Settings {
                 body_limit: DEFAULT_BODY_LIMIT,
                 validation_deadline: DEFAULT_VALIDATION_DEADLINE,
@@ -191,7 +196,7 @@ impl Routes {
     /// checks that at compile time.
     #[doc(hidden)]
     pub fn from_checked(routes: impl IntoIterator<Item = Route>) -> Self {
-        Self { routes: routes.into_iter().collect(), ..Self::default() }
+        Self { routes: Arc::new(routes.into_iter().collect()), ..Self::default() }
     }
 
     /// Adds `route`, refusing a path already served.
@@ -203,7 +208,7 @@ impl Routes {
                 second: route.handler_name,
             });
         }
-        self.routes.push(route);
+        Arc::make_mut(&mut self.routes).push(route);
         Ok(self)
     }
 
@@ -219,15 +224,15 @@ impl Routes {
     /// ```
     pub fn merge(self, other: Routes) -> Result<Self, RouteError> {
         let Routes { routes, states, .. } = other;
-        let mut merged = routes.into_iter().try_fold(self, Routes::route)?;
-        merged.states.extend_missing(states);
+        let mut merged = routes.iter().cloned().try_fold(self, Routes::route)?;
+        Arc::make_mut(&mut merged.states).extend_missing(&states);
         Ok(merged)
     }
 
     /// Makes `state` available to handlers as [`State<T>`](crate::State).
     /// One state per type; a second of the same type replaces the first.
     pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
-        self.states.insert(state);
+        Arc::make_mut(&mut self.states).insert(state);
         self
     }
 

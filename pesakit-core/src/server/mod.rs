@@ -1,0 +1,249 @@
+//! The bundled runtime: a hyper 1 HTTP/1.1 server on tokio with the limits
+//! a public callback endpoint needs.
+//!
+//! ```no_run
+//! # async fn run(routes: pesakit_core::Routes) -> std::io::Result<()> {
+//! // The common case: defaults, shutdown on Ctrl-C or SIGTERM.
+//! pesakit_core::serve("0.0.0.0:3000", routes).await
+//! # }
+//! ```
+//!
+//! | limit | default | setter |
+//! | --- | --- | --- |
+//! | request body | 64 KiB, answered 413 without reading further | [`Routes::body_limit`](crate::Routes::body_limit) |
+//! | reading the request headers (and, with TLS, the handshake) | 10 s | [`Server::header_read_timeout`] |
+//! | a whole request, body and handler | 30 s, answered 408 | [`Server::request_timeout`] |
+//! | an idle keep-alive connection | 60 s | [`Server::keep_alive_timeout`] |
+//! | open connections | 1024; more wait in the listen backlog | [`Server::max_connections`] |
+//! | pause after a failed `accept` | 100 ms, doubling to 1 s | [`Server::accept_error_backoff`] |
+//! | finishing in-flight requests at shutdown | 30 s | [`Server::shutdown_deadline`] |
+
+mod connection;
+mod shutdown;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{Semaphore, watch};
+
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
+
+use crate::route::Routes;
+
+/// The largest connection cap accepted; far beyond what one process serves.
+const MAX_CONNECTIONS: usize = 1_000_000;
+
+/// Serves `routes` on `addr` with default limits until Ctrl-C or SIGTERM,
+/// then finishes in-flight requests and returns.
+///
+/// ```no_run
+/// # async fn run(routes: pesakit_core::Routes) -> std::io::Result<()> {
+/// pesakit_core::serve("127.0.0.1:3000", routes).await
+/// # }
+/// ```
+pub async fn serve(addr: impl ToSocketAddrs, routes: Routes) -> io::Result<()> {
+    Server::bind(addr).await?.serve(routes).await
+}
+
+/// A configurable bundled server; [`serve`] covers the common case.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use pesakit_core::{Routes, Server};
+///
+/// # async fn run(routes: Routes) -> std::io::Result<()> {
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// Server::bind("0.0.0.0:8443")
+///     .await?
+///     .max_connections(256)
+///     .request_timeout(Duration::from_secs(10))
+///     .with_graceful_shutdown(async move { stopped.await.ok(); })
+///     .serve(routes)
+///     .await
+/// # }
+/// ```
+pub struct Server {
+    listener: TcpListener,
+    settings: Arc<ServerSettings>,
+    max_connections: usize,
+    accept_error_backoff: (Duration, Duration),
+    shutdown_deadline: Duration,
+    shutdown_signal: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// What each connection needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerSettings {
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) keep_alive_timeout: Duration,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.listener.local_addr().ok())
+            .field("settings", &self.settings)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds a listener on `addr` (`"0.0.0.0:3000"`, `"[::]:443"`, …).
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        Ok(Self::from_listener(TcpListener::bind(addr).await?))
+    }
+
+    /// Serves on a listener you bound yourself, such as one on port 0 in a
+    /// test.
+    pub fn from_listener(listener: TcpListener) -> Self {
+        Self {
+            listener,
+            settings: Arc::new(ServerSettings {
+                header_read_timeout: Duration::from_secs(10),
+                request_timeout: Duration::from_secs(30),
+                keep_alive_timeout: Duration::from_secs(60),
+            }),
+            max_connections: 1024,
+            accept_error_backoff: (Duration::from_millis(100), Duration::from_secs(1)),
+            shutdown_deadline: Duration::from_secs(30),
+            shutdown_signal: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// How long a client may take to send the request headers (and, with
+    /// TLS, to finish the handshake) before the connection is closed.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.settings).header_read_timeout = timeout;
+        self
+    }
+
+    /// How long one request may take, body and handler, before it is
+    /// answered 408.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.settings).request_timeout = timeout;
+        self
+    }
+
+    /// How long a keep-alive connection may sit idle before it is closed.
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.settings).keep_alive_timeout = timeout;
+        self
+    }
+
+    /// The most connections served at once (1 to 1,000,000); further
+    /// clients wait in the listen backlog until one closes.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.clamp(1, MAX_CONNECTIONS);
+        self
+    }
+
+    /// The pause after a failed `accept` (such as running out of file
+    /// descriptors), doubling up to `max` while failures continue.
+    pub fn accept_error_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.accept_error_backoff = (initial, max.max(initial));
+        self
+    }
+
+    /// How long in-flight requests get to finish once shutdown starts.
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.shutdown_deadline = deadline;
+        self
+    }
+
+    /// Shuts down when `signal` completes instead of on Ctrl-C or SIGTERM.
+    pub fn with_graceful_shutdown(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown_signal = Some(Box::pin(signal));
+        self
+    }
+
+    /// Serves HTTPS with `config` (Daraja requires HTTPS callback URLs in
+    /// production).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config.acceptor());
+        self
+    }
+
+    /// Serves `routes` until the shutdown signal, then stops accepting and
+    /// gives in-flight requests the shutdown deadline to finish.
+    pub async fn serve(self, routes: Routes) -> io::Result<()> {
+        let local_addr = self.listener.local_addr()?;
+        self.log_routes(local_addr, &routes);
+        let connections = Arc::new(Semaphore::new(self.max_connections));
+        let (stop_connections, stopping) = watch::channel(false);
+        let mut signal = self.shutdown_signal.unwrap_or_else(|| Box::pin(shutdown::terminate_signal()));
+        let (initial_backoff, max_backoff) = self.accept_error_backoff;
+        let mut backoff = initial_backoff;
+        loop {
+            let permit = tokio::select! {
+                permit = Arc::clone(&connections).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                () = &mut signal => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, ?backoff, "accepting a connection failed; pausing");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(max_backoff);
+                        continue;
+                    }
+                },
+                () = &mut signal => break,
+            };
+            backoff = initial_backoff;
+            let connection = connection::Connection {
+                routes: routes.clone(),
+                settings: Arc::clone(&self.settings),
+                peer,
+                stopping: stopping.clone(),
+            };
+            #[cfg(feature = "tls")]
+            if let Some(acceptor) = &self.tls {
+                tokio::spawn(connection.serve_tls(stream, acceptor.clone(), permit));
+                continue;
+            }
+            tokio::spawn(connection.serve(stream, permit));
+        }
+        drop(self.listener);
+        shutdown::drain(&connections, self.max_connections, &stop_connections, self.shutdown_deadline).await;
+        Ok(())
+    }
+
+    fn log_routes(&self, local_addr: SocketAddr, routes: &Routes) {
+        #[cfg(feature = "tls")]
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        #[cfg(not(feature = "tls"))]
+        let scheme = "http";
+        for route in routes {
+            tracing::info!(
+                kind = route.kind().attribute_name(),
+                handler = route.handler_name(),
+                "serving {scheme}://{local_addr}{}",
+                route.path()
+            );
+        }
+    }
+}
