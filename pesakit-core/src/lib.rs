@@ -27,6 +27,7 @@
 //! | B2B result | [`DarajaResult<B2bParams>`](DarajaResult) | [`ResultAck`] |
 //! | queue timeout | [`QueueTimeout`] | [`ResultAck`] |
 
+pub mod adapter;
 mod extract;
 mod handler;
 mod kind;
@@ -46,6 +47,7 @@ pub use http;
 /// The `bytes` crate, whose `Bytes` carries request and response bodies.
 pub use bytes;
 
+pub use adapter::MountRoutes;
 pub use extract::{CallbackRequest, ExtractError, FromCallbackRequest, PeerAddr, RawBody, State};
 pub use handler::{HandlerError, IntoAck, IntoVerdict};
 #[doc(hidden)]

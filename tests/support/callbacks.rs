@@ -1,0 +1,123 @@
+//! One handler per callback kind, plus failing and slow ones, for the
+//! contract suite that every host runs.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pesakit::{
+    AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, PeerAddr, QueueTimeout, ReversalParams,
+    Routes, State, StkCallback, TransactionStatusParams, Validation, daraja,
+};
+
+/// Correlation ids the handlers saw, and the last peer address.
+#[derive(Clone, Default)]
+pub struct Seen {
+    pub ids: Arc<Mutex<Vec<String>>>,
+    pub peer: Arc<Mutex<Option<PeerAddr>>>,
+}
+
+impl Seen {
+    fn saw(&self, id: impl ToString) {
+        self.ids.lock().expect("not poisoned").push(id.to_string());
+    }
+}
+
+use pesakit::Payload;
+
+#[daraja::stk_callback("/contract/stk")]
+async fn stk(callback: StkCallback, State(seen): State<Seen>, peer: Option<PeerAddr>) {
+    seen.saw(callback.correlation_id());
+    *seen.peer.lock().expect("not poisoned") = peer;
+}
+
+#[daraja::c2b_validation("/contract/validate")]
+async fn validate(payment: C2bPayment, State(seen): State<Seen>) -> Validation {
+    seen.saw(payment.correlation_id());
+    Validation::Accept
+}
+
+#[daraja::c2b_confirmation("/contract/confirm")]
+fn confirm(payment: C2bPayment, State(seen): State<Seen>) {
+    seen.saw(payment.correlation_id());
+}
+
+#[daraja::b2c_result("/contract/b2c")]
+fn b2c(result: DarajaResult<B2cParams>, State(seen): State<Seen>) {
+    seen.saw(result.correlation_id());
+}
+
+#[daraja::account_balance_result("/contract/balance")]
+async fn balance(result: DarajaResult<AccountBalanceParams>, State(seen): State<Seen>) {
+    seen.saw(result.correlation_id());
+}
+
+#[daraja::transaction_status_result("/contract/status")]
+async fn status(result: DarajaResult<TransactionStatusParams>, State(seen): State<Seen>) {
+    seen.saw(result.correlation_id());
+}
+
+#[daraja::reversal_result("/contract/reversal")]
+fn reversal(result: DarajaResult<ReversalParams>, State(seen): State<Seen>) {
+    seen.saw(result.correlation_id());
+}
+
+#[daraja::b2b_result("/contract/b2b")]
+async fn b2b(result: DarajaResult<B2bParams>, State(seen): State<Seen>) {
+    seen.saw(result.correlation_id());
+}
+
+#[daraja::queue_timeout("/contract/timeout")]
+fn timeout(timeout: QueueTimeout, State(seen): State<Seen>) {
+    seen.saw(timeout.correlation_id());
+}
+
+#[daraja::stk_callback("/contract/failing")]
+fn failing(_callback: StkCallback) -> Result<(), String> {
+    Err("ledger unavailable".into())
+}
+
+#[daraja::stk_callback("/contract/panicking")]
+async fn panicking(_callback: StkCallback) {
+    panic!("handler bug");
+}
+
+#[daraja::c2b_validation("/contract/slow-validate")]
+async fn slow_validation(_payment: C2bPayment) -> Validation {
+    std::future::pending::<()>().await;
+    Validation::Accept
+}
+
+/// The table every host serves.
+pub fn table(seen: &Seen) -> Routes {
+    pesakit::routes![
+        stk,
+        validate,
+        confirm,
+        b2c,
+        balance,
+        status,
+        reversal,
+        b2b,
+        timeout,
+        failing,
+        panicking,
+        slow_validation
+    ]
+    .with_state(seen.clone())
+    .validation_deadline(Duration::from_millis(100))
+}
+
+/// Fixture folder, path, and the exact body a success is answered with.
+pub const KINDS: [(&str, &str, &str); 9] = [
+    ("stk", "/contract/stk", r#"{"ResultCode":0,"ResultDesc":"Success"}"#),
+    ("c2b_validation", "/contract/validate", r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#),
+    ("c2b_confirmation", "/contract/confirm", r#"{"ResultCode":0,"ResultDesc":"Success"}"#),
+    ("b2c_result", "/contract/b2c", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("account_balance_result", "/contract/balance", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("transaction_status_result", "/contract/status", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("reversal_result", "/contract/reversal", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("b2b_result", "/contract/b2b", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+    ("timeout", "/contract/timeout", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+];

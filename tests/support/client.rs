@@ -1,0 +1,63 @@
+//! A small HTTP/1.1 client over loopback for the socket tests, built on
+//! hyper's client connection (no pool: one connection per request).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// What came back.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text()))
+    }
+}
+
+/// Sends one request on a new connection.
+pub async fn request(addr: SocketAddr, method: Method, path: &str, body: impl Into<Bytes>) -> Reply {
+    let stream = TcpStream::connect(addr).await.unwrap_or_else(|error| panic!("connecting to {addr}: {error}"));
+    request_on(stream, method, path, body).await
+}
+
+/// POSTs `body` on a new connection.
+pub async fn post(addr: SocketAddr, path: &str, body: impl Into<Bytes>) -> Reply {
+    request(addr, Method::POST, path, body).await
+}
+
+/// Sends one request over an established stream (plain or TLS).
+pub async fn request_on<IO>(io: IO, method: Method, path: &str, body: impl Into<Bytes>) -> Reply
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.expect("HTTP/1.1 handshake");
+    tokio::spawn(connection);
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(Full::new(body.into()))
+        .expect("valid request");
+    let response = sender.send_request(request).await.expect("a response");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("the whole body").to_bytes();
+    Reply { status: parts.status, headers: parts.headers, body }
+}
