@@ -1,0 +1,285 @@
+//! The bundled runtime's own promises, over real sockets: limits,
+//! timeouts, keep-alive, pipelining, the connection cap, graceful shutdown
+//! and TLS. Waits are bounded; no test asserts how long anything took.
+
+#[path = "support/client.rs"]
+mod client;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use pesakit::{Server, State, StkCallback, daraja};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+const CANCELLED: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_1","ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
+
+/// Longest any test waits for something that should happen.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+#[daraja::stk_callback("/stk")]
+fn stk(_callback: StkCallback) {}
+
+#[daraja::b2c_result("/b2c")]
+fn b2c(_result: pesakit::DarajaResult<pesakit::B2cParams>) {}
+
+/// Signals `started`, then waits for `release`.
+#[derive(Clone, Default)]
+struct Gate {
+    started: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+#[daraja::stk_callback("/slow")]
+async fn slow(_callback: StkCallback, State(gate): State<Gate>) {
+    gate.started.notify_one();
+    gate.release.notified().await;
+}
+
+struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        tokio::time::timeout(PATIENCE, self.task).await.expect("stopped in time").expect("task").expect("clean stop");
+    }
+}
+
+async fn start(configure: impl FnOnce(Server) -> Server, gate: Gate) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let addr = listener.local_addr().expect("bound");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = configure(Server::from_listener(listener)).with_graceful_shutdown(async move {
+        stopped.await.ok();
+    });
+    let task = tokio::spawn(server.serve(pesakit::routes![stk, b2c, slow].with_state(gate)));
+    Running { addr, stop: Some(stop), task }
+}
+
+/// Reads until the peer closes or `PATIENCE` passes; returns what arrived
+/// and whether the connection closed.
+async fn read_until_closed(stream: &mut TcpStream) -> (String, bool) {
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(PATIENCE, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => received.extend_from_slice(&buffer[..read]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (String::from_utf8_lossy(&received).into_owned(), closed)
+}
+
+/// Reads until `responses` complete HTTP responses (by `Content-Length`) arrived.
+async fn read_responses(stream: &mut TcpStream, responses: usize) -> Vec<String> {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let text = String::from_utf8_lossy(&received).into_owned();
+            let bodies = split_responses(&text);
+            if bodies.len() >= responses {
+                return bodies;
+            }
+            let read = stream.read(&mut buffer).await.expect("reading responses");
+            assert!(read > 0, "connection closed after {text:?}");
+            received.extend_from_slice(&buffer[..read]);
+        }
+    })
+    .await
+    .expect("responses in time")
+}
+
+/// The bodies of the complete responses in `text`.
+fn split_responses(mut text: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    while let Some(head_end) = text.find("\r\n\r\n") {
+        let head = &text[..head_end];
+        let length = head
+            .lines()
+            .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+            .and_then(|value| value.parse::<usize>().ok())
+            .unwrap_or(0);
+        let body_start = head_end + 4;
+        if text.len() < body_start + length {
+            break;
+        }
+        bodies.push(format!("{} {}", &head[..12], &text[body_start..body_start + length]));
+        text = &text[body_start + length..];
+    }
+    bodies
+}
+
+fn post_bytes(path: &str, body: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_before_it_is_sent() {
+    let server = start(|server| server, Gate::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream
+        .write_all(b"POST /stk HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n{\"Body\":")
+        .await
+        .expect("headers");
+    let replies = read_responses(&mut stream, 1).await;
+    assert!(replies[0].starts_with("HTTP/1.1 413"), "{replies:?}");
+
+    // Without a declared length, reading stops at the limit.
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream
+        .write_all(b"POST /stk HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await
+        .expect("headers");
+    let chunk = format!("{:x}\r\n{}\r\n", 16 * 1024, " ".repeat(16 * 1024));
+    for _ in 0..5 {
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let replies = read_responses(&mut stream, 1).await;
+    assert!(replies[0].starts_with("HTTP/1.1 413"), "{replies:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_sending_headers_slowly_is_cut_off() {
+    let server = start(|server| server.header_read_timeout(Duration::from_millis(200)), Gate::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream.write_all(b"POST /stk HTTP/1.1\r\nHo").await.expect("partial headers");
+    let (received, closed) = read_until_closed(&mut stream).await;
+    assert!(closed, "the connection stayed open");
+    assert!(received.is_empty() || received.starts_with("HTTP/1.1 408"), "{received:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let server = start(|server| server.keep_alive_timeout(Duration::from_millis(200)), Gate::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
+    let replies = read_responses(&mut stream, 1).await;
+    assert!(replies[0].starts_with("HTTP/1.1 200"), "{replies:?}");
+    let (_, closed) = read_until_closed(&mut stream).await;
+    assert!(closed, "the idle connection stayed open");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
+    let server = start(|server| server, Gate::default()).await;
+    let result = r#"{"Result":{"ResultCode":1,"ResultDesc":"x","OriginatorConversationID":"o","ConversationID":"c"}}"#;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let pipelined = [post_bytes("/stk", CANCELLED), post_bytes("/b2c", result), post_bytes("/stk", "{")].concat();
+    stream.write_all(pipelined.as_bytes()).await.expect("three requests in one write");
+    let replies = read_responses(&mut stream, 3).await;
+    assert_eq!(
+        replies,
+        [
+            r#"HTTP/1.1 200 {"ResultCode":0,"ResultDesc":"Success"}"#.to_owned(),
+            r#"HTTP/1.1 200 {"ResultCode":0,"ResultDesc":"Accepted"}"#.to_owned(),
+            replies[2].clone(),
+        ]
+    );
+    assert!(replies[2].starts_with("HTTP/1.1 400"), "{replies:?}");
+    // The same connection keeps serving.
+    stream.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("fourth request");
+    assert!(read_responses(&mut stream, 1).await[0].starts_with("HTTP/1.1 200"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_connection_cap_holds_and_waiting_clients_are_served_later() {
+    let server = start(|server| server.max_connections(1), Gate::default()).await;
+    let mut first = TcpStream::connect(server.addr).await.expect("connect");
+    first.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
+    assert!(read_responses(&mut first, 1).await[0].starts_with("HTTP/1.1 200"));
+
+    let mut second = TcpStream::connect(server.addr).await.expect("the backlog takes the connection");
+    second.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
+    let mut buffer = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_millis(300), second.read(&mut buffer)).await;
+    assert!(early.is_err(), "a second connection was served while the first held the only place");
+
+    drop(first);
+    assert!(read_responses(&mut second, 1).await[0].starts_with("HTTP/1.1 200"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_an_in_flight_request_finish() {
+    let gate = Gate::default();
+    let server = start(|server| server.shutdown_deadline(PATIENCE), gate.clone()).await;
+    let addr = server.addr;
+    let in_flight = tokio::spawn(async move { client::post(addr, "/slow", CANCELLED).await });
+    tokio::time::timeout(PATIENCE, gate.started.notified()).await.expect("the handler started");
+
+    let Running { stop, task, .. } = server;
+    stop.expect("running").send(()).expect("server listening for shutdown");
+    tokio::task::yield_now().await;
+    assert!(!task.is_finished(), "the server stopped before its in-flight request finished");
+
+    gate.release.notify_one();
+    let reply = tokio::time::timeout(PATIENCE, in_flight).await.expect("answered").expect("client task");
+    assert_eq!((reply.status, reply.text()), (StatusCode::OK, r#"{"ResultCode":0,"ResultDesc":"Success"}"#.to_owned()));
+    tokio::time::timeout(PATIENCE, task).await.expect("stopped").expect("task").expect("clean stop");
+    assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed after shutdown");
+}
+
+#[tokio::test]
+async fn tls_handshake_and_request_with_a_generated_certificate() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let certificate_pem = certified.cert.pem();
+    let key_pem = certified.signing_key.serialize_pem();
+    let tls = pesakit::TlsConfig::from_pem(certificate_pem.as_bytes(), key_pem.as_bytes()).expect("valid pair");
+    let server = start(|server| server.tls(tls), Gate::default()).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).expect("trusted root");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    let tls_stream = connector.connect(name, stream).await.expect("TLS handshake");
+    let reply = client::request_on(tls_stream, Method::POST, "/stk", CANCELLED).await;
+    assert_eq!((reply.status, reply.text()), (StatusCode::OK, r#"{"ResultCode":0,"ResultDesc":"Success"}"#.to_owned()));
+
+    // Plain HTTP on the TLS port is not served.
+    let mut plain = TcpStream::connect(server.addr).await.expect("connect");
+    plain.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
+    let (received, _) = read_until_closed(&mut plain).await;
+    assert!(!received.contains("200"), "{received:?}");
+    server.stop().await;
+}
+
+#[test]
+fn tls_configuration_errors_say_what_is_wrong() {
+    let error = pesakit::TlsConfig::from_pem(b"", b"").expect_err("no certificate");
+    assert!(error.to_string().contains("BEGIN CERTIFICATE"), "{error}");
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let error = pesakit::TlsConfig::from_pem(certified.cert.pem().as_bytes(), b"not a key").expect_err("no key");
+    assert!(error.to_string().contains("private key"), "{error}");
+    let error =
+        pesakit::TlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem").expect_err("no file");
+    assert!(error.to_string().contains("/nonexistent/cert.pem"), "{error}");
+}
