@@ -18,6 +18,15 @@ pub struct CallbackRequest<'a> {
     pub(crate) parts: &'a Parts,
     pub(crate) body: &'a Bytes,
     pub(crate) states: &'a StateMap,
+    /// The peer as the bundled runtime knows it, passed directly to spare an
+    /// extensions map per request; other hosts use the extensions.
+    pub(crate) peer: Option<PeerAddr>,
+}
+
+impl CallbackRequest<'_> {
+    fn peer(&self) -> Option<PeerAddr> {
+        self.peer.or_else(|| self.parts.extensions.get::<PeerAddr>().copied())
+    }
 }
 
 /// A handler argument taken from the request.
@@ -108,7 +117,7 @@ pub struct PeerAddr(pub SocketAddr);
 
 impl FromCallbackRequest for PeerAddr {
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
-        request.parts.extensions.get::<PeerAddr>().copied().ok_or_else(|| {
+        request.peer().ok_or_else(|| {
             ExtractError::new("a handler takes `PeerAddr` but the host gave no peer address; take `Option<PeerAddr>`")
         })
     }
@@ -116,7 +125,7 @@ impl FromCallbackRequest for PeerAddr {
 
 impl FromCallbackRequest for Option<PeerAddr> {
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
-        Ok(request.parts.extensions.get::<PeerAddr>().copied())
+        Ok(request.peer())
     }
 }
 

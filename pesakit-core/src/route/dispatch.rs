@@ -20,7 +20,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use tracing::{Instrument, Span};
 
 use super::{Route, Routes};
-use crate::extract::CallbackRequest;
+use crate::extract::{CallbackRequest, PeerAddr};
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
 use crate::kind::CallbackKind;
 use crate::payload::PayloadError;
@@ -54,6 +54,11 @@ impl Routes {
     /// # });
     /// ```
     pub async fn dispatch(&self, request: Request<Bytes>) -> Response<Bytes> {
+        self.dispatch_from(request, None).await
+    }
+
+    /// [`dispatch`](Self::dispatch) with the peer address known to the host.
+    pub(crate) async fn dispatch_from(&self, request: Request<Bytes>, peer: Option<PeerAddr>) -> Response<Bytes> {
         let (parts, body) = request.into_parts();
         let route = match self.receive(&parts, body.len()) {
             Ok(route) => route,
@@ -65,8 +70,13 @@ impl Routes {
             path = route.path,
             correlation_id = tracing::field::Empty,
         );
-        let request = CallbackRequest { parts: &parts, body: &body, states: &self.states };
-        self.process(route, &request).instrument(span).await
+        let request = CallbackRequest { parts: &parts, body: &body, states: &self.states, peer };
+        // Without a subscriber the span is disabled: skip entering it on every poll.
+        if span.is_disabled() {
+            self.process(route, &request).await
+        } else {
+            self.process(route, &request).instrument(span).await
+        }
     }
 
     /// Receive: find the route and check the method and size.

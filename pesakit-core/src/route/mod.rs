@@ -94,7 +94,10 @@ where
 {
     fn prepare(&self, request: &CallbackRequest<'_>) -> Result<HandlerFuture, PayloadError> {
         let payload = P::from_slice(request.body)?;
-        tracing::Span::current().record("correlation_id", tracing::field::display(payload.correlation_id()));
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            span.record("correlation_id", tracing::field::display(payload.correlation_id()));
+        }
         Ok((self.handler)(payload, request))
     }
 }

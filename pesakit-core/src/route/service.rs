@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
 use super::Routes;
 use super::dispatch::Refusal;
+use crate::extract::PeerAddr;
 
 /// The response body every host sends.
 pub type ResponseBody = Full<Bytes>;
@@ -37,6 +38,15 @@ impl Routes {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        self.handle_from(request, None).await
+    }
+
+    /// [`handle`](Self::handle) with the peer address known to the host.
+    pub(crate) async fn handle_from<B>(&self, request: Request<B>, peer: Option<PeerAddr>) -> Response<Bytes>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let (parts, body) = request.into_parts();
         let declared = parts.headers.get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
         if let Err(refusal) = self.receive(&parts, declared.unwrap_or(0)) {
@@ -50,7 +60,7 @@ impl Routes {
             }
             Err(error) => return Refusal::BodyUnreadable { reason: error.to_string() }.into_response(&parts, 0),
         };
-        self.dispatch(Request::from_parts(parts, bytes)).await
+        self.dispatch_from(Request::from_parts(parts, bytes), peer).await
     }
 }
 

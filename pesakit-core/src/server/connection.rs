@@ -1,13 +1,20 @@
 //! One client connection: HTTP/1.1 through hyper, with the peer address,
 //! the request timeout, the idle keep-alive timeout and graceful shutdown.
+//!
+//! A connection is two tasks. The connection task runs hyper; a watcher
+//! task keeps time and raises lock-free signals, so that serving a request
+//! polls no timer and takes no lock for the timeouts.
 
 use std::convert::Infallible;
+use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
+use atomic_waker::AtomicWaker;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -16,7 +23,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, watch};
-use tokio::time::Instant;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use super::ServerSettings;
 use crate::extract::PeerAddr;
@@ -51,65 +58,97 @@ impl Connection {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let Connection { routes, settings, peer, mut stopping } = self;
-        let activity = Arc::new(Activity::new());
+        let Connection { routes, settings, peer, stopping } = self;
+        // One per connection: cloning it per request touches no cache line
+        // that other connections' threads write.
+        let shared = Arc::new((routes, Activity::new()));
+        let watcher = tokio::spawn(watch_connection(Arc::clone(&shared), Arc::clone(&settings), peer, stopping));
         let service = {
-            let (settings, activity) = (Arc::clone(&settings), Arc::clone(&activity));
+            let shared = Arc::clone(&shared);
             service_fn(move |request: Request<Incoming>| {
-                let (routes, settings, activity) = (routes.clone(), Arc::clone(&settings), Arc::clone(&activity));
+                let shared = Arc::clone(&shared);
                 async move {
+                    let (routes, activity) = &*shared;
                     let _busy = activity.begin();
-                    Ok::<_, Infallible>(respond(&routes, &settings, peer, request).await)
+                    Ok::<_, Infallible>(respond(routes, activity, peer, request).await)
                 }
             })
         };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new()).header_read_timeout(settings.header_read_timeout).keep_alive(true);
         let mut connection = pin!(http.serve_connection(TokioIo::new(io), service));
+        let close = &shared.1.close;
         let mut closing = false;
         loop {
-            let idle_until = activity.idle_deadline(settings.keep_alive_timeout);
             tokio::select! {
+                biased;
                 finished = connection.as_mut() => {
                     if let Err(error) = finished {
                         tracing::debug!(%peer, %error, "connection ended with an error");
                     }
+                    watcher.abort();
                     return;
                 }
-                changed = stopping.changed(), if !closing => {
-                    if changed.is_err() || *stopping.borrow() {
-                        connection.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
-                }
-                () = tokio::time::sleep_until(idle_until), if !closing => {
-                    if activity.is_idle_since(settings.keep_alive_timeout) {
-                        tracing::debug!(%peer, "closing an idle keep-alive connection");
-                        connection.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
+                () = close.raised(), if !closing => {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
                 }
             }
         }
     }
 }
 
-/// Runs one request under the whole-request timeout.
+/// Keeps time for one connection: raises `overdue` for a request past the
+/// request timeout and `close` for shutdown or an idle keep-alive. It checks
+/// every quarter of the shorter timeout, so either fires at most a quarter
+/// of its length late.
+async fn watch_connection(
+    shared: Arc<(Routes, Activity)>,
+    settings: Arc<ServerSettings>,
+    peer: SocketAddr,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let activity = &shared.1;
+    let tick = (settings.keep_alive_timeout.min(settings.request_timeout) / 4).max(Duration::from_millis(5));
+    let mut checks = tokio::time::interval(tick);
+    checks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            changed = stopping.changed() => {
+                if changed.is_err() || *stopping.borrow() {
+                    activity.close.raise();
+                    return;
+                }
+            }
+            _ = checks.tick() => {
+                if activity.request_overdue(settings.request_timeout) {
+                    activity.overdue.raise();
+                } else if activity.is_idle_since(settings.keep_alive_timeout) {
+                    tracing::debug!(%peer, "closing an idle keep-alive connection");
+                    activity.close.raise();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Runs one request until it finishes or the watcher finds it past the
+/// request timeout.
 async fn respond(
     routes: &Routes,
-    settings: &ServerSettings,
+    activity: &Activity,
     peer: SocketAddr,
-    mut request: Request<Incoming>,
+    request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    request.extensions_mut().insert(PeerAddr(peer));
-    let path = request.uri().path().to_owned();
-    match tokio::time::timeout(settings.request_timeout, routes.handle(request)).await {
-        Ok(response) => response.map(Full::new),
-        Err(_) => {
-            tracing::warn!(%peer, path, timeout = ?settings.request_timeout, "request timed out");
+    tokio::select! {
+        biased;
+        response = routes.handle_from(request, Some(PeerAddr(peer))) => response.map(Full::new),
+        () = activity.overdue.raised() => {
+            tracing::warn!(%peer, "request timed out");
             let body = serde_json::json!({
                 "error": "request_timeout",
-                "message": format!("the request took longer than {:?}", settings.request_timeout),
+                "message": "the request took longer than the server's request timeout",
             });
             let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
             *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
@@ -119,10 +158,47 @@ async fn respond(
     }
 }
 
-/// Requests in flight and when the last one finished, for the idle timeout.
+/// A flag one task raises and another awaits, without a lock.
+#[derive(Default)]
+struct Signal {
+    raised: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Signal {
+    fn raise(&self) {
+        self.raised.store(true, Ordering::SeqCst);
+        self.waker.wake();
+    }
+
+    fn lower(&self) {
+        self.raised.store(false, Ordering::SeqCst);
+    }
+
+    fn raised(&self) -> impl Future<Output = ()> + '_ {
+        poll_fn(|cx| {
+            if self.raised.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            // Raised between the check and the registration: do not sleep.
+            if self.raised.load(Ordering::SeqCst) { Poll::Ready(()) } else { Poll::Pending }
+        })
+    }
+}
+
+/// Requests in flight and when the last one started and finished.
 struct Activity {
+    opened: Instant,
     in_flight: AtomicUsize,
-    last_finished: Mutex<Instant>,
+    /// Milliseconds from `opened` to when the last request started.
+    last_started: AtomicU64,
+    /// Milliseconds from `opened` to when the last request finished.
+    last_finished: AtomicU64,
+    /// Raised when the in-flight request is past the request timeout.
+    overdue: Signal,
+    /// Raised when the connection should finish its request and close.
+    close: Signal,
 }
 
 /// Marks a request finished when dropped, however it ends.
@@ -130,36 +206,43 @@ struct Busy<'a>(&'a Activity);
 
 impl Activity {
     fn new() -> Self {
-        Self { in_flight: AtomicUsize::new(0), last_finished: Mutex::new(Instant::now()) }
+        Self {
+            opened: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            last_started: AtomicU64::new(0),
+            last_finished: AtomicU64::new(0),
+            overdue: Signal::default(),
+            close: Signal::default(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn begin(&self) -> Busy<'_> {
+        self.overdue.lower();
+        self.last_started.store(self.now(), Ordering::SeqCst);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         Busy(self)
     }
 
-    fn last_finished(&self) -> Instant {
-        *self.last_finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn elapsed_since(&self, mark: &AtomicU64) -> Duration {
+        Duration::from_millis(self.now().saturating_sub(mark.load(Ordering::SeqCst)))
     }
 
-    /// When the connection would next count as idle: a busy connection is
-    /// checked again a whole timeout from now.
-    fn idle_deadline(&self, timeout: Duration) -> Instant {
-        if self.in_flight.load(Ordering::SeqCst) > 0 {
-            Instant::now() + timeout
-        } else {
-            self.last_finished() + timeout
-        }
+    fn request_overdue(&self, timeout: Duration) -> bool {
+        self.in_flight.load(Ordering::SeqCst) > 0 && self.elapsed_since(&self.last_started) >= timeout
     }
 
     fn is_idle_since(&self, timeout: Duration) -> bool {
-        self.in_flight.load(Ordering::SeqCst) == 0 && self.last_finished().elapsed() >= timeout
+        self.in_flight.load(Ordering::SeqCst) == 0 && self.elapsed_since(&self.last_finished) >= timeout
     }
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        *self.0.last_finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+        self.0.last_finished.store(self.0.now(), Ordering::SeqCst);
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }

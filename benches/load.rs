@@ -1,0 +1,280 @@
+//! Load over loopback with keep-alive: the same STK callback route served by
+//! a hand-written hyper + serde_json server (the floor of this stack), a
+//! hand-written axum handler, and pesakit's bundled runtime, each in its own
+//! process, driven by the same load generator.
+//!
+//! ```sh
+//! cargo bench --bench load                 # 256 connections, 2 s warm-up, 5 s measured, 3 rounds
+//! cargo bench --bench load -- 64 1 3 1     # connections, warm-up s, measured s, rounds
+//! ```
+//!
+//! The servers take turns, round after round, so that drift in the
+//! machine's speed lands on all of them; each figure is the median over the
+//! rounds (peak memory: the highest). Reports requests/s, p50/p99 latency
+//! and the server's peak resident memory (`VmHWM`). Figures live in
+//! `BENCHMARKS.md`.
+
+#![allow(missing_docs)]
+// Statistics over latencies, not money: floats are the right tool here.
+#![allow(clippy::float_arithmetic, clippy::cast_possible_truncation)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use pesakit::{StkCallback, StkOutcome, daraja};
+use tokio::net::{TcpListener, TcpStream};
+
+#[path = "support/baseline.rs"]
+mod baseline;
+
+const STK_SUCCESS: &[u8] =
+    include_bytes!("../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
+const ACK: &[u8] = br#"{"ResultCode":0,"ResultDesc":"Success"}"#;
+const SERVERS: [&str; 3] = ["hyper", "axum", "pesakit"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
+    match args.as_slice() {
+        [flag, server, port] if flag == "--serve" => return serve(server, port.parse().expect("port")),
+        [flag, port, connections, seconds] if flag == "--load-only" => {
+            // Drives a server started separately, for profiling it.
+            let addr = SocketAddr::from(([127, 0, 0, 1], port.parse().expect("port")));
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("load runtime");
+            let measured = Duration::from_secs(seconds.parse().expect("seconds"));
+            let done =
+                runtime.block_on(run_load(addr, connections.parse().expect("connections"), Duration::ZERO, measured));
+            return println!("{} requests/s", done.len() as f64 / measured.as_secs_f64());
+        }
+        _ => {}
+    }
+    let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
+    let connections = usize::try_from(number(0, 256)).expect("connection count");
+    let (warm_up, measured) = (Duration::from_secs(number(1, 2)), Duration::from_secs(number(2, 5)));
+    let rounds = number(3, 3).max(1);
+    println!("{connections} keep-alive connections, {warm_up:?} warm-up, {measured:?} measured, {rounds} rounds\n");
+    let mut reports: Vec<Vec<Report>> = SERVERS.iter().map(|_| Vec::new()).collect();
+    for round in 1..=rounds {
+        for (server, results) in SERVERS.iter().zip(&mut reports) {
+            let report = measure(server, connections, warm_up, measured);
+            eprintln!("round {round}: {server} {:.0} requests/s", report.requests_per_second);
+            results.push(report);
+        }
+    }
+    println!("| server | requests/s | p50 | p99 | server CPU per request | peak memory |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (server, results) in SERVERS.iter().zip(&reports) {
+        let median = |value: fn(&Report) -> f64| {
+            let mut values: Vec<f64> = results.iter().map(value).collect();
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
+        let peak = results.iter().map(|report| report.peak_mebibytes).fold(0.0, f64::max);
+        println!(
+            "| {server} | {:.0} | {:.0} µs | {:.0} µs | {:.1} µs | {peak:.1} MiB |",
+            median(|report| report.requests_per_second),
+            median(|report| report.p50_micros),
+            median(|report| report.p99_micros),
+            median(|report| report.cpu_micros_per_request),
+        );
+    }
+}
+
+struct Report {
+    requests_per_second: f64,
+    cpu_micros_per_request: f64,
+    p50_micros: f64,
+    p99_micros: f64,
+    peak_mebibytes: f64,
+}
+
+fn measure(server: &str, connections: usize, warm_up: Duration, measured: Duration) -> Report {
+    let port = free_port();
+    let child = ServerProcess::spawn(server, port);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("load runtime");
+    let (latencies, cpu) = runtime.block_on(async {
+        wait_until_listening(addr).await;
+        let load = tokio::spawn(run_load(addr, connections, warm_up, measured));
+        tokio::time::sleep(warm_up).await;
+        let cpu_before = child.cpu_time();
+        let latencies = load.await.expect("load");
+        (latencies, child.cpu_time().saturating_sub(cpu_before))
+    });
+    let peak_mebibytes = child.peak_mebibytes();
+    child.stop();
+    let mut latencies = latencies;
+    latencies.sort_unstable();
+    let percentile = |fraction: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * fraction).round() as usize;
+        latencies.get(index).copied().unwrap_or_default() as f64
+    };
+    Report {
+        cpu_micros_per_request: cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
+        requests_per_second: latencies.len() as f64 / measured.as_secs_f64(),
+        p50_micros: percentile(0.50),
+        p99_micros: percentile(0.99),
+        peak_mebibytes,
+    }
+}
+
+/// Latencies in microseconds of the requests completed in the measured window.
+async fn run_load(addr: SocketAddr, connections: usize, warm_up: Duration, measured: Duration) -> Vec<u64> {
+    let start = Instant::now() + warm_up;
+    let end = start + measured;
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            tokio::spawn(async move {
+                let stream = TcpStream::connect(addr).await.expect("connect");
+                stream.set_nodelay(true).expect("nodelay");
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+                tokio::spawn(connection);
+                let mut latencies = Vec::new();
+                loop {
+                    let request = Request::post("/payments/stk")
+                        .header("host", "localhost")
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from_static(STK_SUCCESS)))
+                        .expect("request");
+                    let sent = Instant::now();
+                    if sent >= end {
+                        return latencies;
+                    }
+                    let response = sender.send_request(request).await.expect("response");
+                    assert_eq!(response.status(), StatusCode::OK);
+                    let body = response.into_body().collect().await.expect("body").to_bytes();
+                    assert_eq!(&body[..], ACK);
+                    if sent >= start {
+                        latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.expect("load worker"));
+    }
+    all
+}
+
+async fn wait_until_listening(addr: SocketAddr) {
+    for _ in 0..200 {
+        if TcpStream::connect(addr).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server at {addr} did not start");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free port").port()
+}
+
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn spawn(server: &str, port: u16) -> Self {
+        let executable = std::env::current_exe().expect("this benchmark's path");
+        let child = Command::new(executable)
+            .args(["--serve", server, &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawning the server");
+        Self(child)
+    }
+
+    /// Peak resident set size (`VmHWM`) of the server process.
+    fn peak_mebibytes(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
+        let kibibytes: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(f64::NAN);
+        kibibytes / 1024.0
+    }
+
+    /// CPU time the server process has used (user + system).
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+        let ticks: u64 = fields.get(11..13).map_or(0, |both| both.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
+        Duration::from_millis(ticks * 10)
+    }
+
+    fn stop(mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+// --- The three servers, each doing the same work per request: parse the
+// --- STK body, read the amount, answer the acknowledgement.
+
+fn serve(server: &str, port: u16) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("server runtime");
+    runtime.block_on(async {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        match server {
+            "hyper" => serve_hyper(listener).await,
+            "axum" => serve_axum(listener).await,
+            "pesakit" => serve_pesakit(listener).await,
+            other => panic!("unknown server {other}"),
+        }
+    });
+}
+
+async fn serve_hyper(listener: TcpListener) {
+    loop {
+        let (stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).ok();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(|request: Request<Incoming>| async move {
+                let accepted = request.uri().path() == "/payments/stk" && request.method() == http::Method::POST;
+                let body = request.into_body().collect().await.map(|collected| collected.to_bytes());
+                let parsed = body.ok().filter(|_| accepted).and_then(|body| baseline::parse_stk(&body).ok());
+                let mut response = Response::new(Full::new(Bytes::from_static(ACK)));
+                if parsed.is_none() {
+                    *response.status_mut() = StatusCode::BAD_REQUEST;
+                }
+                response.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+                Ok::<_, Infallible>(response)
+            });
+            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await.ok();
+        });
+    }
+}
+
+async fn serve_axum(listener: TcpListener) {
+    async fn stk(body: Bytes) -> (StatusCode, [(&'static str, &'static str); 1], &'static [u8]) {
+        let status = if baseline::parse_stk(&body).is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+        (status, [("content-type", "application/json")], ACK)
+    }
+    let app = axum::Router::new().route("/payments/stk", axum::routing::post(stk));
+    axum::serve(listener, app).await.expect("axum");
+}
+
+#[daraja::stk_callback("/payments/stk")]
+async fn paid(callback: StkCallback) {
+    if let StkOutcome::Paid(payment) = callback.outcome() {
+        std::hint::black_box(payment.amount);
+    }
+}
+
+async fn serve_pesakit(listener: TcpListener) {
+    pesakit::Server::from_listener(listener)
+        .max_connections(4096)
+        .serve(pesakit::routes![paid])
+        .await
+        .expect("pesakit");
+}
