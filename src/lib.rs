@@ -48,7 +48,19 @@
 //! - [`daraja`]: the attributes, their paths, handler arguments and returns.
 //! - [`routes!`] and [`Routes`]: the table, its settings and
 //!   [`Routes::dispatch`], the HTTP contract every host shares.
+//! - Serving: `serve` and `Server`, the bundled hyper runtime (feature
+//!   `runtime`, on by default; HTTPS with feature `tls`), or [`adapter`]:
+//!   plug the table into axum, actix-web, hyper or any framework.
 //! - [`testing`]: post callbacks to a table in your tests.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `runtime` | yes | `pesakit::serve` and `Server`: hyper 1 HTTP/1.1 on tokio with limits and graceful shutdown |
+//! | `tls` | no | `Server::tls` and `TlsConfig`: rustls (ring provider), certificates from PEM |
+//! | `axum-08` | no | [`MountRoutes`] for `axum::Router` (axum 0.8) |
+//! | `actix-web-4` | no | [`MountRoutes`] for `actix_web::App` and `Scope` (actix-web 4) |
 
 pub use pesakit_core::*;
 

@@ -283,3 +283,17 @@ fn tls_configuration_errors_say_what_is_wrong() {
         pesakit::TlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem").expect_err("no file");
     assert!(error.to_string().contains("/nonexistent/cert.pem"), "{error}");
 }
+
+#[tokio::test]
+async fn a_request_past_the_request_timeout_is_answered_408_and_the_connection_keeps_serving() {
+    let gate = Gate::default();
+    let server = start(|server| server.request_timeout(Duration::from_millis(200)), gate.clone()).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream.write_all(post_bytes("/slow", CANCELLED).as_bytes()).await.expect("request");
+    let replies = read_responses(&mut stream, 1).await;
+    assert!(replies[0].starts_with("HTTP/1.1 408"), "{replies:?}");
+    assert!(replies[0].contains("request_timeout"), "{replies:?}");
+    stream.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("next request");
+    assert!(read_responses(&mut stream, 1).await[0].starts_with("HTTP/1.1 200"));
+    server.stop().await;
+}
