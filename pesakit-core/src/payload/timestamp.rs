@@ -89,6 +89,42 @@ impl fmt::Display for TimestampError {
 impl std::error::Error for TimestampError {}
 
 impl DarajaTime {
+    /// The current second in East Africa Time, in the 14-digit layout.
+    ///
+    /// ```
+    /// let now = pesakit_core::DarajaTime::now();
+    /// assert_eq!(now.original().len(), 14);
+    /// ```
+    pub fn now() -> Self {
+        Self::from_offset_date_time(OffsetDateTime::now_utc())
+    }
+
+    /// `instant` in East Africa Time, to the second, in the 14-digit layout.
+    ///
+    /// ```
+    /// use pesakit_core::DarajaTime;
+    /// let instant = time::OffsetDateTime::from_unix_timestamp(1_576_740_075).unwrap();
+    /// assert_eq!(DarajaTime::from_offset_date_time(instant).original(), "20191219102115");
+    /// ```
+    pub fn from_offset_date_time(instant: OffsetDateTime) -> Self {
+        let local = instant.to_offset(EAT);
+        let clock = local.time();
+        let whole_second = Time::from_hms(clock.hour(), clock.minute(), clock.second()).unwrap_or(clock);
+        Self { local: PrimitiveDateTime::new(local.date(), whole_second), layout: TimestampLayout::Compact }
+    }
+
+    /// The same instant written in `layout`.
+    ///
+    /// ```
+    /// use pesakit_core::{DarajaTime, TimestampLayout};
+    /// let time = DarajaTime::parse_compact("20240706224852")?;
+    /// assert_eq!(time.with_layout(TimestampLayout::Dotted).original(), "06.07.2024 22:48:52");
+    /// # Ok::<(), pesakit_core::TimestampError>(())
+    /// ```
+    pub fn with_layout(self, layout: TimestampLayout) -> Self {
+        Self { layout, ..self }
+    }
+
     /// Parses `yyyyMMddHHmmss` (exactly 14 ASCII digits).
     ///
     /// ```

@@ -1,5 +1,6 @@
-//! Post callbacks to a [`Routes`] in-process and read the answer, without a
-//! socket: for your handlers' tests.
+//! Test your handlers without Safaricom: build realistic Daraja bodies
+//! ([`StkCallbackBuilder`], [`C2bPaymentBuilder`], [`ResultBuilder`]) and
+//! post them to a [`Routes`] in-process, without a socket.
 //!
 //! ```
 //! use pesakit_core::{Routes, testing};
@@ -12,11 +13,21 @@
 //! # });
 //! ```
 
+mod c2b_builder;
+mod ids;
+mod json;
+mod result_builder;
+mod stk_builder;
+
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+
+pub use c2b_builder::C2bPaymentBuilder;
+pub use result_builder::ResultBuilder;
+pub use stk_builder::StkCallbackBuilder;
 
 use crate::extract::PeerAddr;
 use crate::route::Routes;
