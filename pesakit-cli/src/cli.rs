@@ -1,0 +1,129 @@
+//! The command line, as clap reads it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exercise Daraja callback flows on your own machine, and check callback
+/// URLs before go-live.
+#[derive(Debug, Parser)]
+#[command(name = "pesakit", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+    /// Show requests and responses in full even when not on a terminal.
+    #[arg(long, short, global = true)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// POST what Daraja would post to your endpoint, show the exchange, and
+    /// check the answer is what Daraja expects.
+    ///
+    /// `pesakit simulate c2b --to <validation-url> --confirm <confirmation-url>`
+    /// plays the real C2B sequence: validation first, the confirmation only
+    /// if the payment was accepted.
+    Simulate(SimulateArgs),
+    /// Print the body of a scenario, for piping into other tools.
+    Payload(PayloadArgs),
+    /// Check a callback URL against Daraja's rules.
+    CheckUrl(CheckUrlArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// What to send.
+    #[arg(value_enum)]
+    pub(crate) scenario: Scenario,
+    /// The URL to post to (for `c2b`, the validation URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) to: String,
+    /// `c2b` only: the confirmation URL, posted when validation accepts.
+    #[arg(long, value_name = "URL")]
+    pub(crate) confirm: Option<String>,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) timeout: u64,
+    #[command(flatten)]
+    pub(crate) values: Values,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PayloadArgs {
+    /// Which body to print.
+    #[arg(value_enum)]
+    pub(crate) scenario: Scenario,
+    #[command(flatten)]
+    pub(crate) values: Values,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckUrlArgs {
+    /// The callback URL, such as `https://pay.example.co.ke/callbacks/stk`.
+    pub(crate) url: String,
+    /// Apply the production rules: HTTPS, a public host, no tunnels.
+    #[arg(long)]
+    pub(crate) production: bool,
+}
+
+/// Values that override the scenario's defaults.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct Values {
+    /// Amount in KES, such as `10` or `1500.50`.
+    #[arg(long)]
+    pub(crate) amount: Option<String>,
+    /// Payer's number, such as `254708374149`.
+    #[arg(long)]
+    pub(crate) phone: Option<String>,
+    /// C2B account number (`BillRefNumber`).
+    #[arg(long)]
+    pub(crate) bill_ref: Option<String>,
+    /// C2B paybill or till number (`BusinessShortCode`).
+    #[arg(long)]
+    pub(crate) short_code: Option<String>,
+    /// C2B: send the number masked (`2547 ***** 149`), as current
+    /// registrations receive it.
+    #[arg(long)]
+    pub(crate) masked: bool,
+    /// Override the result code (failure scenarios).
+    #[arg(long)]
+    pub(crate) result_code: Option<i64>,
+}
+
+/// Every flow the simulator plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Scenario {
+    /// STK push paid.
+    StkPaid,
+    /// STK push cancelled by the customer (1032).
+    StkCancelled,
+    /// STK push not answered (1037).
+    StkTimeout,
+    /// STK push with insufficient funds (1).
+    StkInsufficientFunds,
+    /// STK push with a wrong PIN (2001).
+    StkWrongPin,
+    /// STK push expired (1019).
+    StkExpired,
+    /// C2B validation, then confirmation if accepted.
+    C2b,
+    /// C2B validation request alone (Pay Bill).
+    C2bValidation,
+    /// C2B confirmation alone (Pay Bill).
+    C2bConfirmation,
+    /// C2B confirmation of a Buy Goods (till) payment.
+    C2bBuyGoods,
+    /// B2C payment result, success.
+    B2cSuccess,
+    /// B2C payment result, failure (2001 unless --result-code).
+    B2cFailure,
+    /// Account balance result.
+    AccountBalance,
+    /// Transaction status result.
+    TransactionStatus,
+    /// Reversal result.
+    Reversal,
+    /// B2B payment result.
+    B2b,
+    /// Queue timeout notification.
+    QueueTimeout,
+}

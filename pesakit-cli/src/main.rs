@@ -1,0 +1,29 @@
+//! `pesakit`: simulate Daraja callbacks against your endpoints, print the
+//! bodies Daraja would send, and check callback URLs before go-live.
+
+mod check_url;
+mod cli;
+mod http_client;
+mod output;
+mod scenario;
+mod simulate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let output = output::Output::detect(cli.verbose);
+    match cli.command {
+        cli::Command::Simulate(args) => simulate::run(&args, &output),
+        cli::Command::Payload(args) => match scenario::build(&args.scenario, &args.values) {
+            Ok(built) => {
+                println!("{}", built.body);
+                ExitCode::SUCCESS
+            }
+            Err(message) => output.fail(&message),
+        },
+        cli::Command::CheckUrl(args) => check_url::run(&args.url, args.production, &output),
+    }
+}
