@@ -8,8 +8,8 @@
 //! cargo bench --bench load -- 64 1 3 1     # connections, warm-up s, measured s, rounds
 //! ```
 //!
-//! The servers take turns, round after round, so that drift in the
-//! machine's speed lands on all of them; each figure is the median over the
+//! The servers take turns, round after round, each round starting with the
+//! next server, so that drift in the machine's speed lands on all of them; each figure is the median over the
 //! rounds (peak memory: the highest). Reports requests/s, p50/p99 latency
 //! and the server's peak resident memory (`VmHWM`). Figures live in
 //! `BENCHMARKS.md`.
@@ -60,11 +60,13 @@ fn main() {
     let rounds = number(3, 3).max(1);
     println!("{connections} keep-alive connections, {warm_up:?} warm-up, {measured:?} measured, {rounds} rounds\n");
     let mut reports: Vec<Vec<Report>> = SERVERS.iter().map(|_| Vec::new()).collect();
-    for round in 1..=rounds {
-        for (server, results) in SERVERS.iter().zip(&mut reports) {
-            let report = measure(server, connections, warm_up, measured);
-            eprintln!("round {round}: {server} {:.0} requests/s", report.requests_per_second);
-            results.push(report);
+    for round in 0..rounds {
+        // Each round starts with the next server, so no server always runs first.
+        for offset in 0..SERVERS.len() {
+            let index = (usize::try_from(round).unwrap_or(0) + offset) % SERVERS.len();
+            let report = measure(SERVERS[index], connections, warm_up, measured);
+            eprintln!("round {}: {} {:.0} requests/s", round + 1, SERVERS[index], report.requests_per_second);
+            reports[index].push(report);
         }
     }
     println!("| server | requests/s | p50 | p99 | server CPU per request | peak memory |");

@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -48,7 +47,8 @@ impl Routes {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let (parts, body) = request.into_parts();
-        let declared = parts.headers.get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+        // Hosts derive the size hint from `Content-Length`.
+        let declared = usize::try_from(body.size_hint().lower()).ok();
         if let Err(refusal) = self.receive(&parts, declared.unwrap_or(0)) {
             return refusal.into_response(&parts, declared.unwrap_or(0));
         }

@@ -23,7 +23,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, watch};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 
 use super::ServerSettings;
 use crate::extract::PeerAddr;
@@ -61,7 +61,7 @@ impl Connection {
         let Connection { routes, settings, peer, stopping } = self;
         // One per connection: cloning it per request touches no cache line
         // that other connections' threads write.
-        let shared = Arc::new((routes, Activity::new()));
+        let shared = Arc::new((routes, Activity::default()));
         let watcher = tokio::spawn(watch_connection(Arc::clone(&shared), Arc::clone(&settings), peer, stopping));
         let service = {
             let shared = Arc::clone(&shared);
@@ -99,9 +99,9 @@ impl Connection {
 }
 
 /// Keeps time for one connection: raises `overdue` for a request past the
-/// request timeout and `close` for shutdown or an idle keep-alive. It checks
-/// every quarter of the shorter timeout, so either fires at most a quarter
-/// of its length late.
+/// request timeout and `close` for shutdown or an idle keep-alive. It
+/// counts checks, one every quarter of the shorter timeout, so requests
+/// never read the clock; either timeout fires at most one check late.
 async fn watch_connection(
     shared: Arc<(Routes, Activity)>,
     settings: Arc<ServerSettings>,
@@ -110,8 +110,11 @@ async fn watch_connection(
 ) {
     let activity = &shared.1;
     let tick = (settings.keep_alive_timeout.min(settings.request_timeout) / 4).max(Duration::from_millis(5));
+    let checks_for = |timeout: Duration| timeout.as_nanos().div_ceil(tick.as_nanos().max(1));
+    let (request_checks, idle_checks) = (checks_for(settings.request_timeout), checks_for(settings.keep_alive_timeout));
     let mut checks = tokio::time::interval(tick);
     checks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let (mut last_started, mut busy_for, mut idle_for) = (0, 0u128, 0u128);
     loop {
         tokio::select! {
             changed = stopping.changed() => {
@@ -121,9 +124,19 @@ async fn watch_connection(
                 }
             }
             _ = checks.tick() => {
-                if activity.request_overdue(settings.request_timeout) {
+                let started = activity.started.load(Ordering::SeqCst);
+                let busy = activity.in_flight.load(Ordering::SeqCst) > 0;
+                let same_request = started == last_started;
+                last_started = started;
+                (busy_for, idle_for) = match (busy, same_request) {
+                    (true, true) => (busy_for + 1, 0),
+                    (true, false) => (0, 0),
+                    (false, true) => (0, idle_for + 1),
+                    (false, false) => (0, 0),
+                };
+                if busy_for >= request_checks {
                     activity.overdue.raise();
-                } else if activity.is_idle_since(settings.keep_alive_timeout) {
+                } else if idle_for >= idle_checks {
                     tracing::debug!(%peer, "closing an idle keep-alive connection");
                     activity.close.raise();
                     return;
@@ -187,14 +200,11 @@ impl Signal {
     }
 }
 
-/// Requests in flight and when the last one started and finished.
+/// Requests in flight and how many have started, for the watcher.
+#[derive(Default)]
 struct Activity {
-    opened: Instant,
     in_flight: AtomicUsize,
-    /// Milliseconds from `opened` to when the last request started.
-    last_started: AtomicU64,
-    /// Milliseconds from `opened` to when the last request finished.
-    last_finished: AtomicU64,
+    started: AtomicU64,
     /// Raised when the in-flight request is past the request timeout.
     overdue: Signal,
     /// Raised when the connection should finish its request and close.
@@ -205,44 +215,16 @@ struct Activity {
 struct Busy<'a>(&'a Activity);
 
 impl Activity {
-    fn new() -> Self {
-        Self {
-            opened: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            last_started: AtomicU64::new(0),
-            last_finished: AtomicU64::new(0),
-            overdue: Signal::default(),
-            close: Signal::default(),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
     fn begin(&self) -> Busy<'_> {
         self.overdue.lower();
-        self.last_started.store(self.now(), Ordering::SeqCst);
+        self.started.fetch_add(1, Ordering::SeqCst);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         Busy(self)
-    }
-
-    fn elapsed_since(&self, mark: &AtomicU64) -> Duration {
-        Duration::from_millis(self.now().saturating_sub(mark.load(Ordering::SeqCst)))
-    }
-
-    fn request_overdue(&self, timeout: Duration) -> bool {
-        self.in_flight.load(Ordering::SeqCst) > 0 && self.elapsed_since(&self.last_started) >= timeout
-    }
-
-    fn is_idle_since(&self, timeout: Duration) -> bool {
-        self.in_flight.load(Ordering::SeqCst) == 0 && self.elapsed_since(&self.last_finished) >= timeout
     }
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.0.last_finished.store(self.0.now(), Ordering::SeqCst);
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }

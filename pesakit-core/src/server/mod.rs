@@ -17,6 +17,10 @@
 //! | open connections | 1024; more wait in the listen backlog | [`Server::max_connections`] |
 //! | pause after a failed `accept` | 100 ms, doubling to 1 s | [`Server::accept_error_backoff`] |
 //! | finishing in-flight requests at shutdown | 30 s | [`Server::shutdown_deadline`] |
+//!
+//! The request and idle timeouts are checked by one watcher task per
+//! connection every quarter of the shorter of the two, so that requests
+//! never pay for a timer; each fires up to a quarter of that period late.
 
 mod connection;
 mod shutdown;
