@@ -99,7 +99,9 @@ impl Routes {
         };
         self.record(request.body);
         let outcome = match route.kind {
-            CallbackKind::C2bValidation => self.handle_validation(handler_call).await,
+            // Boxed: its timer and task handle would otherwise enlarge every
+            // request's future, which hosts move around.
+            CallbackKind::C2bValidation => Box::pin(self.handle_validation(handler_call)).await,
             _ => CatchUnwind(handler_call).await,
         };
         answer(route.kind, outcome)
