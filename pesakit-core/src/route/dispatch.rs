@@ -60,17 +60,27 @@ impl Routes {
     /// [`dispatch`](Self::dispatch) with the peer address known to the host.
     pub(crate) async fn dispatch_from(&self, request: Request<Bytes>, peer: Option<PeerAddr>) -> Response<Bytes> {
         let (parts, body) = request.into_parts();
-        let route = match self.receive(&parts, body.len()) {
-            Ok(route) => route,
-            Err(refusal) => return refusal.into_response(&parts, body.len()),
-        };
+        match self.receive(&parts, body.len()) {
+            Ok(route) => self.serve_route(route, &parts, &body, peer).await,
+            Err(refusal) => refusal.into_response(&parts, body.len()),
+        }
+    }
+
+    /// Everything after receive, for a route already found.
+    pub(super) async fn serve_route(
+        &self,
+        route: &Route,
+        parts: &Parts,
+        body: &Bytes,
+        peer: Option<PeerAddr>,
+    ) -> Response<Bytes> {
         let span = tracing::info_span!(
             "daraja_callback",
             kind = route.kind.attribute_name(),
             path = route.path,
             correlation_id = tracing::field::Empty,
         );
-        let request = CallbackRequest { parts: &parts, body: &body, states: &self.states, peer };
+        let request = CallbackRequest { parts, body, states: &self.states, peer };
         // Without a subscriber the span is disabled: skip entering it on every poll.
         if span.is_disabled() {
             self.process(route, &request).await

@@ -49,9 +49,10 @@ impl Routes {
         let (parts, body) = request.into_parts();
         // Hosts derive the size hint from `Content-Length`.
         let declared = usize::try_from(body.size_hint().lower()).ok();
-        if let Err(refusal) = self.receive(&parts, declared.unwrap_or(0)) {
-            return refusal.into_response(&parts, declared.unwrap_or(0));
-        }
+        let route = match self.receive(&parts, declared.unwrap_or(0)) {
+            Ok(route) => route,
+            Err(refusal) => return refusal.into_response(&parts, declared.unwrap_or(0)),
+        };
         let limit = self.settings.body_limit;
         let bytes = match Limited::new(body, limit).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -60,7 +61,7 @@ impl Routes {
             }
             Err(error) => return Refusal::BodyUnreadable { reason: error.to_string() }.into_response(&parts, 0),
         };
-        self.dispatch_from(Request::from_parts(parts, bytes), peer).await
+        self.serve_route(route, &parts, &bytes, peer).await
     }
 }
 
