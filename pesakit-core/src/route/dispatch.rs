@@ -83,9 +83,9 @@ impl Routes {
         let request = CallbackRequest { parts, body, states: &self.states, peer };
         // Without a subscriber the span is disabled: skip entering it on every poll.
         if span.is_disabled() {
-            self.process(route, &request).await
+            self.process(route, &request, &span).await
         } else {
-            self.process(route, &request).instrument(span).await
+            self.process(route, &request, &span).instrument(span.clone()).await
         }
     }
 
@@ -102,8 +102,8 @@ impl Routes {
         Ok(route)
     }
 
-    async fn process(&self, route: &Route, request: &CallbackRequest<'_>) -> Response<Bytes> {
-        let handler_call = match route.endpoint.prepare(request) {
+    async fn process(&self, route: &Route, request: &CallbackRequest<'_>, span: &Span) -> Response<Bytes> {
+        let handler_call = match route.endpoint.prepare(request, span) {
             Ok(handler_call) => handler_call,
             Err(error) => return self.refuse(route.kind, &error),
         };

@@ -77,9 +77,9 @@ impl fmt::Debug for Route {
 
 /// A route's handler with its payload type erased.
 pub(crate) trait Endpoint: Send + Sync {
-    /// Parses the body, records its correlation id in the current span, and
-    /// prepares the handler call.
-    fn prepare(&self, request: &CallbackRequest<'_>) -> Result<HandlerFuture, PayloadError>;
+    /// Parses the body, records its correlation id in `span`, and prepares
+    /// the handler call.
+    fn prepare(&self, request: &CallbackRequest<'_>, span: &tracing::Span) -> Result<HandlerFuture, PayloadError>;
 }
 
 struct TypedEndpoint<P, F> {
@@ -92,9 +92,8 @@ where
     P: Payload,
     F: Fn(P, &CallbackRequest<'_>) -> HandlerFuture + Send + Sync,
 {
-    fn prepare(&self, request: &CallbackRequest<'_>) -> Result<HandlerFuture, PayloadError> {
+    fn prepare(&self, request: &CallbackRequest<'_>, span: &tracing::Span) -> Result<HandlerFuture, PayloadError> {
         let payload = P::from_slice(request.body)?;
-        let span = tracing::Span::current();
         if !span.is_disabled() {
             span.record("correlation_id", tracing::field::display(payload.correlation_id()));
         }
