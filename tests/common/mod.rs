@@ -40,3 +40,13 @@ fn json_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     assert!(!files.is_empty(), "no fixtures in {}", dir.display());
     files
 }
+
+/// The exact body Daraja is answered with after a successful callback of
+/// the kind in fixture folder `folder`.
+pub fn acknowledgement(folder: &str) -> &'static str {
+    match folder {
+        "stk" | "c2b_confirmation" => r#"{"ResultCode":0,"ResultDesc":"Success"}"#,
+        "c2b_validation" => r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#,
+        _ => r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#,
+    }
+}

@@ -109,15 +109,15 @@ pub fn table(seen: &Seen) -> Routes {
     .validation_deadline(Duration::from_millis(100))
 }
 
-/// Fixture folder, path, and the exact body a success is answered with.
-pub const KINDS: [(&str, &str, &str); 9] = [
-    ("stk", "/contract/stk", r#"{"ResultCode":0,"ResultDesc":"Success"}"#),
-    ("c2b_validation", "/contract/validate", r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#),
-    ("c2b_confirmation", "/contract/confirm", r#"{"ResultCode":0,"ResultDesc":"Success"}"#),
-    ("b2c_result", "/contract/b2c", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
-    ("account_balance_result", "/contract/balance", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
-    ("transaction_status_result", "/contract/status", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
-    ("reversal_result", "/contract/reversal", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
-    ("b2b_result", "/contract/b2b", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
-    ("timeout", "/contract/timeout", r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#),
+/// Fixture folder and path of every kind.
+pub const KINDS: [(&str, &str); 9] = [
+    ("stk", "/contract/stk"),
+    ("c2b_validation", "/contract/validate"),
+    ("c2b_confirmation", "/contract/confirm"),
+    ("b2c_result", "/contract/b2c"),
+    ("account_balance_result", "/contract/balance"),
+    ("transaction_status_result", "/contract/status"),
+    ("reversal_result", "/contract/reversal"),
+    ("b2b_result", "/contract/b2b"),
+    ("timeout", "/contract/timeout"),
 ];
