@@ -277,7 +277,7 @@ async fn handler_errors_and_panics_are_500_and_the_table_keeps_serving() {
 }
 
 #[tokio::test]
-async fn a_missing_state_is_a_500_that_says_what_to_do() {
+async fn a_missing_state_is_a_500_logged_in_dispatch_tracing() {
     let routes = pesakit::routes![failing];
     let response = testing::post(&routes, "/failing/stk", CANCELLED).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
