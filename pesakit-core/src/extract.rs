@@ -12,7 +12,26 @@ use http::request::Parts;
 
 use crate::handler::HandlerError;
 
-/// The request a handler's arguments are taken from.
+/// The request a handler's arguments are taken from: what a custom
+/// [`FromCallbackRequest`] implementation reads.
+///
+/// ```
+/// use pesakit_core::{CallbackRequest, ExtractError, FromCallbackRequest};
+///
+/// /// The `X-Request-Id` header a proxy in front of the service adds.
+/// struct RequestId(String);
+///
+/// impl FromCallbackRequest for RequestId {
+///     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+///         request
+///             .headers()
+///             .get("x-request-id")
+///             .and_then(|value| value.to_str().ok())
+///             .map(|id| RequestId(id.to_owned()))
+///             .ok_or_else(|| ExtractError::new("the proxy sent no X-Request-Id"))
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct CallbackRequest<'a> {
     pub(crate) parts: &'a Parts,
@@ -24,8 +43,34 @@ pub struct CallbackRequest<'a> {
 }
 
 impl CallbackRequest<'_> {
-    fn peer(&self) -> Option<PeerAddr> {
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The request URI.
+    pub fn uri(&self) -> &http::Uri {
+        &self.parts.uri
+    }
+
+    /// The request's extensions, where hosts put what they know.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.parts.extensions
+    }
+
+    /// The body exactly as received.
+    pub fn body(&self) -> &Bytes {
+        self.body
+    }
+
+    /// The peer address, when the host knows it.
+    pub fn peer(&self) -> Option<PeerAddr> {
         self.peer.or_else(|| self.parts.extensions.get::<PeerAddr>().copied())
+    }
+
+    /// The state of type `T` given with [`Routes::with_state`](crate::Routes::with_state).
+    pub fn state<T: 'static>(&self) -> Option<&T> {
+        self.states.get::<T>()
     }
 }
 
@@ -94,7 +139,7 @@ pub struct State<T>(pub T);
 
 impl<T: Clone + Send + Sync + 'static> FromCallbackRequest for State<T> {
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
-        request.states.get::<T>().cloned().map(State).ok_or_else(|| {
+        request.state::<T>().cloned().map(State).ok_or_else(|| {
             ExtractError::new(format!(
                 "a handler takes `State<{0}>` but the route table has none: call `.with_state(value)` with a `{0}`",
                 std::any::type_name::<T>()
@@ -141,13 +186,13 @@ pub struct RawBody(pub Bytes);
 
 impl FromCallbackRequest for RawBody {
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
-        Ok(RawBody(request.body.clone()))
+        Ok(RawBody(request.body().clone()))
     }
 }
 
 impl FromCallbackRequest for HeaderMap {
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
-        Ok(request.parts.headers.clone())
+        Ok(request.headers().clone())
     }
 }
 
