@@ -2,7 +2,7 @@
 //! against the same bare `serde_json::from_slice` baseline as
 //! `benches/payload.rs`.
 //!
-//! Run with `cargo bench --bench dispatch`; figures live in `BENCHMARKS.md`.
+//! Run with `cargo bench -p pesakit-benches --bench dispatch`; figures live in `BENCHMARKS.md`.
 
 #![allow(missing_docs)]
 

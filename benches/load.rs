@@ -4,8 +4,8 @@
 //! process, driven by the same load generator.
 //!
 //! ```sh
-//! cargo bench --bench load                 # 256 connections, 2 s warm-up, 5 s measured, 3 rounds
-//! cargo bench --bench load -- 64 1 3 1     # connections, warm-up s, measured s, rounds
+//! cargo bench -p pesakit-benches --bench load              # 256 connections, 2 s warm-up, 5 s measured, 3 rounds
+//! cargo bench -p pesakit-benches --bench load -- 64 1 3 1  # connections, warm-up s, measured s, rounds
 //! ```
 //!
 //! The servers take turns, round after round, each round starting with the

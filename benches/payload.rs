@@ -1,7 +1,7 @@
 //! `StkCallback::from_slice` against the floor: a bare `serde_json::from_slice`
 //! into a minimal hand-written struct of the same body.
 //!
-//! Run with `cargo bench --bench payload`; figures live in `BENCHMARKS.md`.
+//! Run with `cargo bench -p pesakit-benches --bench payload`; figures live in `BENCHMARKS.md`.
 
 #![allow(missing_docs)]
 

@@ -223,13 +223,43 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
     }
 }
 
+/// A JSON string, borrowed from the body unless it has escapes to undo.
+/// (`Cow<str>` always copies when deserialised, and `#[serde(borrow)]`
+/// does not reach inside an `Option`.)
+#[derive(Debug)]
+pub(crate) struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(PhantomData<&'a str>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+        }
+
+        deserializer.deserialize_str(TextVisitor(PhantomData))
+    }
+}
+
 /// One `{Name|Key, Value}` list item as sent (spec §4.5).
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct RawEntry<'a> {
     #[serde(rename = "Name", borrow, default)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Text<'a>>,
     #[serde(rename = "Key", borrow, default)]
-    key: Option<Cow<'a, str>>,
+    key: Option<Text<'a>>,
     #[serde(rename = "Value", borrow, default)]
     pub(crate) value: Option<&'a RawValue>,
 }
@@ -238,9 +268,9 @@ impl<'a> RawEntry<'a> {
     /// The item's label, whichever of `Name` or `Key` carried it.
     pub(crate) fn label(&self, path: impl FnOnce() -> String) -> Result<&str, PayloadError> {
         match (&self.name, &self.key) {
-            (Some(name), None) => Ok(name),
-            (None, Some(key)) => Ok(key),
-            (Some(name), Some(key)) if name == key => Ok(name),
+            (Some(Text(name)), None) => Ok(name),
+            (None, Some(Text(key))) => Ok(key),
+            (Some(Text(name)), Some(Text(key))) if name == key => Ok(name),
             (Some(_), Some(_)) => {
                 Err(PayloadError::shape(path(), "the item has both `Name` and `Key` and they differ"))
             }
@@ -296,6 +326,15 @@ mod tests {
             let plain = body.iter().filter(|&&byte| byte == b'{' || byte == b'[').count();
             prop_assert_eq!(count_openings(&body), plain);
         }
+    }
+
+    #[test]
+    fn item_labels_are_borrowed_unless_escaped() {
+        let plain: RawEntry<'_> = serde_json::from_str(r#"{"Name":"Amount","Value":1}"#).unwrap();
+        assert!(matches!(plain.name, Some(Text(Cow::Borrowed("Amount")))));
+        let escaped: RawEntry<'_> = serde_json::from_str(r#"{"Key":"Amo\u0075nt"}"#).unwrap();
+        assert!(matches!(escaped.key, Some(Text(Cow::Owned(_)))));
+        assert_eq!(escaped.label(String::new), Ok("Amount"));
     }
 
     #[test]

@@ -54,14 +54,9 @@ impl Routes {
     /// # });
     /// ```
     pub async fn dispatch(&self, request: Request<Bytes>) -> Response<Bytes> {
-        self.dispatch_from(request, None).await
-    }
-
-    /// [`dispatch`](Self::dispatch) with the peer address known to the host.
-    pub(crate) async fn dispatch_from(&self, request: Request<Bytes>, peer: Option<PeerAddr>) -> Response<Bytes> {
         let (parts, body) = request.into_parts();
         match self.receive(&parts, body.len()) {
-            Ok(route) => self.serve_route(route, &parts, &body, peer).await,
+            Ok(route) => self.serve_route(route, &parts, &body, None).await,
             Err(refusal) => refusal.into_response(&parts, body.len()),
         }
     }
@@ -81,12 +76,21 @@ impl Routes {
             correlation_id = tracing::field::Empty,
         );
         let request = CallbackRequest { parts, body, states: &self.states, peer };
-        // Without a subscriber the span is disabled: skip entering it on every poll.
-        if span.is_disabled() {
-            self.process(route, &request, &span).await
-        } else {
-            self.process(route, &request, &span).instrument(span.clone()).await
-        }
+        let handler_call = match within(&span, || route.endpoint.prepare(&request, &span)) {
+            Ok(handler_call) => handler_call,
+            Err(error) => return within(&span, || self.refuse(route.kind, &error)),
+        };
+        within(&span, || self.record(body));
+        let handling = async {
+            match route.kind {
+                // Boxed: its timer and task handle would otherwise enlarge
+                // every request's future, which hosts move around.
+                CallbackKind::C2bValidation => Box::pin(self.handle_validation(handler_call)).await,
+                _ => CatchUnwind(handler_call).await,
+            }
+        };
+        let outcome = if span.is_disabled() { handling.await } else { handling.instrument(span.clone()).await };
+        within(&span, || answer(route.kind, outcome))
     }
 
     /// Receive: find the route and check the method and size.
@@ -100,21 +104,6 @@ impl Routes {
             return Err(Refusal::TooLarge { limit: self.settings.body_limit });
         }
         Ok(route)
-    }
-
-    async fn process(&self, route: &Route, request: &CallbackRequest<'_>, span: &Span) -> Response<Bytes> {
-        let handler_call = match route.endpoint.prepare(request, span) {
-            Ok(handler_call) => handler_call,
-            Err(error) => return self.refuse(route.kind, &error),
-        };
-        self.record(request.body);
-        let outcome = match route.kind {
-            // Boxed: its timer and task handle would otherwise enlarge every
-            // request's future, which hosts move around.
-            CallbackKind::C2bValidation => Box::pin(self.handle_validation(handler_call)).await,
-            _ => CatchUnwind(handler_call).await,
-        };
-        answer(route.kind, outcome)
     }
 
     /// Parse failed: a notification gets 400 naming the field; validation
@@ -212,6 +201,12 @@ impl Refusal {
             }
         }
     }
+}
+
+/// Runs `work` inside `span`. Without a subscriber the span is disabled:
+/// entering it would only cost time, on every request.
+fn within<R>(span: &Span, work: impl FnOnce() -> R) -> R {
+    if span.is_disabled() { work() } else { span.in_scope(work) }
 }
 
 /// A timer for `deadline`, or `None` outside a Tokio runtime with timers

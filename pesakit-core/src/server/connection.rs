@@ -2,15 +2,16 @@
 //! the request timeout, the idle keep-alive timeout and graceful shutdown.
 //!
 //! A connection is two tasks. The connection task runs hyper; a watcher
-//! task keeps time and raises lock-free signals, so that serving a request
-//! polls no timer and takes no lock for the timeouts.
+//! task keeps time for it: it raises lock-free signals for the request and
+//! idle timeouts and sets the clock of hyper's timer, so that serving a
+//! request touches no timer wheel and takes no lock for its timeouts.
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -20,12 +21,13 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::MissedTickBehavior;
 
 use super::ServerSettings;
+use super::timer::{Clock, ConnectionTimer};
 use crate::extract::PeerAddr;
 use crate::route::Routes;
 
@@ -62,20 +64,34 @@ impl Connection {
         // One per connection: cloning it per request touches no cache line
         // that other connections' threads write.
         let shared = Arc::new((routes, Activity::default()));
-        let watcher = tokio::spawn(watch_connection(Arc::clone(&shared), Arc::clone(&settings), peer, stopping));
+        let clock = Arc::new(Clock::new());
+        let watcher = tokio::spawn(watch_connection(
+            Arc::clone(&shared),
+            Arc::clone(&clock),
+            Arc::clone(&settings),
+            peer,
+            stopping,
+        ));
         let service = {
             let shared = Arc::clone(&shared);
             service_fn(move |request: Request<Incoming>| {
                 let shared = Arc::clone(&shared);
                 async move {
                     let (routes, activity) = &*shared;
-                    let _busy = activity.begin();
-                    Ok::<_, Infallible>(respond(routes, activity, peer, request).await)
+                    let (number, _busy) = activity.begin();
+                    // Runs the request until it finishes or the watcher finds
+                    // it past the request timeout.
+                    let response = tokio::select! {
+                        biased;
+                        response = routes.handle_from(request, Some(PeerAddr(peer))) => response,
+                        () = activity.overdue.raised(number) => timed_out(peer),
+                    };
+                    Ok::<_, Infallible>(response.map(Full::new))
                 }
             })
         };
         let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new()).header_read_timeout(settings.header_read_timeout).keep_alive(true);
+        http.timer(ConnectionTimer(clock)).header_read_timeout(settings.header_read_timeout).keep_alive(true);
         let mut connection = pin!(http.serve_connection(TokioIo::new(io), service));
         let close = &shared.1.close;
         let mut closing = false;
@@ -89,7 +105,7 @@ impl Connection {
                     watcher.abort();
                     return;
                 }
-                () = close.raised(), if !closing => {
+                () = close.raised(CLOSE), if !closing => {
                     connection.as_mut().graceful_shutdown();
                     closing = true;
                 }
@@ -99,17 +115,20 @@ impl Connection {
 }
 
 /// Keeps time for one connection: raises `overdue` for a request past the
-/// request timeout and `close` for shutdown or an idle keep-alive. It
-/// counts checks, one every quarter of the shorter timeout, so requests
-/// never read the clock; either timeout fires at most one check late.
+/// request timeout and `close` for shutdown or an idle keep-alive, and moves
+/// the clock of hyper's timer. It checks every quarter of the shortest
+/// timeout and counts checks, so requests never read the clock; every
+/// timeout fires at most one check late.
 async fn watch_connection(
     shared: Arc<(Routes, Activity)>,
+    clock: Arc<Clock>,
     settings: Arc<ServerSettings>,
     peer: SocketAddr,
     mut stopping: watch::Receiver<bool>,
 ) {
     let activity = &shared.1;
-    let tick = (settings.keep_alive_timeout.min(settings.request_timeout) / 4).max(Duration::from_millis(5));
+    let shortest = settings.header_read_timeout.min(settings.keep_alive_timeout).min(settings.request_timeout);
+    let tick = (shortest / 4).max(Duration::from_millis(5));
     let checks_for = |timeout: Duration| timeout.as_nanos().div_ceil(tick.as_nanos().max(1));
     let (request_checks, idle_checks) = (checks_for(settings.request_timeout), checks_for(settings.keep_alive_timeout));
     let mut checks = tokio::time::interval(tick);
@@ -119,13 +138,14 @@ async fn watch_connection(
         tokio::select! {
             changed = stopping.changed() => {
                 if changed.is_err() || *stopping.borrow() {
-                    activity.close.raise();
+                    activity.close.raise(CLOSE);
                     return;
                 }
             }
             _ = checks.tick() => {
-                let started = activity.started.load(Ordering::SeqCst);
-                let busy = activity.in_flight.load(Ordering::SeqCst) > 0;
+                clock.check();
+                let started = activity.started.load(Ordering::Acquire);
+                let busy = activity.busy.load(Ordering::Acquire);
                 let same_request = started == last_started;
                 last_started = started;
                 (busy_for, idle_for) = match (busy, same_request) {
@@ -135,10 +155,10 @@ async fn watch_connection(
                     (false, false) => (0, 0),
                 };
                 if busy_for >= request_checks {
-                    activity.overdue.raise();
+                    activity.overdue.raise(started);
                 } else if idle_for >= idle_checks {
                     tracing::debug!(%peer, "closing an idle keep-alive connection");
-                    activity.close.raise();
+                    activity.close.raise(CLOSE);
                     return;
                 }
             }
@@ -146,68 +166,63 @@ async fn watch_connection(
     }
 }
 
-/// Runs one request until it finishes or the watcher finds it past the
-/// request timeout.
-async fn respond(
-    routes: &Routes,
-    activity: &Activity,
-    peer: SocketAddr,
-    request: Request<Incoming>,
-) -> Response<Full<Bytes>> {
-    tokio::select! {
-        biased;
-        response = routes.handle_from(request, Some(PeerAddr(peer))) => response.map(Full::new),
-        () = activity.overdue.raised() => {
-            tracing::warn!(%peer, "request timed out");
-            let body = serde_json::json!({
-                "error": "request_timeout",
-                "message": "the request took longer than the server's request timeout",
-            });
-            let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response
-        }
-    }
+/// The 408 for a request past the request timeout.
+#[cold]
+fn timed_out(peer: SocketAddr) -> Response<Bytes> {
+    tracing::warn!(%peer, "request timed out");
+    let body = serde_json::json!({
+        "error": "request_timeout",
+        "message": "the request took longer than the server's request timeout",
+    });
+    let mut response = Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
-/// A flag one task raises and another awaits, without a lock.
+/// A mark one task raises and another awaits, without a lock.
 #[derive(Default)]
 struct Signal {
-    raised: AtomicBool,
+    /// The last mark raised; 0 before any.
+    mark: AtomicU64,
     waker: AtomicWaker,
 }
 
 impl Signal {
-    fn raise(&self) {
-        self.raised.store(true, Ordering::SeqCst);
+    fn raise(&self, mark: u64) {
+        self.mark.store(mark, Ordering::SeqCst);
         self.waker.wake();
     }
 
-    fn lower(&self) {
-        self.raised.store(false, Ordering::SeqCst);
-    }
-
-    fn raised(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(|cx| {
-            if self.raised.load(Ordering::SeqCst) {
+    /// Ready once `mark` is raised.
+    fn raised(&self, mark: u64) -> impl Future<Output = ()> + '_ {
+        poll_fn(move |cx| {
+            if self.mark.load(Ordering::SeqCst) == mark {
                 return Poll::Ready(());
             }
             self.waker.register(cx.waker());
             // Raised between the check and the registration: do not sleep.
-            if self.raised.load(Ordering::SeqCst) { Poll::Ready(()) } else { Poll::Pending }
+            if self.mark.load(Ordering::SeqCst) == mark { Poll::Ready(()) } else { Poll::Pending }
         })
     }
 }
 
-/// Requests in flight and how many have started, for the watcher.
+/// The mark of [`Activity::close`].
+const CLOSE: u64 = 1;
+
+/// What the connection task tells the watcher, and the signals back. Only
+/// the connection task writes `started` and `busy`, and HTTP/1 serves one
+/// request at a time, so a request pays plain stores, no read-modify-write.
 #[derive(Default)]
 struct Activity {
-    in_flight: AtomicUsize,
+    /// How many requests have started; the latest one's number.
     started: AtomicU64,
-    /// Raised when the in-flight request is past the request timeout.
+    busy: AtomicBool,
+    /// Raised with a request's number when it is past the request timeout,
+    /// so a late mark never cuts off the next request.
     overdue: Signal,
-    /// Raised when the connection should finish its request and close.
+    /// Raised with [`CLOSE`] when the connection should finish its request
+    /// and close.
     close: Signal,
 }
 
@@ -215,16 +230,17 @@ struct Activity {
 struct Busy<'a>(&'a Activity);
 
 impl Activity {
-    fn begin(&self) -> Busy<'_> {
-        self.overdue.lower();
-        self.started.fetch_add(1, Ordering::SeqCst);
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        Busy(self)
+    /// Starts a request: its number, and the guard that ends it.
+    fn begin(&self) -> (u64, Busy<'_>) {
+        let number = self.started.load(Ordering::Relaxed) + 1;
+        self.started.store(number, Ordering::Release);
+        self.busy.store(true, Ordering::Release);
+        (number, Busy(self))
     }
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.busy.store(false, Ordering::Release);
     }
 }

@@ -18,12 +18,14 @@
 //! | pause after a failed `accept` | 100 ms, doubling to 1 s | [`Server::accept_error_backoff`] |
 //! | finishing in-flight requests at shutdown | 30 s | [`Server::shutdown_deadline`] |
 //!
-//! The request and idle timeouts are checked by one watcher task per
-//! connection every quarter of the shorter of the two, so that requests
-//! never pay for a timer; each fires up to a quarter of that period late.
+//! The header read, request and idle timeouts are checked by one watcher
+//! task per connection every quarter of the shortest of the three, so that
+//! requests never pay for a timer; each fires up to a quarter of that period
+//! late.
 
 mod connection;
 mod shutdown;
+mod timer;
 #[cfg(feature = "tls")]
 mod tls;
 
