@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -53,22 +53,29 @@ impl Routes {
     /// assert_eq!(response.status(), 404);
     /// # });
     /// ```
-    pub async fn dispatch(&self, request: Request<Bytes>) -> Response<Bytes> {
+    pub fn dispatch(&self, request: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send + '_ {
+        // Taken apart before the future is built, so that it holds the
+        // request once.
         let (parts, body) = request.into_parts();
-        match self.receive(&parts, body.len()) {
-            Ok(route) => self.serve_route(route, &parts, &body, None).await,
-            Err(refusal) => refusal.into_response(&parts, body.len()),
+        async move {
+            let route = match self.receive(&parts, body.len()) {
+                Ok(route) => route,
+                Err(refusal) => return refusal.into_response(&parts, body.len()),
+            };
+            let handling = match self.start(route, &parts, &body, None) {
+                Started::Handling(handling) => handling,
+                Started::Answered(response) => return response,
+            };
+            handling.await
         }
     }
 
-    /// Everything after receive, for a route already found.
-    pub(super) async fn serve_route(
-        &self,
-        route: &Route,
-        parts: &Parts,
-        body: &Bytes,
-        peer: Option<PeerAddr>,
-    ) -> Response<Bytes> {
+    /// Parse and record for a route already found, then start its handler;
+    /// a body that does not parse is answered at once.
+    ///
+    /// Stages that need no waiting are plain calls, so a request's future
+    /// holds little more than the handler's while the handler runs.
+    pub(super) fn start(&self, route: &Route, parts: &Parts, body: &Bytes, peer: Option<PeerAddr>) -> Started<'_> {
         let span = tracing::info_span!(
             "daraja_callback",
             kind = route.kind.attribute_name(),
@@ -78,19 +85,19 @@ impl Routes {
         let request = CallbackRequest { parts, body, states: &self.states, peer };
         let handler_call = match within(&span, || route.endpoint.prepare(&request, &span)) {
             Ok(handler_call) => handler_call,
-            Err(error) => return within(&span, || self.refuse(route.kind, &error)),
+            Err(error) => return Started::Answered(within(&span, || self.refuse(route.kind, &error))),
         };
         within(&span, || self.record(body));
-        let handling = async {
-            match route.kind {
-                // Boxed: its timer and task handle would otherwise enlarge
-                // every request's future, which hosts move around.
-                CallbackKind::C2bValidation => Box::pin(self.handle_validation(handler_call)).await,
-                _ => CatchUnwind(handler_call).await,
-            }
+        let call = match route.kind {
+            // Boxed: its timer and task handle would otherwise enlarge every
+            // request's future, which hosts move around.
+            CallbackKind::C2bValidation => HandlerCall::Validation(Box::pin(self.handle_validation(handler_call))),
+            _ => HandlerCall::Notification(CatchUnwind(handler_call)),
         };
-        let outcome = if span.is_disabled() { handling.await } else { handling.instrument(span.clone()).await };
-        within(&span, || answer(route.kind, outcome))
+        // Without a subscriber the span is disabled; `Span::none()` is the
+        // one that costs nothing to enter on every poll.
+        let span = if span.is_disabled() { Span::none() } else { span };
+        Started::Handling(Handling { kind: route.kind, span, call })
     }
 
     /// Receive: find the route and check the method and size.
@@ -200,6 +207,42 @@ impl Refusal {
                 )
             }
         }
+    }
+}
+
+/// What [`Routes::start`] leaves to do.
+pub(super) enum Started<'a> {
+    /// The handler runs: await it for the answer.
+    Handling(Handling<'a>),
+    /// Answered without the handler: the body did not parse.
+    Answered(Response<Bytes>),
+}
+
+/// The handle stage of one request: its handler runs inside the request's
+/// span, and its outcome becomes the kind's answer.
+pub(super) struct Handling<'a> {
+    kind: CallbackKind,
+    span: Span,
+    call: HandlerCall<'a>,
+}
+
+enum HandlerCall<'a> {
+    Notification(CatchUnwind),
+    /// Under the validation deadline.
+    Validation(Pin<Box<dyn Future<Output = Result<Reply, HandlerError>> + Send + 'a>>),
+}
+
+impl Future for Handling<'_> {
+    type Output = Response<Bytes>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Bytes>> {
+        let this = self.get_mut();
+        let _entered = this.span.enter();
+        let outcome = match &mut this.call {
+            HandlerCall::Notification(call) => Pin::new(call).poll(cx),
+            HandlerCall::Validation(call) => call.as_mut().poll(cx),
+        };
+        outcome.map(|outcome| answer(this.kind, outcome))
     }
 }
 

@@ -12,7 +12,7 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
 use super::Routes;
-use super::dispatch::Refusal;
+use super::dispatch::{Refusal, Started};
 use crate::extract::PeerAddr;
 
 /// The response body every host sends.
@@ -32,36 +32,48 @@ impl Routes {
     /// assert_eq!(Routes::new().handle(request).await.status(), 404);
     /// # });
     /// ```
-    pub async fn handle<B>(&self, request: Request<B>) -> Response<Bytes>
+    pub fn handle<B>(&self, request: Request<B>) -> impl Future<Output = Response<Bytes>>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        self.handle_from(request, None).await
+        self.handle_from(request, None)
     }
 
     /// [`handle`](Self::handle) with the peer address known to the host.
-    pub(crate) async fn handle_from<B>(&self, request: Request<B>, peer: Option<PeerAddr>) -> Response<Bytes>
+    pub(crate) fn handle_from<B>(
+        &self,
+        request: Request<B>,
+        peer: Option<PeerAddr>,
+    ) -> impl Future<Output = Response<Bytes>>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        // Taken apart before the future is built, so that it holds the
+        // request once.
         let (parts, body) = request.into_parts();
-        // Hosts derive the size hint from `Content-Length`.
-        let declared = usize::try_from(body.size_hint().lower()).ok();
-        let route = match self.receive(&parts, declared.unwrap_or(0)) {
-            Ok(route) => route,
-            Err(refusal) => return refusal.into_response(&parts, declared.unwrap_or(0)),
-        };
-        let limit = self.settings.body_limit;
-        let bytes = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                return Refusal::TooLarge { limit }.into_response(&parts, limit + 1);
-            }
-            Err(error) => return Refusal::BodyUnreadable { reason: error.to_string() }.into_response(&parts, 0),
-        };
-        self.serve_route(route, &parts, &bytes, peer).await
+        async move {
+            // Hosts derive the size hint from `Content-Length`.
+            let declared = usize::try_from(body.size_hint().lower()).ok();
+            let route = match self.receive(&parts, declared.unwrap_or(0)) {
+                Ok(route) => route,
+                Err(refusal) => return refusal.into_response(&parts, declared.unwrap_or(0)),
+            };
+            let limit = self.settings.body_limit;
+            let bytes = match Limited::new(body, limit).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                    return Refusal::TooLarge { limit }.into_response(&parts, limit + 1);
+                }
+                Err(error) => return Refusal::BodyUnreadable { reason: error.to_string() }.into_response(&parts, 0),
+            };
+            let handling = match self.start(route, &parts, &bytes, peer) {
+                Started::Handling(handling) => handling,
+                Started::Answered(response) => return response,
+            };
+            handling.await
+        }
     }
 }
 

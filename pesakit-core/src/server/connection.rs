@@ -64,7 +64,8 @@ impl Connection {
         // One per connection: cloning it per request touches no cache line
         // that other connections' threads write.
         let shared = Arc::new((routes, Activity::default()));
-        let clock = Arc::new(Clock::new());
+        let connection_task = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let clock = Arc::new(Clock::new(connection_task));
         let watcher = tokio::spawn(watch_connection(
             Arc::clone(&shared),
             Arc::clone(&clock),

@@ -3,41 +3,41 @@
 //! hyper's HTTP/1 server sleeps once per request, for the header read
 //! timeout. With Tokio's timer each of those sleeps is an entry added to and
 //! removed from the runtime's timer wheel. Here a sleep is a deadline
-//! compared with a clock that the watcher sets at each of its checks, so a
-//! request pays one small allocation and two atomic loads, and a sleep ends
-//! at the first check at or after its deadline.
+//! compared with a clock that the watcher sets at each of its checks, waking
+//! the connection task, so a request pays one small allocation and an atomic
+//! load, and a sleep ends at the first check at or after its deadline.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use atomic_waker::AtomicWaker;
 use hyper::rt::{Sleep, Timer};
 
-/// Time as of the watcher's last check, and the task waiting on it.
+/// Time as of the watcher's last check.
 #[derive(Debug)]
 pub(super) struct Clock {
     origin: Instant,
     /// Nanoseconds from `origin` to the last check.
     checked: AtomicU64,
-    /// The connection task, when one of its sleeps is pending. hyper polls
-    /// every sleep of a connection from that connection's task.
-    waiting: AtomicWaker,
+    /// The connection task. hyper polls its sleeps from the connection
+    /// future, so waking this task at each check is all a sleep needs, and
+    /// polling one registers nothing.
+    connection_task: Waker,
 }
 
 impl Clock {
-    pub(super) fn new() -> Self {
-        Self { origin: Instant::now(), checked: AtomicU64::new(0), waiting: AtomicWaker::new() }
+    pub(super) fn new(connection_task: Waker) -> Self {
+        Self { origin: Instant::now(), checked: AtomicU64::new(0), connection_task }
     }
 
-    /// Moves the clock to now and wakes a waiting task, whose sleeps then
-    /// compare their deadlines with it.
+    /// Moves the clock to now and wakes the connection task, whose pending
+    /// sleeps then compare their deadlines with it.
     pub(super) fn check(&self) {
-        self.checked.store(self.since_origin(Instant::now()), Ordering::SeqCst);
-        self.waiting.wake();
+        self.checked.store(self.since_origin(Instant::now()), Ordering::Release);
+        self.connection_task.wake_by_ref();
     }
 
     fn since_origin(&self, instant: Instant) -> u64 {
@@ -78,14 +78,8 @@ struct CheckedSleep {
 impl Future for CheckedSleep {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let clock = &self.clock;
-        if clock.checked.load(Ordering::SeqCst) >= self.due {
-            return Poll::Ready(());
-        }
-        clock.waiting.register(cx.waker());
-        // Checked between the first load and the registration: do not sleep.
-        if clock.checked.load(Ordering::SeqCst) >= self.due { Poll::Ready(()) } else { Poll::Pending }
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.clock.checked.load(Ordering::Acquire) >= self.due { Poll::Ready(()) } else { Poll::Pending }
     }
 }
 
@@ -93,15 +87,33 @@ impl Sleep for CheckedSleep {}
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
     use super::*;
 
+    /// Counts how often the "connection task" is woken.
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn timer() -> (ConnectionTimer, Arc<Wakes>) {
+        let wakes = Arc::new(Wakes::default());
+        (ConnectionTimer(Arc::new(Clock::new(Waker::from(Arc::clone(&wakes))))), wakes)
+    }
+
     fn poll_once(sleep: &mut Pin<Box<dyn Sleep>>) -> Poll<()> {
-        sleep.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
+        sleep.as_mut().poll(&mut Context::from_waker(Waker::noop()))
     }
 
     #[test]
     fn a_sleep_ends_at_the_first_check_past_its_deadline() {
-        let timer = ConnectionTimer(Arc::new(Clock::new()));
+        let (timer, _) = timer();
         let mut sleep = timer.sleep(Duration::from_millis(20));
         assert!(poll_once(&mut sleep).is_pending());
         timer.0.check();
@@ -114,7 +126,7 @@ mod tests {
 
     #[test]
     fn reset_moves_the_deadline_of_the_same_sleep() {
-        let timer = ConnectionTimer(Arc::new(Clock::new()));
+        let (timer, _) = timer();
         let mut sleep = timer.sleep_until(Instant::now());
         timer.0.check();
         assert!(poll_once(&mut sleep).is_ready());
@@ -124,22 +136,10 @@ mod tests {
     }
 
     #[test]
-    fn a_check_wakes_the_waiting_task() {
-        use std::sync::atomic::AtomicBool;
-        use std::task::Wake;
-
-        struct Flag(AtomicBool);
-        impl Wake for Flag {
-            fn wake(self: Arc<Self>) {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
-        let flag = Arc::new(Flag(AtomicBool::new(false)));
-        let waker = std::task::Waker::from(Arc::clone(&flag));
-        let timer = ConnectionTimer(Arc::new(Clock::new()));
-        let mut sleep = timer.sleep(Duration::from_secs(60));
-        assert!(sleep.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    fn every_check_wakes_the_connection_task() {
+        let (timer, wakes) = timer();
         timer.0.check();
-        assert!(flag.0.load(Ordering::SeqCst));
+        timer.0.check();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
     }
 }
