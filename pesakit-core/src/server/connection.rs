@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
@@ -27,7 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::MissedTickBehavior;
 
 use super::ServerSettings;
-use super::timer::{Clock, ConnectionTimer};
+use super::timer::{self, CheckedTimer};
 use crate::extract::PeerAddr;
 use crate::route::Routes;
 
@@ -65,14 +65,8 @@ impl Connection {
         // that other connections' threads write.
         let shared = Arc::new((routes, Activity::default()));
         let connection_task = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-        let clock = Arc::new(Clock::new(connection_task));
-        let watcher = tokio::spawn(watch_connection(
-            Arc::clone(&shared),
-            Arc::clone(&clock),
-            Arc::clone(&settings),
-            peer,
-            stopping,
-        ));
+        let watcher =
+            tokio::spawn(watch_connection(Arc::clone(&shared), connection_task, Arc::clone(&settings), peer, stopping));
         let service = {
             let shared = Arc::clone(&shared);
             service_fn(move |request: Request<Incoming>| {
@@ -92,7 +86,7 @@ impl Connection {
             })
         };
         let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(ConnectionTimer(clock)).header_read_timeout(settings.header_read_timeout).keep_alive(true);
+        http.timer(CheckedTimer).header_read_timeout(settings.header_read_timeout).keep_alive(true);
         let mut connection = pin!(http.serve_connection(TokioIo::new(io), service));
         let close = &shared.1.close;
         let mut closing = false;
@@ -117,12 +111,13 @@ impl Connection {
 
 /// Keeps time for one connection: raises `overdue` for a request past the
 /// request timeout and `close` for shutdown or an idle keep-alive, and moves
-/// the clock of hyper's timer. It checks every quarter of the shortest
-/// timeout and counts checks, so requests never read the clock; every
-/// timeout fires at most one check late.
+/// the clock of hyper's timer, waking the connection task so that hyper
+/// looks at its header read timeout. It checks every quarter of the
+/// shortest timeout and counts checks, so requests never read the clock;
+/// every timeout fires at most one check late.
 async fn watch_connection(
     shared: Arc<(Routes, Activity)>,
-    clock: Arc<Clock>,
+    connection_task: Waker,
     settings: Arc<ServerSettings>,
     peer: SocketAddr,
     mut stopping: watch::Receiver<bool>,
@@ -144,7 +139,8 @@ async fn watch_connection(
                 }
             }
             _ = checks.tick() => {
-                clock.check();
+                timer::check();
+                connection_task.wake_by_ref();
                 let started = activity.started.load(Ordering::Acquire);
                 let busy = activity.busy.load(Ordering::Acquire);
                 let same_request = started == last_started;
