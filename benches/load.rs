@@ -4,15 +4,16 @@
 //! process, driven by the same load generator.
 //!
 //! ```sh
-//! cargo bench -p pesakit-benches --bench load              # 256 connections, 2 s warm-up, 5 s measured, 3 rounds
+//! cargo bench -p pesakit-benches --bench load              # 256 connections, 2 s warm-up, 5 s measured, 5 rounds
 //! cargo bench -p pesakit-benches --bench load -- 64 1 3 1  # connections, warm-up s, measured s, rounds
 //! ```
 //!
 //! The servers take turns, round after round, each round starting with the
-//! next server, so that drift in the machine's speed lands on all of them; each figure is the median over the
-//! rounds (peak memory: the highest). Reports requests/s, p50/p99 latency
-//! and the server's peak resident memory (`VmHWM`). Figures live in
-//! `BENCHMARKS.md`.
+//! next server, so that drift in the machine's speed lands on all of them.
+//! Reports requests/s, p50/p99 latency, server CPU time per request and the
+//! server's peak resident memory (`VmHWM`), each the median over the rounds
+//! (peak memory: the highest), then pesakit against the hyper floor round by
+//! round. Figures live in `BENCHMARKS.md`.
 
 #![allow(missing_docs)]
 // Statistics over latencies, not money: floats are the right tool here.
@@ -57,7 +58,7 @@ fn main() {
     let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
     let connections = usize::try_from(number(0, 256)).expect("connection count");
     let (warm_up, measured) = (Duration::from_secs(number(1, 2)), Duration::from_secs(number(2, 5)));
-    let rounds = number(3, 3).max(1);
+    let rounds = number(3, 5).max(1);
     println!("{connections} keep-alive connections, {warm_up:?} warm-up, {measured:?} measured, {rounds} rounds\n");
     let mut reports: Vec<Vec<Report>> = SERVERS.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
@@ -72,11 +73,7 @@ fn main() {
     println!("| server | requests/s | p50 | p99 | server CPU per request | peak memory |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for (server, results) in SERVERS.iter().zip(&reports) {
-        let median = |value: fn(&Report) -> f64| {
-            let mut values: Vec<f64> = results.iter().map(value).collect();
-            values.sort_by(f64::total_cmp);
-            values[values.len() / 2]
-        };
+        let median = |value: fn(&Report) -> f64| median(results.iter().map(value).collect());
         let peak = results.iter().map(|report| report.peak_mebibytes).fold(0.0, f64::max);
         println!(
             "| {server} | {:.0} | {:.0} µs | {:.0} µs | {:.1} µs | {peak:.1} MiB |",
@@ -86,6 +83,24 @@ fn main() {
             median(|report| report.cpu_micros_per_request),
         );
     }
+    // Servers measured in the same round ran seconds apart, so their ratio
+    // is steadier than a ratio of medians when the machine's speed drifts.
+    let (floor, pesakit) = (&reports[0], &reports[2]);
+    let ratios = |value: fn(&Report) -> f64| -> Vec<f64> {
+        floor.iter().zip(pesakit).map(|(floor, pesakit)| value(pesakit) / value(floor)).collect()
+    };
+    for (label, per_round) in [
+        ("throughput", ratios(|report| report.requests_per_second)),
+        ("p99 latency", ratios(|report| report.p99_micros)),
+    ] {
+        let listed: Vec<String> = per_round.iter().map(|ratio| format!("{ratio:.3}")).collect();
+        println!("\npesakit/hyper {label}, per round: {} (median {:.3})", listed.join(", "), median(per_round));
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 struct Report {

@@ -156,8 +156,9 @@ fn parse_cents(text: &str) -> Result<i64, AmountError> {
     if text.is_empty() {
         return Err(AmountError::Empty);
     }
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
+    // A byte scan: amounts are a few characters, too short for `split_once`'s searcher to pay off.
+    let (whole, fraction) = match text.bytes().position(|byte| byte == b'.') {
+        Some(dot) => (&text[..dot], Some(&text[dot + 1..])),
         None => (text, None),
     };
     let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());

@@ -76,11 +76,13 @@ impl Connection {
                     let (number, _busy) = activity.begin();
                     // Runs the request until it finishes or the watcher finds
                     // it past the request timeout.
-                    let response = tokio::select! {
-                        biased;
-                        response = routes.handle_from(request, Some(PeerAddr(peer))) => response,
-                        () = activity.overdue.raised(number) => timed_out(peer),
-                    };
+                    let mut handling = pin!(routes.handle_from(request, Some(PeerAddr(peer))));
+                    let mut overdue = pin!(activity.overdue.raised(number));
+                    let response = poll_fn(|cx| match handling.as_mut().poll(cx) {
+                        Poll::Ready(response) => Poll::Ready(response),
+                        Poll::Pending => overdue.as_mut().poll(cx).map(|()| timed_out(peer)),
+                    })
+                    .await;
                     Ok::<_, Infallible>(response.map(Full::new))
                 }
             })
