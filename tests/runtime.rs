@@ -182,6 +182,21 @@ async fn an_idle_keep_alive_connection_is_closed() {
 }
 
 #[tokio::test]
+async fn waiting_for_the_next_request_counts_against_the_header_read_timeout() {
+    let configure = |server: Server| {
+        server.header_read_timeout(Duration::from_millis(200)).keep_alive_timeout(Duration::from_secs(60))
+    };
+    let server = start(configure, Gate::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
+    let replies = read_responses(&mut stream, 1).await;
+    assert!(replies[0].starts_with("HTTP/1.1 200"), "{replies:?}");
+    let (_, closed) = read_until_closed(&mut stream).await;
+    assert!(closed, "the connection outlived the header read timeout while idle");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
     let server = start(|server| server, Gate::default()).await;
     let result = r#"{"Result":{"ResultCode":1,"ResultDesc":"x","OriginatorConversationID":"o","ConversationID":"c"}}"#;

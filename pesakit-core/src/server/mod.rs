@@ -13,7 +13,7 @@
 //! | request body | 64 KiB, answered 413 without reading further | [`Routes::body_limit`](crate::Routes::body_limit) |
 //! | reading the request headers (and, with TLS, the handshake) | 10 s | [`Server::header_read_timeout`] |
 //! | a whole request, body and handler | 30 s, answered 408 | [`Server::request_timeout`] |
-//! | an idle keep-alive connection | 60 s | [`Server::keep_alive_timeout`] |
+//! | an idle keep-alive connection | 60 s, and never past the header read timeout | [`Server::keep_alive_timeout`] |
 //! | open connections | 1024; more wait in the listen backlog | [`Server::max_connections`] |
 //! | pause after a failed `accept` | 100 ms, doubling to 1 s | [`Server::accept_error_backoff`] |
 //! | finishing in-flight requests at shutdown | 30 s | [`Server::shutdown_deadline`] |
@@ -150,6 +150,11 @@ impl Server {
     }
 
     /// How long a keep-alive connection may sit idle before it is closed.
+    ///
+    /// hyper times the wait for the next request's headers from the end of
+    /// the previous response, so an idle connection is also closed once the
+    /// [header read timeout](Self::header_read_timeout) passes: the shorter
+    /// of the two applies.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.settings).keep_alive_timeout = timeout;
         self
@@ -220,6 +225,11 @@ impl Server {
                 () = &mut signal => break,
             };
             backoff = initial_backoff;
+            // Each answer is one small write: send it now rather than wait to
+            // batch it (Nagle), which can hold it back by a delayed ACK.
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%peer, %error, "could not turn off Nagle's algorithm");
+            }
             let connection = connection::Connection {
                 routes: routes.clone(),
                 settings: Arc::clone(&self.settings),
