@@ -23,6 +23,7 @@
 //! requests never pay for a timer; each fires up to a quarter of that period
 //! late.
 
+mod backoff;
 mod connection;
 mod shutdown;
 mod timer;
@@ -42,6 +43,7 @@ use tokio::sync::{Semaphore, watch};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
+use self::backoff::Backoff;
 use crate::route::Routes;
 
 /// The largest connection cap accepted; far beyond what one process serves.
@@ -80,7 +82,7 @@ pub struct Server {
     listener: TcpListener,
     settings: Arc<ServerSettings>,
     max_connections: usize,
-    accept_error_backoff: (Duration, Duration),
+    accept_error_backoff: Backoff,
     shutdown_deadline: Duration,
     shutdown_signal: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     #[cfg(feature = "tls")]
@@ -122,7 +124,7 @@ impl Server {
                 keep_alive_timeout: Duration::from_secs(60),
             }),
             max_connections: 1024,
-            accept_error_backoff: (Duration::from_millis(100), Duration::from_secs(1)),
+            accept_error_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(1)),
             shutdown_deadline: Duration::from_secs(30),
             shutdown_signal: None,
             #[cfg(feature = "tls")]
@@ -170,7 +172,7 @@ impl Server {
     /// The pause after a failed `accept` (such as running out of file
     /// descriptors), doubling up to `max` while failures continue.
     pub fn accept_error_backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.accept_error_backoff = (initial, max.max(initial));
+        self.accept_error_backoff = Backoff::new(initial, max);
         self
     }
 
@@ -202,8 +204,7 @@ impl Server {
         let connections = Arc::new(Semaphore::new(self.max_connections));
         let (stop_connections, stopping) = watch::channel(false);
         let mut signal = self.shutdown_signal.unwrap_or_else(|| Box::pin(shutdown::terminate_signal()));
-        let (initial_backoff, max_backoff) = self.accept_error_backoff;
-        let mut backoff = initial_backoff;
+        let mut backoff = self.accept_error_backoff;
         loop {
             let permit = tokio::select! {
                 permit = Arc::clone(&connections).acquire_owned() => match permit {
@@ -216,15 +217,15 @@ impl Server {
                 accepted = self.listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
-                        tracing::warn!(%error, ?backoff, "accepting a connection failed; pausing");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(max_backoff);
+                        let pause = backoff.pause();
+                        tracing::warn!(%error, ?pause, "accepting a connection failed; pausing");
+                        tokio::time::sleep(pause).await;
                         continue;
                     }
                 },
                 () = &mut signal => break,
             };
-            backoff = initial_backoff;
+            backoff.reset();
             // Each answer is one small write: send it now rather than wait to
             // batch it (Nagle), which can hold it back by a delayed ACK.
             if let Err(error) = stream.set_nodelay(true) {
