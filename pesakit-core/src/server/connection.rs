@@ -243,3 +243,34 @@ impl Drop for Busy<'_> {
         self.0.busy.store(false, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::task::Context;
+
+    use super::*;
+
+    #[test]
+    fn a_signal_is_raised_only_for_its_own_mark() {
+        let signal = Signal::default();
+        let mut second_request = pin!(signal.raised(2));
+        let mut poll = || second_request.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        assert!(poll().is_pending());
+        signal.raise(1);
+        assert!(poll().is_pending(), "a late mark for the previous request");
+        signal.raise(2);
+        assert!(poll().is_ready());
+    }
+
+    #[test]
+    fn each_request_gets_the_next_number_and_is_busy_until_its_guard_drops() {
+        let activity = Activity::default();
+        let (first, guard) = activity.begin();
+        assert!(activity.busy.load(Ordering::Acquire));
+        drop(guard);
+        assert!(!activity.busy.load(Ordering::Acquire));
+        let (second, _guard) = activity.begin();
+        assert_eq!((first, second), (1, 2));
+        assert_eq!(activity.started.load(Ordering::Acquire), 2);
+    }
+}
