@@ -169,31 +169,32 @@ async fn a_client_sending_headers_slowly_is_cut_off() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_idle_keep_alive_connection_is_closed() {
-    let server = start(|server| server.keep_alive_timeout(Duration::from_millis(200)), Gate::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-    stream.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
-    let replies = read_responses(&mut stream, 1).await;
-    assert!(replies[0].starts_with("HTTP/1.1 200"), "{replies:?}");
-    let (_, closed) = read_until_closed(&mut stream).await;
-    assert!(closed, "the idle connection stayed open");
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn waiting_for_the_next_request_counts_against_the_header_read_timeout() {
-    let configure = |server: Server| {
-        server.header_read_timeout(Duration::from_millis(200)).keep_alive_timeout(Duration::from_secs(60))
-    };
+/// Serves one request on a fresh connection, then waits for the server to
+/// close it; says whether it did within [`PATIENCE`].
+async fn closed_after_one_request(configure: impl FnOnce(Server) -> Server) -> bool {
     let server = start(configure, Gate::default()).await;
     let mut stream = TcpStream::connect(server.addr).await.expect("connect");
     stream.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
     let replies = read_responses(&mut stream, 1).await;
     assert!(replies[0].starts_with("HTTP/1.1 200"), "{replies:?}");
     let (_, closed) = read_until_closed(&mut stream).await;
-    assert!(closed, "the connection outlived the header read timeout while idle");
     server.stop().await;
+    closed
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let closed = closed_after_one_request(|server| server.keep_alive_timeout(Duration::from_millis(200))).await;
+    assert!(closed, "the idle connection stayed open");
+}
+
+#[tokio::test]
+async fn waiting_for_the_next_request_counts_against_the_header_read_timeout() {
+    let closed = closed_after_one_request(|server| {
+        server.header_read_timeout(Duration::from_millis(200)).keep_alive_timeout(Duration::from_secs(60))
+    })
+    .await;
+    assert!(closed, "the connection outlived the header read timeout while idle");
 }
 
 #[tokio::test]
