@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use pesakit::{Server, State, StkCallback, daraja};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -67,7 +67,7 @@ async fn start(configure: impl FnOnce(Server) -> Server, gate: Gate) -> Running 
 
 /// Reads until the peer closes or `PATIENCE` passes; returns what arrived
 /// and whether the connection closed.
-async fn read_until_closed(stream: &mut TcpStream) -> (String, bool) {
+async fn read_until_closed(stream: &mut (impl AsyncRead + Unpin)) -> (String, bool) {
     let mut received = Vec::new();
     let closed = tokio::time::timeout(PATIENCE, async {
         let mut buffer = [0u8; 4096];
@@ -167,6 +167,45 @@ async fn a_client_sending_headers_slowly_is_cut_off() {
     assert!(closed, "the connection stayed open");
     assert!(received.is_empty() || received.starts_with("HTTP/1.1 408"), "{received:?}");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_trickling_header_bytes_is_cut_off_all_the_same() {
+    let server = start(|server| server.header_read_timeout(Duration::from_millis(200)), Gate::default()).await;
+    let (mut reader, mut writer) = TcpStream::connect(server.addr).await.expect("connect").into_split();
+    // A header line that never ends, one byte every 20 ms: each byte is
+    // progress, but the headers never arrive.
+    let trickle = tokio::spawn(async move {
+        writer.write_all(b"POST /stk HTTP/1.1\r\nX-Slow: ").await.expect("request line");
+        while writer.write_all(b"a").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let (received, closed) = read_until_closed(&mut reader).await;
+    trickle.abort();
+    assert!(closed, "the trickling connection stayed open");
+    assert!(received.is_empty(), "{received:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_client_still_sending_headers() {
+    let server = start(
+        |server| server.header_read_timeout(Duration::from_millis(200)).shutdown_deadline(PATIENCE * 6),
+        Gate::default(),
+    )
+    .await;
+    let mut sending_headers = TcpStream::connect(server.addr).await.expect("connect");
+    sending_headers.write_all(b"POST /stk HTTP/1.1\r\nHo").await.expect("partial headers");
+    // A whole request on a second connection: the server accepts in order,
+    // so by its answer it is serving the first one, whose request it has
+    // begun to read; hyper's graceful shutdown waits for such a request.
+    let reply = client::post(server.addr, "/stk", CANCELLED).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // Stops within PATIENCE, far inside the shutdown deadline: the header
+    // read timeout still holds while the server drains.
+    server.stop().await;
+    assert!(read_until_closed(&mut sending_headers).await.1, "the connection stayed open");
 }
 
 /// Serves one request on a fresh connection, then waits for the server to

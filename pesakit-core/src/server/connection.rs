@@ -1,10 +1,17 @@
 //! One client connection: HTTP/1.1 through hyper, with the peer address,
-//! the request timeout, the idle keep-alive timeout and graceful shutdown.
+//! the header read, request and idle keep-alive timeouts and graceful
+//! shutdown.
 //!
 //! A connection is two tasks. The connection task runs hyper; a watcher
-//! task keeps time for it: it raises lock-free signals for the request and
-//! idle timeouts and sets the clock of hyper's timer, so that serving a
-//! request touches no timer wheel and takes no lock for its timeouts.
+//! task keeps time for it and raises lock-free signals, so that serving a
+//! request touches no timer and takes no lock for its timeouts.
+//!
+//! hyper's own header read timeout stays off: with it on, hyper arms a
+//! sleep and makes one more pass of its read loop after every response,
+//! about 5% of the cost of a request. The watcher enforces the same rule: a
+//! connection with no request in progress — one still sending headers,
+//! or idle between keep-alive requests — is cut once it has been so for the
+//! header read timeout (or the idle timeout, if shorter).
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -12,7 +19,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
@@ -27,7 +34,6 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::MissedTickBehavior;
 
 use super::ServerSettings;
-use super::timer::{self, CheckedTimer};
 use crate::extract::PeerAddr;
 use crate::route::Routes;
 
@@ -64,9 +70,7 @@ impl Connection {
         // One per connection: cloning it per request touches no cache line
         // that other connections' threads write.
         let shared = Arc::new((routes, Activity::default()));
-        let connection_task = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-        let watcher =
-            tokio::spawn(watch_connection(Arc::clone(&shared), connection_task, Arc::clone(&settings), peer, stopping));
+        let watcher = tokio::spawn(watch_connection(Arc::clone(&shared), settings, peer, stopping));
         let service = {
             let shared = Arc::clone(&shared);
             service_fn(move |request: Request<Incoming>| {
@@ -88,7 +92,8 @@ impl Connection {
             })
         };
         let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(CheckedTimer).header_read_timeout(settings.header_read_timeout).keep_alive(true);
+        // The watcher enforces the header read timeout (see the module docs).
+        http.header_read_timeout(None).keep_alive(true);
         let mut connection = pin!(http.serve_connection(TokioIo::new(io), service));
         let close = &shared.1.close;
         let mut closing = false;
@@ -102,6 +107,9 @@ impl Connection {
                     watcher.abort();
                     return;
                 }
+                // Dropping the connection closes the socket; the watcher has
+                // already ended.
+                () = close.raised(CUT) => return,
                 () = close.raised(CLOSE), if !closing => {
                     connection.as_mut().graceful_shutdown();
                     closing = true;
@@ -112,56 +120,70 @@ impl Connection {
 }
 
 /// Keeps time for one connection: raises `overdue` for a request past the
-/// request timeout and `close` for shutdown or an idle keep-alive, and moves
-/// the clock of hyper's timer, waking the connection task so that hyper
-/// looks at its header read timeout. It checks every quarter of the
-/// shortest timeout and counts checks, so requests never read the clock;
-/// every timeout fires at most one check late.
+/// request timeout, `close` with [`CUT`] for a connection that has had no
+/// request in progress for the header read (or idle) timeout, and `close`
+/// with [`CLOSE`] at shutdown, after which the timeouts still hold. It
+/// checks every quarter of the shortest timeout and counts checks, so
+/// requests never read the clock; every timeout fires at most one check
+/// late.
 async fn watch_connection(
     shared: Arc<(Routes, Activity)>,
-    connection_task: Waker,
     settings: Arc<ServerSettings>,
     peer: SocketAddr,
     mut stopping: watch::Receiver<bool>,
 ) {
     let activity = &shared.1;
-    let shortest = settings.header_read_timeout.min(settings.keep_alive_timeout).min(settings.request_timeout);
-    let tick = (shortest / 4).max(Duration::from_millis(5));
+    let waiting_timeout = settings.header_read_timeout.min(settings.keep_alive_timeout);
+    let tick = (waiting_timeout.min(settings.request_timeout) / 4).max(Duration::from_millis(5));
     let checks_for = |timeout: Duration| timeout.as_nanos().div_ceil(tick.as_nanos().max(1));
-    let (request_checks, idle_checks) = (checks_for(settings.request_timeout), checks_for(settings.keep_alive_timeout));
+    let (request_checks, waiting_checks) = (checks_for(settings.request_timeout), checks_for(waiting_timeout));
     let mut checks = tokio::time::interval(tick);
     checks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let (mut last_started, mut busy_for, mut idle_for) = (0, 0u128, 0u128);
+    let mut phases = PhaseClock::default();
+    let mut stopped = false;
     loop {
         tokio::select! {
-            changed = stopping.changed() => {
+            changed = stopping.changed(), if !stopped => {
                 if changed.is_err() || *stopping.borrow() {
                     activity.close.raise(CLOSE);
-                    return;
+                    stopped = true;
                 }
             }
             _ = checks.tick() => {
-                timer::check();
-                connection_task.wake_by_ref();
-                let started = activity.started.load(Ordering::Acquire);
-                let busy = activity.busy.load(Ordering::Acquire);
-                let same_request = started == last_started;
-                last_started = started;
-                (busy_for, idle_for) = match (busy, same_request) {
-                    (true, true) => (busy_for + 1, 0),
-                    (true, false) => (0, 0),
-                    (false, true) => (0, idle_for + 1),
-                    (false, false) => (0, 0),
-                };
-                if busy_for >= request_checks {
+                let (started, busy) = (activity.started.load(Ordering::Acquire), activity.busy.load(Ordering::Acquire));
+                let checks_in_phase = phases.observe(started, busy);
+                if busy && checks_in_phase >= request_checks {
                     activity.overdue.raise(started);
-                } else if idle_for >= idle_checks {
-                    tracing::debug!(%peer, "closing an idle keep-alive connection");
-                    activity.close.raise(CLOSE);
+                } else if !busy && checks_in_phase >= waiting_checks {
+                    tracing::debug!(%peer, ?waiting_timeout, "no request in progress for the timeout; closing");
+                    activity.close.raise(CUT);
                     return;
                 }
             }
         }
+    }
+}
+
+/// Counts a connection's checks since its current phase — one request in
+/// progress, or the wait after it (or after connecting) — was first seen.
+/// A phase begins at most one check before it is first seen, so a timeout
+/// of `n` checks fires after at least `n` check periods and at most `n + 1`.
+#[derive(Default)]
+struct PhaseClock {
+    /// The last phase seen: the latest request's number, and whether it
+    /// was in progress.
+    phase: Option<(u64, bool)>,
+    checks: u128,
+}
+
+impl PhaseClock {
+    /// Records one check; returns how many checks ago this phase was
+    /// first seen (0 for a new one).
+    fn observe(&mut self, started: u64, busy: bool) -> u128 {
+        let phase = Some((started, busy));
+        self.checks = if self.phase == phase { self.checks + 1 } else { 0 };
+        self.phase = phase;
+        self.checks
     }
 }
 
@@ -206,8 +228,11 @@ impl Signal {
     }
 }
 
-/// The mark of [`Activity::close`].
+/// The mark of [`Activity::close`] for finishing the request in progress,
+/// if any, and closing.
 const CLOSE: u64 = 1;
+/// The mark of [`Activity::close`] for closing at once.
+const CUT: u64 = 2;
 
 /// What the connection task tells the watcher, and the signals back. Only
 /// the connection task writes `started` and `busy`, and HTTP/1 serves one
@@ -221,7 +246,7 @@ struct Activity {
     /// so a late mark never cuts off the next request.
     overdue: Signal,
     /// Raised with [`CLOSE`] when the connection should finish its request
-    /// and close.
+    /// and close, and with [`CUT`] when it should close at once.
     close: Signal,
 }
 
@@ -246,7 +271,7 @@ impl Drop for Busy<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::task::Context;
+    use std::task::{Context, Waker};
 
     use super::*;
 
@@ -260,6 +285,23 @@ mod tests {
         assert!(poll().is_pending(), "a late mark for the previous request");
         signal.raise(2);
         assert!(poll().is_ready());
+    }
+
+    #[test]
+    fn a_phase_counts_checks_from_when_it_was_first_seen() {
+        let mut phases = PhaseClock::default();
+        // Waiting after connecting, then request 1, then waiting after it.
+        assert_eq!(phases.observe(0, false), 0);
+        assert_eq!(phases.observe(0, false), 1);
+        assert_eq!(phases.observe(1, true), 0, "a request starting ends the wait");
+        assert_eq!(phases.observe(1, true), 1);
+        assert_eq!(phases.observe(1, false), 0, "the wait after a request is a new phase");
+        // Request 2 ran from start to end between two checks.
+        assert_eq!(phases.observe(2, false), 0);
+        assert_eq!(phases.observe(2, false), 1);
+        // Requests 3 and 4 each seen in progress at one check only.
+        assert_eq!(phases.observe(3, true), 0);
+        assert_eq!(phases.observe(4, true), 0, "the next request is a new phase");
     }
 
     #[test]

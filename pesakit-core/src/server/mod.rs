@@ -26,7 +26,6 @@
 mod backoff;
 mod connection;
 mod shutdown;
-mod timer;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -139,6 +138,10 @@ impl Server {
 
     /// How long a client may take to send the request headers (and, with
     /// TLS, to finish the handshake) before the connection is closed.
+    ///
+    /// The clock starts when the connection opens and, on a keep-alive
+    /// connection, again when each request ends, so a client that trickles
+    /// its headers a byte at a time is cut off all the same.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.settings).header_read_timeout = timeout;
         self
@@ -153,10 +156,9 @@ impl Server {
 
     /// How long a keep-alive connection may sit idle before it is closed.
     ///
-    /// hyper times the wait for the next request's headers from the end of
-    /// the previous response, so an idle connection is also closed once the
-    /// [header read timeout](Self::header_read_timeout) passes: the shorter
-    /// of the two applies.
+    /// The wait for the next request's headers also counts against the
+    /// [header read timeout](Self::header_read_timeout), as in hyper, so an
+    /// idle connection is closed once the shorter of the two passes.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.settings).keep_alive_timeout = timeout;
         self
