@@ -4,7 +4,7 @@
 //! process, driven by the same load generator.
 //!
 //! ```sh
-//! cargo bench -p pesakit-benches --bench load              # 256 connections, 2 s warm-up, 5 s measured, 5 rounds
+//! cargo bench -p pesakit-benches --bench load              # 256 connections, 1 s warm-up, 3 s measured, 11 rounds
 //! cargo bench -p pesakit-benches --bench load -- 64 1 3 1  # connections, warm-up s, measured s, rounds
 //! ```
 //!
@@ -60,8 +60,8 @@ fn main() {
     }
     let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
     let connections = usize::try_from(number(0, 256)).expect("connection count");
-    let (warm_up, measured) = (Duration::from_secs(number(1, 2)), Duration::from_secs(number(2, 5)));
-    let rounds = number(3, 5).max(1);
+    let (warm_up, measured) = (Duration::from_secs(number(1, 1)), Duration::from_secs(number(2, 3)));
+    let rounds = number(3, 11).max(1);
     println!("{connections} keep-alive connections, {warm_up:?} warm-up, {measured:?} measured, {rounds} rounds\n");
     let mut reports: Vec<Vec<Report>> = SERVERS.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
