@@ -155,7 +155,7 @@ async fn watch_connection(
                 if busy && checks_in_phase >= request_checks {
                     activity.overdue.raise(started);
                 } else if !busy && checks_in_phase >= waiting_checks {
-                    tracing::debug!(%peer, ?waiting_timeout, "no request in progress for the timeout; closing");
+                    tracing::debug!(%peer, ?waiting_timeout, "no request within the header read or idle timeout");
                     activity.close.raise(CUT);
                     return;
                 }
