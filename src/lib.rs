@@ -111,10 +111,8 @@ pub use pesakit_core::*;
 /// assert_eq!(paths, ["/payments/stk", "/callbacks/b2c/result"]);
 /// ```
 pub mod daraja {
-    pub use pesakit_macros::{
-        account_balance_result, b2b_result, b2c_result, c2b_confirmation, c2b_validation, callbacks, queue_timeout,
-        reversal_result, stk_callback, transaction_status_result,
-    };
+    // Every attribute the macro crate exports: one per kind, and `callbacks`.
+    pub use pesakit_macros::*;
 }
 
 /// Builds a [`Routes`] table from `#[daraja::…]` handlers, by name or path.
@@ -149,11 +147,10 @@ pub mod __private {
     pub use core::result::Result::{Err, Ok};
     pub use core::{panic, unreachable};
 
+    pub use pesakit_core::kind::{self, Kind};
     pub use pesakit_core::macro_support::*;
     pub use pesakit_core::{
-        AccountBalanceParams, B2bParams, B2cParams, C2bPayment, CallbackKind, CallbackRequest, DarajaResult,
-        FromCallbackRequest, HandlerFuture, IntoAck, IntoVerdict, QueueTimeout, Reply, ReversalParams, Route, Routes,
-        StkCallback, TransactionStatusParams,
+        CallbackRequest, FromCallbackRequest, HandlerFuture, IntoAck, IntoVerdict, Reply, Route, Routes,
     };
     pub use pesakit_macros::routes_impl;
 }

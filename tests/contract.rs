@@ -72,6 +72,18 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
         .expect("fixture");
     let late = client::post(addr, "/contract/slow-validate", payment).await;
     assert_eq!(late.text(), r#"{"ResultCode":"C2B00016","ResultDesc":"Rejected"}"#, "{host}: the fallback verdict");
+
+    // Guards: a refusal never reaches the handler. (The test guard also
+    // refuses a request without a peer address, so every answer above shows
+    // that the host passes it.)
+    let handled = seen.ids.lock().expect("not poisoned").len();
+    let forbidden =
+        client::post_with_header(addr, "/contract/stk", ("x-contract-guard", "forbid"), cancelled.clone()).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{host}");
+    assert_eq!(forbidden.json()["error"], "forbidden", "{host}");
+    let concealed = client::post_with_header(addr, "/contract/stk", ("x-contract-guard", "conceal"), cancelled).await;
+    assert_eq!(concealed.status, StatusCode::NOT_FOUND, "{host}");
+    assert_eq!(seen.ids.lock().expect("not poisoned").len(), handled, "{host}: refused requests were not handled");
 }
 
 async fn loopback() -> (TcpListener, SocketAddr) {

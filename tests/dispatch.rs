@@ -233,6 +233,9 @@ async fn unknown_paths_wrong_methods_and_large_bodies_are_refused() {
 #[derive(Clone)]
 struct Failure(&'static str);
 
+#[daraja::queue_timeout("/healthy/timeout")]
+fn healthy(_timeout: QueueTimeout) {}
+
 #[daraja::stk_callback("/failing/stk")]
 async fn failing(_callback: StkCallback, State(failure): State<Failure>) -> Result<(), String> {
     match failure.0 {
@@ -276,11 +279,28 @@ async fn handler_errors_and_panics_are_500_and_the_table_keeps_serving() {
     assert_eq!(testing::post(&healthy, "/failing/stk", CANCELLED).await.status(), StatusCode::OK);
 }
 
+#[test]
+fn a_missing_state_is_found_before_the_table_serves() {
+    let routes = pesakit::routes![healthy, failing];
+    let error = routes.check().expect_err("`failing` takes a `Failure` the table lacks");
+    let state = std::any::type_name::<Failure>();
+    assert_eq!(error, pesakit::RouteError::MissingState { handler: "failing", path: "/failing/stk", state });
+    let message = error.to_string();
+    assert!(message.contains("`failing`") && message.contains(state) && message.contains(".with_state("), "{message}");
+    assert_eq!(routes.with_state(Failure("none")).check(), Ok(()));
+}
+
 #[tokio::test]
-async fn a_missing_state_is_a_500_logged_in_dispatch_tracing() {
+#[should_panic(expected = "the handler `failing` (at `/failing/stk`) takes `State<")]
+async fn testing_refuses_a_table_with_a_missing_state() {
+    testing::post(&pesakit::routes![failing], "/failing/stk", CANCELLED).await;
+}
+
+#[tokio::test]
+async fn dispatched_without_the_check_a_missing_state_is_a_500() {
     let routes = pesakit::routes![failing];
-    let response = testing::post(&routes, "/failing/stk", CANCELLED).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let request = TestRequest::post("/failing/stk").body(CANCELLED).build();
+    assert_eq!(routes.dispatch(request).await.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 #[daraja::c2b_validation("/slow/async")]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use pesakit::testing::TestRequest;
 use pesakit::{State, StkCallback, daraja, testing};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -74,9 +75,25 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
 #[derive(Clone)]
 struct Fail(bool);
 
+/// An error with a cause, as a database client returns it.
+#[derive(Debug)]
+struct LedgerError(std::io::Error);
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ledger write failed")
+    }
+}
+
+impl std::error::Error for LedgerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 #[daraja::stk_callback("/traced/stk")]
-async fn traced(_callback: StkCallback, State(fail): State<Fail>) -> Result<(), String> {
-    if fail.0 { Err("ledger write failed".into()) } else { Ok(()) }
+async fn traced(_callback: StkCallback, State(fail): State<Fail>) -> Result<(), LedgerError> {
+    if fail.0 { Err(LedgerError(std::io::Error::other("disk full"))) } else { Ok(()) }
 }
 
 const CANCELLED: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_42","ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
@@ -108,8 +125,11 @@ async fn failures_are_logged_in_the_span_with_what_went_wrong() {
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
 
     testing::post(&pesakit::routes![traced].with_state(Fail(true)), "/traced/stk", CANCELLED).await;
-    testing::post(&pesakit::routes![traced], "/traced/stk", CANCELLED).await;
-    testing::post(&pesakit::routes![traced], "/traced/stk", r#"{"Body":{}}"#).await;
+    // Past the check that `testing` makes, as a host mounting the table as a
+    // plain tower service would.
+    let unchecked = TestRequest::post("/traced/stk").body(CANCELLED).build();
+    pesakit::routes![traced].dispatch(unchecked).await;
+    testing::post(&pesakit::routes![traced].with_state(Fail(false)), "/traced/stk", r#"{"Body":{}}"#).await;
 
     let events = capture.events.lock().expect("not poisoned").clone();
     let errors: Vec<_> = events.iter().filter(|(level, ..)| *level == Level::ERROR).collect();
@@ -118,7 +138,8 @@ async fn failures_are_logged_in_the_span_with_what_went_wrong() {
         assert_eq!(span.as_ref().map(|span| field(span, "correlation_id")), Some("ws_CO_42"));
         assert_eq!(field(fields, "message"), "callback handler failed");
     }
-    assert_eq!(field(&errors[0].1, "error"), "ledger write failed");
+    // The whole chain of causes, not only the outermost message.
+    assert_eq!(field(&errors[0].1, "error"), "ledger write failed: disk full");
     assert!(field(&errors[1].1, "error").contains(".with_state(value)"), "{:?}", errors[1]);
 
     let refused = events.iter().find(|(level, ..)| *level == Level::WARN).expect("a warning for the bad body");
@@ -163,4 +184,56 @@ async fn a_late_verdict_is_logged_and_never_sent() {
         tokio::task::yield_now().await;
     }
     panic!("no late-verdict warning: {:?}", capture.events.lock().expect("not poisoned"));
+}
+
+#[daraja::c2b_validation("/traced/checked")]
+async fn logging_validation(payment: pesakit::C2bPayment) -> bool {
+    tracing::info!(amount = %payment.trans_amount, "checking the payment");
+    true
+}
+
+// One thread: the subscriber is this thread's default, and the handler's
+// task runs here too, outside the request's future.
+#[tokio::test]
+async fn a_validation_handler_logs_in_the_request_span_on_its_own_task() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let payment = r#"{"TransID":"RKTQDM7W6S","TransTime":"20191122063845","TransAmount":"10","MSISDN":"254708374149"}"#;
+
+    testing::post(&pesakit::routes![logging_validation], "/traced/checked", payment).await;
+
+    let events = capture.events.lock().expect("not poisoned").clone();
+    let (_, _, span) = events
+        .iter()
+        .find(|(_, fields, _)| field(fields, "message") == "checking the payment")
+        .unwrap_or_else(|| panic!("the handler's event: {events:?}"));
+    let span = span.as_ref().expect("the handler's event is in the request span");
+    assert_eq!(
+        (field(span, "kind"), field(span, "path"), field(span, "correlation_id")),
+        ("c2b_validation", "/traced/checked", "RKTQDM7W6S")
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_are_warned_about() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let routes = pesakit::routes![traced].with_state(Fail(false));
+
+    testing::post(&routes, "/traced/stk-typo", CANCELLED).await;
+    testing::send(&routes, TestRequest::new(http::Method::GET, "/traced/stk").build()).await;
+
+    let events = capture.events.lock().expect("not poisoned").clone();
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(level, ..)| *level == Level::WARN)
+        .map(|(_, fields, _)| (field(fields, "message"), field(fields, "path"), field(fields, "method")))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            ("no callback route at this path", "/traced/stk-typo", "POST"),
+            ("callback route called without POST", "/traced/stk", "GET"),
+        ]
+    );
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
+use pesakit::guard::{GuardRequest, GuardVerdict};
 use pesakit::{Server, State, StkCallback, daraja};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -156,6 +157,38 @@ async fn an_oversized_body_is_refused_before_it_is_sent() {
     let replies = read_responses(&mut stream, 1).await;
     assert!(replies[0].starts_with("HTTP/1.1 413"), "{replies:?}");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_guard_refuses_a_request_whose_body_is_held_back_at_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let addr = listener.local_addr().expect("bound");
+    let routes = pesakit::routes![stk].guard(|request: &GuardRequest<'_>| {
+        if request.peer().is_some_and(|peer| peer.0.ip().is_loopback()) {
+            GuardVerdict::Forbid("a test that refuses loopback peers".into())
+        } else {
+            GuardVerdict::Allow
+        }
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = Server::from_listener(listener).with_graceful_shutdown(async move {
+        stopped.await.ok();
+    });
+    let task = tokio::spawn(server.serve(routes));
+
+    // The headers promise a body that never comes; the answer cannot wait
+    // for it (the request timeout, 30 s, is past what `read_responses` waits).
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            b"POST /stk HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+        )
+        .await
+        .expect("headers");
+    let replies = read_responses(&mut stream, 1).await;
+    assert!(replies[0].starts_with("HTTP/1.1 403"), "{replies:?}");
+
+    Running { addr, stop: Some(stop), task }.stop().await;
 }
 
 #[tokio::test]

@@ -37,8 +37,8 @@ pub struct CallbackRequest<'a> {
     pub(crate) parts: &'a Parts,
     pub(crate) body: &'a Bytes,
     pub(crate) states: &'a StateMap,
-    /// The peer as the bundled runtime knows it, passed directly to spare an
-    /// extensions map per request; other hosts use the extensions.
+    /// The peer as the host gave it: passed by the bundled runtime, read
+    /// from the request's extensions for other hosts.
     pub(crate) peer: Option<PeerAddr>,
 }
 
@@ -65,7 +65,7 @@ impl CallbackRequest<'_> {
 
     /// The peer address, when the host knows it.
     pub fn peer(&self) -> Option<PeerAddr> {
-        self.peer.or_else(|| self.parts.extensions.get::<PeerAddr>().copied())
+        self.peer
     }
 
     /// The state of type `T` given with [`Routes::with_state`](crate::Routes::with_state).
@@ -86,10 +86,48 @@ impl CallbackRequest<'_> {
 pub trait FromCallbackRequest: Sized {
     /// Takes the argument from `request`.
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError>;
+
+    /// The state this argument needs the route table to hold, if any. A
+    /// table is checked for it before it serves (see
+    /// [`Routes::check`](crate::Routes::check)), so a missing
+    /// `.with_state(…)` is found at start-up rather than by Daraja.
+    fn required_state() -> Option<RequiredState> {
+        None
+    }
 }
 
-/// Why a handler argument could not be extracted; answered with HTTP 500,
-/// because it is a mistake in how the route table was built.
+/// A state type a handler argument needs; see
+/// [`FromCallbackRequest::required_state`].
+///
+/// ```
+/// use pesakit_core::{FromCallbackRequest, RequiredState, State};
+///
+/// #[derive(Clone)]
+/// struct Ledger;
+/// assert_eq!(<State<Ledger> as FromCallbackRequest>::required_state(), Some(RequiredState::of::<Ledger>()));
+/// assert!(RequiredState::of::<Ledger>().type_name().ends_with("Ledger"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequiredState {
+    type_id: TypeId,
+    type_name: &'static str,
+}
+
+impl RequiredState {
+    /// The state of type `T`.
+    pub fn of<T: 'static>() -> Self {
+        Self { type_id: TypeId::of::<T>(), type_name: std::any::type_name::<T>() }
+    }
+
+    /// The type's name, for messages.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+}
+
+/// Why a handler argument could not be extracted; answered with HTTP 500.
+/// It means the table or the host does not give what a handler asks for
+/// (a state, a peer address), or a custom extractor refused the request.
 ///
 /// ```
 /// use pesakit_core::ExtractError;
@@ -116,7 +154,7 @@ impl std::error::Error for ExtractError {}
 
 impl From<ExtractError> for HandlerError {
     fn from(error: ExtractError) -> Self {
-        HandlerError::new(error.0)
+        HandlerError::from_error(error)
     }
 }
 
@@ -146,11 +184,17 @@ impl<T: Clone + Send + Sync + 'static> FromCallbackRequest for State<T> {
             ))
         })
     }
+
+    fn required_state() -> Option<RequiredState> {
+        Some(RequiredState::of::<T>())
+    }
 }
 
-/// The address of the peer that sent the callback, when the host knows it.
-/// The bundled runtime and the adapters insert it into the request's
-/// extensions; take `Option<PeerAddr>` where it may be missing.
+/// The address of the peer that sent the callback, when the host knows it:
+/// the bundled runtime always does, the axum adapter when the app is served
+/// with `into_make_service_with_connect_info::<SocketAddr>()`, actix-web
+/// when the connection has one. Other hosts insert a `PeerAddr` into the
+/// request's extensions. Take `Option<PeerAddr>` where it may be missing.
 ///
 /// ```
 /// use pesakit_core::PeerAddr;
@@ -207,6 +251,10 @@ impl StateMap {
 
     pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
         self.0.get(&TypeId::of::<T>()).and_then(|state| state.downcast_ref::<T>())
+    }
+
+    pub(crate) fn contains(&self, state: RequiredState) -> bool {
+        self.0.contains_key(&state.type_id)
     }
 
     /// Adds the states of `other` whose types this map lacks.

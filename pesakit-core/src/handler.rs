@@ -2,10 +2,12 @@
 //! form the route table runs.
 
 use std::any::Any;
+use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::response::Validation;
@@ -26,25 +28,47 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, HandlerError>
 
 /// Why a handler call failed: it returned `Err`, panicked, or an argument
 /// could not be extracted. Answered with HTTP 500 and logged with the
-/// callback's correlation id.
+/// callback's correlation id and the error's whole chain of causes.
+///
+/// `Display` shows the outermost message; the alternate form (`{:#}`) adds
+/// every cause, as `outer: cause: root cause`.
 ///
 /// ```
-/// use pesakit_core::HandlerError;
+/// use pesakit_core::{HandlerError, IntoAck};
 ///
 /// let error = HandlerError::new("database unavailable");
 /// assert_eq!(error.to_string(), "database unavailable");
 /// assert!(!error.is_panic());
+///
+/// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+/// let wrapped = std::io::Error::other(Wrapped("could not save the payment", refused));
+/// let error = Err::<(), _>(wrapped).into_ack().unwrap_err();
+/// assert_eq!(format!("{error:#}"), "could not save the payment: connection refused");
+/// # #[derive(Debug)] struct Wrapped(&'static str, std::io::Error);
+/// # impl std::fmt::Display for Wrapped {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.0) }
+/// # }
+/// # impl std::error::Error for Wrapped {
+/// #     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> { Some(&self.1) }
+/// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HandlerError {
     message: String,
+    cause: Option<Arc<dyn Error + Send + Sync>>,
     panicked: bool,
 }
 
 impl HandlerError {
     /// An error with `message`.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), panicked: false }
+        Self { message: message.into(), cause: None, panicked: false }
+    }
+
+    /// An error that keeps `error` and its chain of causes.
+    pub fn from_error(error: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        let error: Box<dyn Error + Send + Sync> = error.into();
+        Self { message: error.to_string(), cause: Some(Arc::from(error)), panicked: false }
     }
 
     pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Self {
@@ -53,7 +77,7 @@ impl HandlerError {
             .map(|text| (*text).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a non-string panic payload".to_owned());
-        Self { message: format!("the handler panicked: {detail}"), panicked: true }
+        Self { message: format!("the handler panicked: {detail}"), cause: None, panicked: true }
     }
 
     /// Whether the handler panicked rather than returning an error.
@@ -64,14 +88,39 @@ impl HandlerError {
 
 impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        if f.alternate() {
+            let mut cause = self.source();
+            while let Some(error) = cause {
+                write!(f, ": {error}")?;
+                cause = error.source();
+            }
+        }
+        Ok(())
     }
 }
 
-impl std::error::Error for HandlerError {}
+impl Error for HandlerError {
+    /// The cause of the handler's error: the handler's error itself is
+    /// this one's message.
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.cause.as_deref().and_then(|error| error.source())
+    }
+}
+
+/// Errors are equal when they read the same and both panicked or not.
+impl PartialEq for HandlerError {
+    fn eq(&self, other: &Self) -> bool {
+        self.panicked == other.panicked && format!("{self:#}") == format!("{other:#}")
+    }
+}
+
+impl Eq for HandlerError {}
 
 /// A return type of a notification handler (every kind but C2B
-/// validation): `()` or `Result<(), E>` where `E: Display`.
+/// validation): `()` or `Result<(), E>` where `E` converts into
+/// `Box<dyn Error + Send + Sync>` (any error type, `String`, `&str`,
+/// `anyhow::Error`), whose chain of causes is logged.
 ///
 /// ```
 /// use pesakit_core::IntoAck;
@@ -81,7 +130,7 @@ impl std::error::Error for HandlerError {}
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned by a Daraja notification handler",
-    label = "return `()` or `Result<(), E>` where `E: Display`",
+    label = "return `()` or `Result<(), E>` where `E` is an error type, `String` or `&str`",
     note = "Daraja is answered with the kind's acknowledgement on `Ok` and HTTP 500 on `Err`"
 )]
 pub trait IntoAck {
@@ -95,15 +144,15 @@ impl IntoAck for () {
     }
 }
 
-impl<E: fmt::Display> IntoAck for Result<(), E> {
+impl<E: Into<Box<dyn Error + Send + Sync>>> IntoAck for Result<(), E> {
     fn into_ack(self) -> Result<(), HandlerError> {
-        self.map_err(|error| HandlerError::new(error.to_string()))
+        self.map_err(HandlerError::from_error)
     }
 }
 
 /// A return type of a C2B validation handler: [`Validation`], `bool`
-/// (`false` rejects with `C2B00016`) or `Result<Validation, E>` where
-/// `E: Display`.
+/// (`false` rejects with `C2B00016`) or `Result<Validation, E>` with `E` as
+/// for [`IntoAck`].
 ///
 /// ```
 /// use pesakit_core::{IntoVerdict, Validation};
@@ -113,7 +162,7 @@ impl<E: fmt::Display> IntoAck for Result<(), E> {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned by a C2B validation handler",
-    label = "return `Validation`, `bool` or `Result<Validation, E>` where `E: Display`"
+    label = "return `Validation`, `bool` or `Result<Validation, E>` where `E` is an error type, `String` or `&str`"
 )]
 pub trait IntoVerdict {
     /// The verdict to send.
@@ -132,9 +181,9 @@ impl IntoVerdict for bool {
     }
 }
 
-impl<E: fmt::Display> IntoVerdict for Result<Validation, E> {
+impl<E: Into<Box<dyn Error + Send + Sync>>> IntoVerdict for Result<Validation, E> {
     fn into_verdict(self) -> Result<Validation, HandlerError> {
-        self.map_err(|error| HandlerError::new(error.to_string()))
+        self.map_err(HandlerError::from_error)
     }
 }
 

@@ -10,9 +10,12 @@
 //!   [`DarajaTime`]s, [`Msisdn`]s that keep what Daraja sent, and
 //!   [`ResultCode`]s that never turn unknown into success.
 //! - [`response`]: the exact bodies to answer with.
-//! - [`Routes`]: the route table and [`Routes::dispatch`], the HTTP contract
-//!   every host shares; handler arguments in [`State`], [`PeerAddr`],
-//!   [`RawBody`].
+//! - [`Routes`]: the route table and [`Routes::dispatch`], the pipeline and
+//!   HTTP contract every host shares; handler arguments in [`State`],
+//!   [`PeerAddr`], [`RawBody`].
+//! - [`guard`] and [`record`]: the stages where source checks and a durable
+//!   store of callbacks plug in.
+//! - [`kind`]: the nine callback kinds, as values and as marker types.
 //! - [`testing`]: post callbacks to a table in-process.
 //!
 //! | callback | payload type | answer |
@@ -27,14 +30,20 @@
 //! | B2B result | [`DarajaResult<B2bParams>`](DarajaResult) | [`ResultAck`] |
 //! | queue timeout | [`QueueTimeout`] | [`ResultAck`] |
 
+// The kind table comes first: `kind` expands it.
+#[macro_use]
+mod kind_table;
+
 pub mod adapter;
 mod extract;
+pub mod guard;
 mod handler;
-mod kind;
+pub mod kind;
 #[doc(hidden)]
 pub mod macro_support;
 pub mod path_rules;
 mod payload;
+pub mod record;
 pub mod response;
 mod route;
 #[cfg(feature = "runtime")]
@@ -48,7 +57,7 @@ pub use http;
 pub use bytes;
 
 pub use adapter::MountRoutes;
-pub use extract::{CallbackRequest, ExtractError, FromCallbackRequest, PeerAddr, RawBody, State};
+pub use extract::{CallbackRequest, ExtractError, FromCallbackRequest, PeerAddr, RawBody, RequiredState, State};
 pub use handler::{HandlerError, IntoAck, IntoVerdict};
 #[doc(hidden)]
 pub use handler::{HandlerFuture, Reply};

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::extract::RequiredState;
 use crate::handler::{HandlerError, HandlerFuture, Reply};
 use crate::route::Route;
 
@@ -37,6 +38,12 @@ impl<T> IsPayload<T> for T {
 /// Hands `payload` to the handler as its first argument.
 pub fn expect_payload<P: IsPayload<T>, T>(payload: P) -> T {
     payload.into_argument()
+}
+
+/// The states a handler's arguments need, from each argument's
+/// [`FromCallbackRequest::required_state`](crate::FromCallbackRequest::required_state).
+pub fn required_states<const N: usize>(arguments: [Option<RequiredState>; N]) -> Vec<RequiredState> {
+    arguments.into_iter().flatten().collect()
 }
 
 /// Boxes a handler call; generated with the handler's span, so a future

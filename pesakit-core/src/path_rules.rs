@@ -10,19 +10,6 @@ use core::fmt;
 /// containing one is blocked and its callbacks never arrive.
 pub const BANNED_WORDS: [&str; 9] = ["mpesa", "m-pesa", "m_pesa", "safaricom", "sql", "query", "cmd", "exec", "exe"];
 
-/// Each callback kind's attribute name and the path it gets without one.
-pub const DEFAULT_PATHS: [(&str, &str); 9] = [
-    ("stk_callback", "/callbacks/stk"),
-    ("c2b_validation", "/callbacks/c2b/validation"),
-    ("c2b_confirmation", "/callbacks/c2b/confirmation"),
-    ("b2c_result", "/callbacks/b2c/result"),
-    ("account_balance_result", "/callbacks/account-balance/result"),
-    ("transaction_status_result", "/callbacks/transaction-status/result"),
-    ("reversal_result", "/callbacks/reversal/result"),
-    ("b2b_result", "/callbacks/b2b/result"),
-    ("queue_timeout", "/callbacks/queue-timeout"),
-];
-
 /// Why a text cannot be a callback path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathProblem {
@@ -42,6 +29,10 @@ pub enum PathProblem {
     EmptySegment,
     /// It has a `.` or `..` segment.
     DotSegment,
+    /// A segment a host framework would read as a parameter: `:name` or
+    /// `*rest` (axum before 0.8, many routers) or `{name}` (axum 0.8,
+    /// actix-web). Daraja posts to a fixed URL, so it would never match.
+    ParameterSegment,
     /// A `%` not followed by two hex digits.
     BadEscape,
     /// A character not allowed in a path segment.
@@ -63,6 +54,10 @@ impl fmt::Display for PathProblem {
             Self::Whitespace => f.write_str("the path must not contain spaces; Daraja rejects URLs with spaces"),
             Self::EmptySegment => f.write_str("the path has an empty segment (`//` or a trailing `/`)"),
             Self::DotSegment => f.write_str("the path has a `.` or `..` segment"),
+            Self::ParameterSegment => f.write_str(
+                "a segment starts with `:` or `*` or has `{` or `}`, which web frameworks read as a parameter: \
+                 Daraja posts to one fixed URL, so write the segment out",
+            ),
             Self::BadEscape => f.write_str("a `%` in the path must start an escape of two hex digits"),
             Self::Character(character) => write!(f, "the path must not contain {character:?}"),
             Self::BannedWord(word) => write!(
@@ -86,6 +81,9 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
         return Err(PathProblem::NotAbsolute);
     }
     let bytes = path.as_bytes();
+    if path[1..].split('/').any(is_parameter_segment) {
+        return Err(PathProblem::ParameterSegment);
+    }
     for (index, character) in path.char_indices() {
         match character {
             '?' => return Err(PathProblem::Query),
@@ -135,7 +133,49 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
     }
 }
 
-/// The default path of the callback kind whose attribute is `attribute`.
-pub fn default_path(attribute: &str) -> Option<&'static str> {
-    DEFAULT_PATHS.iter().find(|(name, _)| *name == attribute).map(|(_, path)| *path)
+/// Whether a host framework would read `segment` as a parameter.
+fn is_parameter_segment(segment: &str) -> bool {
+    segment.starts_with([':', '*']) || segment.contains(['{', '}'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_paths_daraja_can_post_to_pass() {
+        for path in ["/payments/stk", "/a", "/v1/c2b:confirm/x", "/orders/%7E42", "/results/b2c-1_x.y~z"] {
+            assert_eq!(check_path(path), Ok(()), "{path}");
+        }
+    }
+
+    #[test]
+    fn segments_a_framework_reads_as_parameters_are_refused() {
+        for path in ["/pay/:id", "/pay/*rest", "/pay/{id}", "/pay/x{id}", "/pay/}", "/:a/b", "/*"] {
+            assert_eq!(check_path(path), Err(PathProblem::ParameterSegment), "{path}");
+        }
+    }
+
+    #[test]
+    fn each_problem_is_named() {
+        let cases = [
+            ("", PathProblem::Empty),
+            ("https://example.com/stk", PathProblem::SchemeOrHost),
+            ("//example.com/stk", PathProblem::SchemeOrHost),
+            ("payments/stk", PathProblem::NotAbsolute),
+            ("/stk?x=1", PathProblem::Query),
+            ("/stk#top", PathProblem::Fragment),
+            ("/st k", PathProblem::Whitespace),
+            ("/a//b", PathProblem::EmptySegment),
+            ("/a/", PathProblem::EmptySegment),
+            ("/a/../b", PathProblem::DotSegment),
+            ("/a%2", PathProblem::BadEscape),
+            ("/a\"b", PathProblem::Character('"')),
+            ("/MPesa/stk", PathProblem::BannedWord("mpesa")),
+            ("/pay/exec", PathProblem::BannedWord("exec")),
+        ];
+        for (path, problem) in cases {
+            assert_eq!(check_path(path), Err(problem), "{path:?}");
+        }
+    }
 }

@@ -50,21 +50,36 @@ pub struct ConfirmationAck;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResultAck;
 
+impl StkAck {
+    /// The exact body.
+    pub const BODY: &'static [u8] = br#"{"ResultCode":0,"ResultDesc":"Success"}"#;
+}
+
 impl DarajaResponse for StkAck {
     fn to_json(&self) -> Cow<'static, [u8]> {
-        Cow::Borrowed(br#"{"ResultCode":0,"ResultDesc":"Success"}"#)
+        Cow::Borrowed(Self::BODY)
     }
+}
+
+impl ConfirmationAck {
+    /// The exact body.
+    pub const BODY: &'static [u8] = br#"{"ResultCode":0,"ResultDesc":"Success"}"#;
 }
 
 impl DarajaResponse for ConfirmationAck {
     fn to_json(&self) -> Cow<'static, [u8]> {
-        Cow::Borrowed(br#"{"ResultCode":0,"ResultDesc":"Success"}"#)
+        Cow::Borrowed(Self::BODY)
     }
+}
+
+impl ResultAck {
+    /// The exact body.
+    pub const BODY: &'static [u8] = br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#;
 }
 
 impl DarajaResponse for ResultAck {
     fn to_json(&self) -> Cow<'static, [u8]> {
-        Cow::Borrowed(br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#)
+        Cow::Borrowed(Self::BODY)
     }
 }
 
@@ -133,7 +148,8 @@ impl DarajaResponse for Validation {
     }
 }
 
-/// Why a C2B validation payment is rejected (spec §3.3).
+/// Why a C2B validation payment is rejected: the six documented `C2B000xx`
+/// codes, or one agreed with Safaricom.
 ///
 /// ```
 /// use pesakit_core::RejectCode;

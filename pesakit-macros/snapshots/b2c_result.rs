@@ -7,20 +7,18 @@ impl ::pesakit::__private::Handler for handler {
     const NAME: &'static str = "handler";
     fn route(self) -> ::pesakit::__private::Route {
         ::pesakit::__private::Route::from_handler::<
-            ::pesakit::__private::DarajaResult<::pesakit::__private::B2cParams>,
+            ::pesakit::__private::kind::B2cResult,
             _,
         >(
-            ::pesakit::__private::CallbackKind::B2cResult,
             <Self as ::pesakit::__private::Handler>::PATH,
             <Self as ::pesakit::__private::Handler>::NAME,
+            ::pesakit::__private::required_states([]),
             |
-                payload: ::pesakit::__private::DarajaResult<
-                    ::pesakit::__private::B2cParams,
-                >,
+                payload: <::pesakit::__private::kind::B2cResult as ::pesakit::__private::Kind>::Payload,
                 request: &::pesakit::__private::CallbackRequest<'_>,
             | -> ::pesakit::__private::HandlerFuture {
                 let argument_payload = ::pesakit::__private::expect_payload::<
-                    ::pesakit::__private::DarajaResult<::pesakit::__private::B2cParams>,
+                    <::pesakit::__private::kind::B2cResult as ::pesakit::__private::Kind>::Payload,
                     DarajaResult<B2cParams>,
                 >(payload);
                 ::pesakit::__private::boxed_handler_future(async move {

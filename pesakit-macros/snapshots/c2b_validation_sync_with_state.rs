@@ -12,18 +12,22 @@ impl ::pesakit::__private::Handler for validate {
     const NAME: &'static str = "validate";
     fn route(self) -> ::pesakit::__private::Route {
         ::pesakit::__private::Route::from_handler::<
-            ::pesakit::__private::C2bPayment,
+            ::pesakit::__private::kind::C2bValidation,
             _,
         >(
-            ::pesakit::__private::CallbackKind::C2bValidation,
             <Self as ::pesakit::__private::Handler>::PATH,
             <Self as ::pesakit::__private::Handler>::NAME,
+            ::pesakit::__private::required_states([
+                <State<
+                    Ledger,
+                > as ::pesakit::__private::FromCallbackRequest>::required_state(),
+            ]),
             |
-                payload: ::pesakit::__private::C2bPayment,
+                payload: <::pesakit::__private::kind::C2bValidation as ::pesakit::__private::Kind>::Payload,
                 request: &::pesakit::__private::CallbackRequest<'_>,
             | -> ::pesakit::__private::HandlerFuture {
                 let argument_payload = ::pesakit::__private::expect_payload::<
-                    ::pesakit::__private::C2bPayment,
+                    <::pesakit::__private::kind::C2bValidation as ::pesakit::__private::Kind>::Payload,
                     C2bPayment,
                 >(payload);
                 let argument_0 = <State<

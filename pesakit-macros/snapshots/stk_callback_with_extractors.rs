@@ -15,18 +15,27 @@ impl ::my_pesakit::__private::Handler for paid {
     const NAME: &'static str = "paid";
     fn route(self) -> ::my_pesakit::__private::Route {
         ::my_pesakit::__private::Route::from_handler::<
-            ::my_pesakit::__private::StkCallback,
+            ::my_pesakit::__private::kind::StkCallback,
             _,
         >(
-            ::my_pesakit::__private::CallbackKind::StkCallback,
             <Self as ::my_pesakit::__private::Handler>::PATH,
             <Self as ::my_pesakit::__private::Handler>::NAME,
+            ::my_pesakit::__private::required_states([
+                <State<
+                    Db,
+                > as ::my_pesakit::__private::FromCallbackRequest>::required_state(),
+                <HeaderMap as ::my_pesakit::__private::FromCallbackRequest>::required_state(),
+                <Option<
+                    PeerAddr,
+                > as ::my_pesakit::__private::FromCallbackRequest>::required_state(),
+                <RawBody as ::my_pesakit::__private::FromCallbackRequest>::required_state(),
+            ]),
             |
-                payload: ::my_pesakit::__private::StkCallback,
+                payload: <::my_pesakit::__private::kind::StkCallback as ::my_pesakit::__private::Kind>::Payload,
                 request: &::my_pesakit::__private::CallbackRequest<'_>,
             | -> ::my_pesakit::__private::HandlerFuture {
                 let argument_payload = ::my_pesakit::__private::expect_payload::<
-                    ::my_pesakit::__private::StkCallback,
+                    <::my_pesakit::__private::kind::StkCallback as ::my_pesakit::__private::Kind>::Payload,
                     StkCallback,
                 >(payload);
                 let argument_0 = <State<

@@ -39,8 +39,9 @@ fn expand_handler(kind: Kind, attr: TokenStream, function: &ItemFn) -> syn::Resu
     let name = &function.sig.ident;
     let name_text = name.to_string();
     let visibility = &function.vis;
+    let marker = kind.marker(&private);
     let payload_type = kind.payload_type(&private);
-    let kind_variant = kind.variant(&private);
+    let required_states = signature.required_states(&private);
     let call = signature.call(kind, &private, name);
     Ok(quote! {
         #function
@@ -54,10 +55,10 @@ fn expand_handler(kind: Kind, attr: TokenStream, function: &ItemFn) -> syn::Resu
             const NAME: &'static str = #name_text;
 
             fn route(self) -> #private::Route {
-                #private::Route::from_handler::<#payload_type, _>(
-                    #kind_variant,
+                #private::Route::from_handler::<#marker, _>(
                     <Self as #private::Handler>::PATH,
                     <Self as #private::Handler>::NAME,
+                    #required_states,
                     |payload: #payload_type, request: &#private::CallbackRequest<'_>| -> #private::HandlerFuture {
                         #call
                     },
@@ -112,6 +113,15 @@ impl<'a> Signature<'a> {
             ReturnType::Type(_, output) => Some(&**output),
         };
         Ok(Self { payload, extractors: extractors.to_vec(), output, is_async: signature.asyncness.is_some() })
+    }
+
+    /// The states the extractors need from the table, checked before it
+    /// serves.
+    fn required_states(&self, private: &TokenStream) -> TokenStream {
+        let requirements = self.extractors.iter().map(|extractor| {
+            respanned(&quote!(<#extractor as #private::FromCallbackRequest>::required_state()), extractor.span())
+        });
+        quote!(#private::required_states([#(#requirements),*]))
     }
 
     /// The body of the route's closure: extract, call, interpret the result.

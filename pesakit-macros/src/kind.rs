@@ -1,83 +1,101 @@
-//! What the macros need to know about each callback kind.
+//! What the macros need to know about each callback kind, read from the
+//! table the runtime is generated from.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
-
-use crate::path_rules;
 
 /// One callback kind, as its attribute sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Kind {
     /// The attribute's name, such as `stk_callback`.
     pub(crate) attribute: &'static str,
-    /// The `CallbackKind` variant.
-    variant: &'static str,
-    /// The payload type's name and, for results, its parameter view.
-    payload: (&'static str, Option<&'static str>),
+    /// The kind's marker type, below `__private::kind`.
+    marker: &'static str,
+    /// The path an attribute without one gets.
+    default_path: &'static str,
+    /// The payload type as users write it, for messages.
+    payload_name: &'static str,
+    /// Whether the handler's verdict is the answer (C2B validation).
+    answers_with_verdict: bool,
 }
 
-const KINDS: [Kind; 9] = [
-    Kind { attribute: "stk_callback", variant: "StkCallback", payload: ("StkCallback", None) },
-    Kind { attribute: "c2b_validation", variant: "C2bValidation", payload: ("C2bPayment", None) },
-    Kind { attribute: "c2b_confirmation", variant: "C2bConfirmation", payload: ("C2bPayment", None) },
-    Kind { attribute: "b2c_result", variant: "B2cResult", payload: ("DarajaResult", Some("B2cParams")) },
-    Kind {
-        attribute: "account_balance_result",
-        variant: "AccountBalanceResult",
-        payload: ("DarajaResult", Some("AccountBalanceParams")),
-    },
-    Kind {
-        attribute: "transaction_status_result",
-        variant: "TransactionStatusResult",
-        payload: ("DarajaResult", Some("TransactionStatusParams")),
-    },
-    Kind { attribute: "reversal_result", variant: "ReversalResult", payload: ("DarajaResult", Some("ReversalParams")) },
-    Kind { attribute: "b2b_result", variant: "B2bResult", payload: ("DarajaResult", Some("B2bParams")) },
-    Kind { attribute: "queue_timeout", variant: "QueueTimeout", payload: ("QueueTimeout", None) },
-];
+macro_rules! kind_table {
+    ($($marker:ident {
+        attribute: $attribute:ident,
+        default_path: $default_path:literal,
+        payload: $payload:ty,
+        payload_name: $payload_name:literal,
+        answer: $answer:ident,
+        summary: $summary:literal,
+    })*) => {
+        /// Every kind, in the table's order.
+        pub(crate) const KINDS: &[Kind] = &[$(
+            Kind::from_row(stringify!($attribute), stringify!($marker), $default_path, $payload_name, stringify!($answer))
+        ),*];
+    };
+}
+
+with_callback_kinds!(kind_table);
 
 impl Kind {
-    /// The kind whose attribute is `attribute`; entry points pass only
-    /// names from this table.
-    pub(crate) fn named(attribute: &str) -> Self {
-        Self::find(attribute).unwrap_or(KINDS[0])
+    /// The kind of one row of the table.
+    pub(crate) const fn from_row(
+        attribute: &'static str,
+        marker: &'static str,
+        default_path: &'static str,
+        payload_name: &'static str,
+        answer: &'static str,
+    ) -> Self {
+        let answers_with_verdict = matches!(answer.as_bytes(), b"Verdict");
+        Self { attribute, marker, default_path, payload_name, answers_with_verdict }
     }
 
+    /// The kind whose attribute is `attribute`.
     pub(crate) fn find(attribute: &str) -> Option<Self> {
         KINDS.iter().copied().find(|kind| kind.attribute == attribute)
     }
 
     pub(crate) fn is_validation(self) -> bool {
-        self.attribute == "c2b_validation"
+        self.answers_with_verdict
     }
 
     pub(crate) fn default_path(self) -> &'static str {
-        path_rules::default_path(self.attribute).unwrap_or("/callbacks")
+        self.default_path
     }
 
-    /// `CallbackKind::Variant`, below `private`.
-    pub(crate) fn variant(self, private: &TokenStream) -> TokenStream {
-        let variant = Ident::new(self.variant, Span::call_site());
-        quote!(#private::CallbackKind::#variant)
+    /// The kind's marker type, below `private`.
+    pub(crate) fn marker(self, private: &TokenStream) -> TokenStream {
+        let marker = Ident::new(self.marker, Span::call_site());
+        quote!(#private::kind::#marker)
     }
 
-    /// The payload type, below `private`.
+    /// The payload type, below `private`: the marker's associated type.
     pub(crate) fn payload_type(self, private: &TokenStream) -> TokenStream {
-        let name = Ident::new(self.payload.0, Span::call_site());
-        match self.payload.1 {
-            Some(params) => {
-                let params = Ident::new(params, Span::call_site());
-                quote!(#private::#name<#private::#params>)
-            }
-            None => quote!(#private::#name),
-        }
+        let marker = self.marker(private);
+        quote!(<#marker as #private::Kind>::Payload)
     }
 
     /// The payload type as users write it, for messages.
-    pub(crate) fn payload_name(self) -> String {
-        match self.payload.1 {
-            Some(params) => format!("{}<{params}>", self.payload.0),
-            None => self.payload.0.to_owned(),
+    pub(crate) fn payload_name(self) -> &'static str {
+        self.payload_name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path_rules;
+
+    #[test]
+    fn the_table_has_nine_kinds_with_distinct_names_and_valid_default_paths() {
+        assert_eq!(KINDS.len(), 9);
+        for (index, kind) in KINDS.iter().enumerate() {
+            assert_eq!(Kind::find(kind.attribute), Some(*kind));
+            assert_eq!(path_rules::check_path(kind.default_path), Ok(()), "{}", kind.attribute);
+            assert!(KINDS[..index].iter().all(|other| other.default_path != kind.default_path));
         }
+        let validations: Vec<_> = KINDS.iter().filter(|kind| kind.is_validation()).map(|kind| kind.attribute).collect();
+        assert_eq!(validations, ["c2b_validation"]);
+        assert_eq!(Kind::find("stk"), None);
     }
 }

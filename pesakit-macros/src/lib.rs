@@ -4,11 +4,15 @@
 //! Each entry point is a thin shim over an `expand` function working on
 //! `proc_macro2` tokens, so expansions are unit-testable.
 
+// The kind table comes first: the modules below expand it.
+#[macro_use]
+mod kind_table;
+
 mod args;
 mod callbacks;
 mod handler;
 mod kind;
-#[allow(unreachable_pub)]
+#[allow(unreachable_pub, dead_code)]
 mod path_rules;
 mod routes;
 #[cfg(test)]
@@ -18,46 +22,33 @@ use proc_macro::TokenStream;
 
 use kind::Kind;
 
+/// One attribute per row of the kind table.
 macro_rules! handler_attributes {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
-        $(#[$doc])*
+    ($($marker:ident {
+        attribute: $attribute:ident,
+        default_path: $default_path:literal,
+        payload: $payload:ty,
+        payload_name: $payload_name:literal,
+        answer: $answer:ident,
+        summary: $summary:literal,
+    })*) => {$(
+        #[doc = $summary]
+        #[doc = ""]
+        #[doc = concat!(
+            "The handler takes `", $payload_name, "` first. Without a path, it serves `", $default_path,
+            "`. See the `pesakit::daraja` docs."
+        )]
         #[proc_macro_attribute]
-        pub fn $name(attr: TokenStream, item: TokenStream) -> TokenStream {
-            handler::expand(Kind::named(stringify!($name)), attr.into(), item.into()).into()
+        pub fn $attribute(attr: TokenStream, item: TokenStream) -> TokenStream {
+            let kind = Kind::from_row(
+                stringify!($attribute), stringify!($marker), $default_path, $payload_name, stringify!($answer),
+            );
+            handler::expand(kind, attr.into(), item.into()).into()
         }
     )*};
 }
 
-handler_attributes! {
-    /// Serves STK push results (`StkCallback`) at the given path, default
-    /// `/callbacks/stk`. See the `pesakit::daraja` docs.
-    stk_callback,
-    /// Serves C2B validation requests (`C2bPayment`), answering the
-    /// handler's `Validation`; default path `/callbacks/c2b/validation`.
-    c2b_validation,
-    /// Serves C2B confirmations (`C2bPayment`); default path
-    /// `/callbacks/c2b/confirmation`.
-    c2b_confirmation,
-    /// Serves B2C results (`DarajaResult<B2cParams>`); default path
-    /// `/callbacks/b2c/result`.
-    b2c_result,
-    /// Serves account balance results (`DarajaResult<AccountBalanceParams>`);
-    /// default path `/callbacks/account-balance/result`.
-    account_balance_result,
-    /// Serves transaction status results
-    /// (`DarajaResult<TransactionStatusParams>`); default path
-    /// `/callbacks/transaction-status/result`.
-    transaction_status_result,
-    /// Serves reversal results (`DarajaResult<ReversalParams>`); default path
-    /// `/callbacks/reversal/result`.
-    reversal_result,
-    /// Serves B2B results (`DarajaResult<B2bParams>`); default path
-    /// `/callbacks/b2b/result`.
-    b2b_result,
-    /// Serves queue timeouts (`QueueTimeout`); default path
-    /// `/callbacks/queue-timeout`.
-    queue_timeout,
-}
+with_callback_kinds!(handler_attributes);
 
 /// Gathers the handlers of an inline module into a generated
 /// `routes()` function, refusing two handlers on one path.

@@ -28,22 +28,15 @@ fn assert_snapshot(name: &str, tokens: TokenStream) {
     assert!(actual == expected, "expansion of {name} changed; run with PESAKIT_BLESS=1 and review:\n{actual}");
 }
 
+fn stk_callback() -> Kind {
+    Kind::find("stk_callback").expect("a kind")
+}
+
 #[test]
 fn every_kind_expands_to_its_route() {
-    for attribute in [
-        "stk_callback",
-        "c2b_validation",
-        "c2b_confirmation",
-        "b2c_result",
-        "account_balance_result",
-        "transaction_status_result",
-        "reversal_result",
-        "b2b_result",
-        "queue_timeout",
-    ] {
-        let kind = Kind::named(attribute);
-        assert_eq!(kind.attribute, attribute);
-        let payload: syn::Type = syn::parse_str(&kind.payload_name()).expect("payload type");
+    for &kind in crate::kind::KINDS {
+        let attribute = kind.attribute;
+        let payload: syn::Type = syn::parse_str(kind.payload_name()).expect("payload type");
         let item = if kind.is_validation() {
             quote!(fn handler(payload: #payload) -> Validation { Validation::Accept })
         } else {
@@ -54,8 +47,8 @@ fn every_kind_expands_to_its_route() {
         // representative ones are kept whole as snapshots.
         // Compared without white space and commas, which the printer adds.
         let compact = expanded.replace(|c: char| c.is_whitespace() || c == ',', "");
-        let payload_type = kind.payload_type(&quote!(::pesakit::__private)).to_string().replace([' ', ','], "");
-        assert!(compact.contains(&format!("from_handler::<{payload_type}_>")), "{attribute}:\n{expanded}");
+        let marker = kind.marker(&quote!(::pesakit::__private)).to_string().replace([' ', ','], "");
+        assert!(compact.contains(&format!("from_handler::<{marker}_>")), "{attribute}:\n{expanded}");
         assert!(expanded.contains(&format!("const PATH: &'static str = \"{}\"", kind.default_path())), "{attribute}");
         let answer = if kind.is_validation() { "IntoVerdict::into_verdict" } else { "IntoAck::into_ack" };
         assert!(expanded.contains(answer), "{attribute}");
@@ -68,7 +61,7 @@ fn every_kind_expands_to_its_route() {
 #[test]
 fn extractors_paths_and_options() {
     let expanded = crate::handler::expand(
-        Kind::named("stk_callback"),
+        stk_callback(),
         quote!("/payments/stk", crate = "::my_pesakit"),
         quote! {
             pub async fn paid(
@@ -88,7 +81,7 @@ fn extractors_paths_and_options() {
 #[test]
 fn sync_validation_runs_blocking() {
     let expanded = crate::handler::expand(
-        Kind::named("c2b_validation"),
+        Kind::find("c2b_validation").expect("a kind"),
         quote!("/c2b/validate"),
         quote!(
             fn validate(payment: C2bPayment, State(ledger): State<Ledger>) -> Result<Validation, LedgerError> {
@@ -102,7 +95,7 @@ fn sync_validation_runs_blocking() {
 #[test]
 fn an_error_keeps_the_function_and_a_placeholder() {
     let expanded = crate::handler::expand(
-        Kind::named("stk_callback"),
+        stk_callback(),
         quote!("/mpesa/stk"),
         quote!(
             fn paid(callback: StkCallback) {}

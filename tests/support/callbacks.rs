@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use pesakit::guard::{GuardRequest, GuardVerdict};
 use pesakit::{
     AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, PeerAddr, QueueTimeout, ReversalParams,
     Routes, State, StkCallback, TransactionStatusParams, Validation, daraja,
@@ -89,6 +90,18 @@ async fn slow_validation(_payment: C2bPayment) -> Validation {
     Validation::Accept
 }
 
+/// The contract's test guard: refuses a request that asks for it in
+/// `x-contract-guard`, and any request whose host passed no peer address
+/// (every host must).
+fn contract_guard(request: &GuardRequest<'_>) -> GuardVerdict {
+    match request.headers().get("x-contract-guard").map(|value| value.as_bytes()) {
+        Some(b"forbid") => GuardVerdict::Forbid("the request asked to be forbidden".into()),
+        Some(b"conceal") => GuardVerdict::Conceal("the request asked to be concealed".into()),
+        _ if request.peer().is_none() => GuardVerdict::Forbid("the host gave no peer address".into()),
+        _ => GuardVerdict::Allow,
+    }
+}
+
 /// The table every host serves.
 pub fn table(seen: &Seen) -> Routes {
     pesakit::routes![
@@ -107,6 +120,7 @@ pub fn table(seen: &Seen) -> Routes {
     ]
     .with_state(seen.clone())
     .validation_deadline(Duration::from_millis(100))
+    .guard(contract_guard)
 }
 
 /// Fixture folder and path of every kind.

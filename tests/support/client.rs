@@ -41,21 +41,36 @@ pub async fn post(addr: SocketAddr, path: &str, body: impl Into<Bytes>) -> Reply
     request(addr, Method::POST, path, body).await
 }
 
+/// POSTs `body` on a new connection with one extra header.
+pub async fn post_with_header(addr: SocketAddr, path: &str, header: (&str, &str), body: impl Into<Bytes>) -> Reply {
+    let stream = TcpStream::connect(addr).await.unwrap_or_else(|error| panic!("connecting to {addr}: {error}"));
+    send_on(stream, Method::POST, path, Some(header), body).await
+}
+
 /// Sends one request over an established stream (plain or TLS).
 pub async fn request_on<IO>(io: IO, method: Method, path: &str, body: impl Into<Bytes>) -> Reply
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    send_on(io, method, path, None, body).await
+}
+
+async fn send_on<IO>(io: IO, method: Method, path: &str, header: Option<(&str, &str)>, body: impl Into<Bytes>) -> Reply
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(io)).await.expect("HTTP/1.1 handshake");
     tokio::spawn(connection);
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(method)
         .uri(path)
         .header("host", "localhost")
-        .header("content-type", "application/json")
-        .body(Full::new(body.into()))
-        .expect("valid request");
+        .header("content-type", "application/json");
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    let request = request.body(Full::new(body.into())).expect("valid request");
     let response = sender.send_request(request).await.expect("a response");
     let (parts, body) = response.into_parts();
     let body = body.collect().await.expect("the whole body").to_bytes();

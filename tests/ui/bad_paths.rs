@@ -24,7 +24,14 @@ fn dot_segment(_callback: StkCallback) {}
 #[daraja::stk_callback("")]
 fn empty(_callback: StkCallback) {}
 
+#[daraja::stk_callback("/payments/:order")]
+fn parameter_segment(_callback: StkCallback) {}
+
+#[daraja::stk_callback("/payments/{order}")]
+fn braced_parameter_segment(_callback: StkCallback) {}
+
 fn main() {
     // The functions are still emitted, so using them raises no further error.
     let _ = pesakit::routes![relative, with_host, with_query, with_fragment, with_space, empty_segment, dot_segment, empty];
+    let _ = pesakit::routes![parameter_segment, braced_parameter_segment];
 }

@@ -27,6 +27,7 @@ where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
     fn mount(self, routes: Routes) -> Self {
+        let routes = super::checked(routes);
         self.configure(|config| configure(config, &routes))
     }
 }
@@ -35,6 +36,7 @@ where
 /// scope's prefix.
 impl MountRoutes for actix_web::Scope {
     fn mount(self, routes: Routes) -> Self {
+        let routes = super::checked(routes);
         self.configure(|config| configure(config, &routes))
     }
 }
@@ -58,7 +60,7 @@ async fn serve(routes: &Routes, request: &HttpRequest, payload: web::Payload) ->
             .content_type("application/json")
             .body(r#"{"error":"bad_request","message":"the request line or headers could not be read"}"#);
     };
-    let response = routes.handle(converted).await;
+    let response = routes.dispatch_streaming(converted).await;
     let status = actix_web::http::StatusCode::from_u16(response.status().as_u16())
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);

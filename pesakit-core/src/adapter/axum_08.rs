@@ -23,9 +23,10 @@ use crate::route::Routes;
 /// ```
 ///
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` to
-/// give handlers a [`PeerAddr`].
+/// give guards and handlers the [`PeerAddr`].
 impl<S: Clone + Send + Sync + 'static> MountRoutes for axum::Router<S> {
     fn mount(self, routes: Routes) -> Self {
+        let routes = super::checked(routes);
         routes.iter().fold(self, |router, route| router.route_service(route.path(), AxumRoutes(routes.clone())))
     }
 }

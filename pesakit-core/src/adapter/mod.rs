@@ -1,16 +1,17 @@
 //! Plug pesakit into your framework.
 //!
-//! Every host runs the same [`Routes::dispatch`](crate::Routes::dispatch),
-//! so statuses, bodies and limits are identical wherever the table is
-//! mounted.
+//! Every host runs the same pipeline (see
+//! [`Routes::dispatch`](crate::Routes::dispatch)), so statuses, bodies,
+//! limits, guards and recording are identical wherever the table is mounted.
 //!
 //! ## Frameworks built on tower (axum, hyper, poem, tonic, …)
 //!
 //! [`Routes`] is a `tower::Service<http::Request<B>>` for any body `B`, with
 //! `Error = Infallible`: hand it to anything that takes a tower service. With
 //! hyper directly, wrap it in `hyper_util::service::TowerToHyperService`.
-//! Insert a [`PeerAddr`](crate::PeerAddr) into the request's extensions if
-//! handlers want the peer address.
+//! Insert a [`PeerAddr`](crate::PeerAddr) into the request's extensions so
+//! that guards and handlers see the peer address, and call
+//! [`Routes::check`](crate::Routes::check) before serving.
 //!
 //! ## Shipped adapters, named by framework major version
 //!
@@ -24,10 +25,14 @@
 //! Implement [`MountRoutes`] for the framework's router: for each route in
 //! `routes.iter()`, register `route.path()` for every method with a handler
 //! that turns the framework's request into an `http::Request` whose body
-//! implements `http_body::Body`, passes it to
-//! [`Routes::handle`](crate::Routes::handle) (which applies the body limit
-//! while reading), and turns the `http::Response<Bytes>` back. Register every
-//! method, not only POST, so that the table answers 405 itself.
+//! implements `http_body::Body`, with the peer's [`PeerAddr`](crate::PeerAddr)
+//! in its extensions, passes it to
+//! [`Routes::dispatch_streaming`](crate::Routes::dispatch_streaming) (which
+//! runs the guards before reading the body and applies the body limit while
+//! reading), and turns the `http::Response<Bytes>` back. Register every
+//! method, not only POST, so that the table answers 405 itself. Refuse a
+//! table that fails [`Routes::check`](crate::Routes::check) when it is
+//! mounted.
 //!
 //! ```
 //! use pesakit_core::{MountRoutes, Routes};
@@ -40,6 +45,9 @@
 //!
 //! impl MountRoutes for ToyRouter {
 //!     fn mount(mut self, routes: Routes) -> Self {
+//!         if let Err(error) = routes.check() {
+//!             panic!("cannot mount the Daraja callback routes: {error}");
+//!         }
 //!         for route in &routes {
 //!             self.mounted.push((route.path(), routes.clone()));
 //!         }
@@ -62,5 +70,20 @@ use crate::route::Routes;
 pub trait MountRoutes: Sized {
     /// Returns the router serving every route of `routes` at its path,
     /// beside whatever it already serves.
+    ///
+    /// # Panics
+    ///
+    /// When `routes` fails [`Routes::check`] (a handler takes a state the
+    /// table was not given): a mistake in building the application, found
+    /// at start-up rather than when Daraja calls.
     fn mount(self, routes: Routes) -> Self;
+}
+
+/// [`Routes::check`] for the shipped adapters.
+#[cfg(any(feature = "axum-08", feature = "actix-web-4"))]
+fn checked(routes: Routes) -> Routes {
+    if let Err(error) = routes.check() {
+        panic!("cannot mount the Daraja callback routes: {error}");
+    }
+    routes
 }

@@ -8,6 +8,7 @@ use super::amount::{Amount, Balance};
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
 use super::field::{self, required_scalar};
+use super::ids::DarajaIds;
 use super::json::{self, Object};
 use super::msisdn::Msisdn;
 use super::timestamp::DarajaTime;
@@ -100,6 +101,11 @@ impl Payload for C2bPayment {
 
     fn correlation_id(&self) -> CorrelationId<'_> {
         CorrelationId::Transaction(&self.trans_id)
+    }
+
+    /// `TransID` is the receipt itself, and the dedupe key.
+    fn daraja_ids(&self) -> DarajaIds<'_> {
+        DarajaIds::new(&self.trans_id, [None, None])
     }
 }
 

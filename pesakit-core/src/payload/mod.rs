@@ -1,7 +1,7 @@
 //! Typed Daraja callback bodies and the one way to parse them.
 //!
 //! Each kind has one type; all parse through [`Payload::from_slice`] under
-//! the strict-input rules of the spec (§6): exactly one RFC 8259 object, no
+//! strict input rules: exactly one RFC 8259 object, no
 //! trailing data, no byte-order mark, valid UTF-8 without unpaired surrogate
 //! escapes, nesting at most [`MAX_DEPTH`] deep, no duplicated member among
 //! those read, exact wrappers and case-sensitive keys.
@@ -11,6 +11,7 @@ mod c2b;
 mod correlation;
 mod error;
 mod field;
+mod ids;
 mod json;
 mod msisdn;
 mod result;
@@ -23,11 +24,12 @@ pub use amount::{Amount, AmountError, Balance};
 pub use c2b::C2bPayment;
 pub use correlation::CorrelationId;
 pub use error::{PayloadError, PayloadErrorKind};
+pub use ids::{DarajaId, DarajaIds};
 pub use json::MAX_DEPTH;
 pub use msisdn::{Msisdn, MsisdnForm};
 pub use result::{
-    AccountBalance, AccountBalanceParams, B2bParams, B2cParams, Charge, DarajaResult, ParamValue, Parameter,
-    Parameters, ReferenceItem, ResultParameter, ResultParams, ReversalParams, TransactionStatusParams,
+    AccountBalance, AccountBalanceParams, B2bParams, B2cParams, Charge, DarajaResult, ListFormatError, ParamValue,
+    Parameter, Parameters, ResultParams, ReversalParams, TransactionStatusParams,
 };
 pub use result_code::ResultCode;
 pub use stk::{StkCallback, StkOutcome, StkPayment};
@@ -57,6 +59,11 @@ pub trait Payload: Sized + Send + Sync + 'static {
     /// Parses a callback body.
     fn from_slice(body: &[u8]) -> Result<Self, PayloadError>;
 
-    /// The id that ties this callback to its request or payment (spec §5).
+    /// The id that ties this callback to its request or payment, shown in
+    /// logs.
     fn correlation_id(&self) -> CorrelationId<'_>;
+
+    /// The ids the callback carries: its dedupe key and the ids it can be
+    /// found by (see [`DarajaIds`]).
+    fn daraja_ids(&self) -> DarajaIds<'_>;
 }

@@ -8,6 +8,7 @@ use super::amount::{Amount, Balance};
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
 use super::field::{self, required_scalar};
+use super::ids::{DarajaId, DarajaIds};
 use super::json::{self, Object, OneOrMany, RawEntry, Scalar};
 use super::msisdn::Msisdn;
 use super::result_code::ResultCode;
@@ -155,6 +156,11 @@ impl Payload for StkCallback {
 
     fn correlation_id(&self) -> CorrelationId<'_> {
         CorrelationId::CheckoutRequest(&self.checkout_request_id)
+    }
+
+    fn daraja_ids(&self) -> DarajaIds<'_> {
+        let receipt = self.payment.as_ref().map(|payment| DarajaId::Receipt(&payment.receipt));
+        DarajaIds::new(&self.checkout_request_id, [Some(DarajaId::MerchantRequest(&self.merchant_request_id)), receipt])
     }
 }
 

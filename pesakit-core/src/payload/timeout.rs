@@ -1,9 +1,10 @@
-//! Queue timeouts posted to `QueueTimeOutURL` (spec §2.9).
+//! Queue timeouts posted to `QueueTimeOutURL`.
 
 use super::Payload;
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
 use super::field::optional_scalar;
+use super::ids::{DarajaId, DarajaIds};
 use super::result::{Envelope, Parameters};
 use super::result_code::ResultCode;
 
@@ -76,5 +77,10 @@ impl Payload for QueueTimeout {
             originator_conversation_id: &self.originator_conversation_id,
             conversation_id: &self.conversation_id,
         }
+    }
+
+    /// The same key as the result it stands in for, under its own kind.
+    fn daraja_ids(&self) -> DarajaIds<'_> {
+        DarajaIds::new(&self.originator_conversation_id, [Some(DarajaId::Conversation(&self.conversation_id)), None])
     }
 }

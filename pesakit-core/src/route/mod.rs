@@ -1,20 +1,25 @@
-//! The route table: which handler serves which path, and how Daraja is
-//! answered (see [`Routes::dispatch`]).
+//! The route table: which handler serves which path, and the pipeline every
+//! request walks through it (see [`Routes::dispatch`]).
 
-mod dispatch;
+mod answer;
+mod endpoint;
+mod handle;
+mod pipeline;
+mod refusal;
 mod service;
 
 pub use service::ResponseBody;
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::extract::{CallbackRequest, StateMap};
+use self::endpoint::{Endpoint, TypedEndpoint};
+use crate::extract::{CallbackRequest, RequiredState, StateMap};
+use crate::guard::Guard;
 use crate::handler::HandlerFuture;
-use crate::kind::CallbackKind;
-use crate::payload::{Payload, PayloadError};
+use crate::kind::{CallbackKind, Kind};
+use crate::record::Recorder;
 use crate::response::{RejectCode, Validation};
 
 /// Default cap on a callback body: real Daraja bodies are under 3 KiB.
@@ -37,16 +42,24 @@ pub struct Route {
 }
 
 impl Route {
-    /// A route for a handler already adapted to [`HandlerFuture`]; the
-    /// attribute macros call this with a path they checked at compile time.
+    /// A route of kind `K` for a handler already adapted to
+    /// [`HandlerFuture`]; the attribute macros call this with a path they
+    /// checked at compile time and the states the handler's arguments need.
+    /// The handler must take `K`'s payload: pairing a kind with another
+    /// payload type does not compile.
     #[doc(hidden)]
-    pub fn from_handler<P, F>(kind: CallbackKind, path: &'static str, handler_name: &'static str, handler: F) -> Self
+    pub fn from_handler<K, F>(
+        path: &'static str,
+        handler_name: &'static str,
+        required_states: Vec<RequiredState>,
+        handler: F,
+    ) -> Self
     where
-        P: Payload,
-        F: Fn(P, &CallbackRequest<'_>) -> HandlerFuture + Send + Sync + 'static,
+        K: Kind,
+        F: Fn(K::Payload, &CallbackRequest<'_>) -> HandlerFuture + Send + Sync + 'static,
     {
-        let endpoint = Arc::new(TypedEndpoint { handler, payload: PhantomData::<fn() -> P> });
-        Self { kind, path, handler_name, endpoint }
+        let endpoint = Arc::new(TypedEndpoint::<K::Payload, F>::new(handler, required_states));
+        Self { kind: K::KIND, path, handler_name, endpoint }
     }
 
     /// The callback kind served.
@@ -63,6 +76,11 @@ impl Route {
     pub fn handler_name(&self) -> &'static str {
         self.handler_name
     }
+
+    /// The states the handler's arguments take from the table.
+    pub fn required_states(&self) -> &[RequiredState] {
+        self.endpoint.required_states()
+    }
 }
 
 impl fmt::Debug for Route {
@@ -72,32 +90,6 @@ impl fmt::Debug for Route {
             .field("path", &self.path)
             .field("handler", &self.handler_name)
             .finish()
-    }
-}
-
-/// A route's handler with its payload type erased.
-pub(crate) trait Endpoint: Send + Sync {
-    /// Parses the body, records its correlation id in `span`, and prepares
-    /// the handler call.
-    fn prepare(&self, request: &CallbackRequest<'_>, span: &tracing::Span) -> Result<HandlerFuture, PayloadError>;
-}
-
-struct TypedEndpoint<P, F> {
-    handler: F,
-    payload: PhantomData<fn() -> P>,
-}
-
-impl<P, F> Endpoint for TypedEndpoint<P, F>
-where
-    P: Payload,
-    F: Fn(P, &CallbackRequest<'_>) -> HandlerFuture + Send + Sync,
-{
-    fn prepare(&self, request: &CallbackRequest<'_>, span: &tracing::Span) -> Result<HandlerFuture, PayloadError> {
-        let payload = P::from_slice(request.body)?;
-        if !span.is_disabled() {
-            span.record("correlation_id", tracing::field::display(payload.correlation_id()));
-        }
-        Ok((self.handler)(payload, request))
     }
 }
 
@@ -121,13 +113,21 @@ where
 ///     .invalid_validation_reply(RejectCode::InvalidAmount);
 /// assert!(routes.is_empty());
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Default)]
 pub struct Routes {
-    // Shared, so that cloning a table per connection or per service call
-    // costs two reference counts.
-    routes: Arc<Vec<Route>>,
-    states: Arc<StateMap>,
+    // One shared table, so that cloning it per connection or per service
+    // call costs one reference count.
+    table: Arc<Table>,
+}
+
+/// What a route table holds; changed only while it is being built.
+#[derive(Clone)]
+struct Table {
+    routes: Vec<Route>,
+    states: StateMap,
     settings: Settings,
+    guards: Vec<Arc<dyn Guard>>,
+    recorder: Option<Arc<dyn Recorder>>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,18 +138,33 @@ struct Settings {
     invalid_validation_reply: RejectCode,
 }
 
-impl Default for Routes {
+impl Default for Table {
     fn default() -> Self {
         Self {
-            routes: Arc::default(),
-            states: Arc::default(),
+            routes: Vec::new(),
+            states: StateMap::default(),
             settings: Settings {
                 body_limit: DEFAULT_BODY_LIMIT,
                 validation_deadline: DEFAULT_VALIDATION_DEADLINE,
                 validation_fallback: Validation::Reject(RejectCode::OtherError),
                 invalid_validation_reply: RejectCode::OtherError,
             },
+            guards: Vec::new(),
+            recorder: None,
         }
+    }
+}
+
+impl fmt::Debug for Routes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let table = &*self.table;
+        f.debug_struct("Routes")
+            .field("routes", &table.routes)
+            .field("states", &table.states)
+            .field("settings", &table.settings)
+            .field("guards", &table.guards.len())
+            .field("recorder", &table.recorder.is_some())
+            .finish()
     }
 }
 
@@ -173,6 +188,15 @@ pub enum RouteError {
         /// The handler that was being added.
         second: &'static str,
     },
+    /// A handler takes a `State<T>` the table was not given.
+    MissingState {
+        /// The handler's name.
+        handler: &'static str,
+        /// The path it serves.
+        path: &'static str,
+        /// The state type's name.
+        state: &'static str,
+    },
 }
 
 impl fmt::Display for RouteError {
@@ -181,6 +205,11 @@ impl fmt::Display for RouteError {
             Self::DuplicatePath { path, first, second } => write!(
                 f,
                 "two handlers serve the callback path `{path}`: `{first}` and `{second}`; give one of them another path"
+            ),
+            Self::MissingState { handler, path, state } => write!(
+                f,
+                "the handler `{handler}` (at `{path}`) takes `State<{state}>`, but the route table has no `{state}`: \
+                 add `.with_state(value)` with a `{state}` to the table"
             ),
         }
     }
@@ -198,25 +227,26 @@ impl Routes {
     /// checks that at compile time.
     #[doc(hidden)]
     pub fn from_checked(routes: impl IntoIterator<Item = Route>) -> Self {
-        Self { routes: Arc::new(routes.into_iter().collect()), ..Self::default() }
+        let table = Table { routes: routes.into_iter().collect(), ..Table::default() };
+        Self { table: Arc::new(table) }
     }
 
     /// Adds `route`, refusing a path already served.
     pub fn route(mut self, route: Route) -> Result<Self, RouteError> {
-        if let Some(existing) = self.find(route.path) {
+        if let Some(existing) = self.table.find(route.path) {
             return Err(RouteError::DuplicatePath {
                 path: route.path,
                 first: existing.handler_name,
                 second: route.handler_name,
             });
         }
-        Arc::make_mut(&mut self.routes).push(route);
+        self.table_mut().routes.push(route);
         Ok(self)
     }
 
     /// Adds every route of `other`, refusing a path both serve. States of
     /// `other` whose types this table lacks are added too; this table's
-    /// settings are kept.
+    /// settings, guards and recorder are kept.
     ///
     /// ```
     /// use pesakit_core::Routes;
@@ -225,35 +255,44 @@ impl Routes {
     /// # Ok::<(), pesakit_core::RouteError>(())
     /// ```
     pub fn merge(self, other: Routes) -> Result<Self, RouteError> {
-        let Routes { routes, states, .. } = other;
-        let mut merged = routes.iter().cloned().try_fold(self, Routes::route)?;
-        Arc::make_mut(&mut merged.states).extend_missing(&states);
+        let mut merged = other.table.routes.iter().cloned().try_fold(self, Routes::route)?;
+        merged.table_mut().states.extend_missing(&other.table.states);
         Ok(merged)
     }
 
     /// Makes `state` available to handlers as [`State<T>`](crate::State).
     /// One state per type; a second of the same type replaces the first.
     pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
-        Arc::make_mut(&mut self.states).insert(state);
+        self.table_mut().states.insert(state);
+        self
+    }
+
+    /// Adds a [`Guard`] that every request to the table's paths must pass
+    /// before its body is read; guards run in the order they were added.
+    pub fn guard(mut self, guard: impl Guard) -> Self {
+        self.table_mut().guards.push(Arc::new(guard));
+        self
+    }
+
+    /// Records every callback that parses with `recorder` before its
+    /// handler runs, and its outcome after; duplicates are answered without
+    /// running the handler again (see [`record`](crate::record)).
+    pub fn record_with(mut self, recorder: impl Recorder) -> Self {
+        self.table_mut().recorder = Some(Arc::new(recorder));
         self
     }
 
     /// Caps the request body size (default [`DEFAULT_BODY_LIMIT`]); larger
     /// bodies are answered 413.
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.settings.body_limit = bytes;
+        self.table_mut().settings.body_limit = bytes;
         self
-    }
-
-    /// The body size cap in force.
-    pub fn body_limit_bytes(&self) -> usize {
-        self.settings.body_limit
     }
 
     /// How long a C2B validation handler may take (default
     /// [`DEFAULT_VALIDATION_DEADLINE`]); keep it well under Daraja's 8 s.
     pub fn validation_deadline(mut self, deadline: Duration) -> Self {
-        self.settings.validation_deadline = deadline;
+        self.table_mut().settings.validation_deadline = deadline;
         self
     }
 
@@ -261,32 +300,66 @@ impl Routes {
     /// (default: reject with `C2B00016`, so no money moves that the handler
     /// did not vouch for). The late verdict is logged, never sent.
     pub fn validation_fallback(mut self, verdict: Validation) -> Self {
-        self.settings.validation_fallback = verdict;
+        self.table_mut().settings.validation_fallback = verdict;
         self
     }
 
     /// The reject code answered to a validation request whose body cannot
     /// be parsed (default `C2B00016`).
     pub fn invalid_validation_reply(mut self, code: RejectCode) -> Self {
-        self.settings.invalid_validation_reply = code;
+        self.table_mut().settings.invalid_validation_reply = code;
         self
+    }
+
+    /// Checks that the table gives every handler what it takes: each
+    /// `State<T>` a handler's arguments need was added with
+    /// [`with_state`](Self::with_state).
+    ///
+    /// The bundled server, the framework adapters and
+    /// [`testing`](crate::testing) run this before the first request; call
+    /// it yourself where you hand the table to a host as a
+    /// `tower::Service`.
+    ///
+    /// ```
+    /// use pesakit_core::{Routes, RouteError};
+    /// assert_eq!(Routes::new().check(), Ok(()));
+    /// ```
+    pub fn check(&self) -> Result<(), RouteError> {
+        let table = &*self.table;
+        for route in &table.routes {
+            if let Some(missing) = route.required_states().iter().find(|state| !table.states.contains(**state)) {
+                return Err(RouteError::MissingState {
+                    handler: route.handler_name,
+                    path: route.path,
+                    state: missing.type_name(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The routes, in the order they were added.
     pub fn iter(&self) -> std::slice::Iter<'_, Route> {
-        self.routes.iter()
+        self.table.routes.iter()
     }
 
     /// How many routes there are.
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.table.routes.len()
     }
 
     /// Whether the table has no routes.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.table.routes.is_empty()
     }
 
+    /// The table, to change while it is being built.
+    fn table_mut(&mut self) -> &mut Table {
+        Arc::make_mut(&mut self.table)
+    }
+}
+
+impl Table {
     fn find(&self, path: &str) -> Option<&Route> {
         self.routes.iter().find(|route| route.path == path)
     }

@@ -80,7 +80,7 @@ impl Connection {
                     let (number, _busy) = activity.begin();
                     // Runs the request until it finishes or the watcher finds
                     // it past the request timeout.
-                    let mut handling = pin!(routes.handle_from(request, Some(PeerAddr(peer))));
+                    let mut handling = pin!(routes.dispatch_from(request, PeerAddr(peer)));
                     let mut overdue = pin!(activity.overdue.raised(number));
                     let response = poll_fn(|cx| match handling.as_mut().poll(cx) {
                         Poll::Ready(response) => Poll::Ready(response),

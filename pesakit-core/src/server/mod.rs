@@ -15,7 +15,7 @@
 //! | a whole request, body and handler | 30 s, answered 408 | [`Server::request_timeout`] |
 //! | an idle keep-alive connection | 60 s, and never past the header read timeout | [`Server::keep_alive_timeout`] |
 //! | open connections | 1024; more wait in the listen backlog | [`Server::max_connections`] |
-//! | pause after a failed `accept` | 100 ms, doubling to 1 s | [`Server::accept_error_backoff`] |
+//! | pause after `accept` runs out of descriptors, buffers or memory | 100 ms, doubling to 1 s | [`Server::accept_error_backoff`] |
 //! | finishing in-flight requests at shutdown | 30 s | [`Server::shutdown_deadline`] |
 //!
 //! The header read, request and idle timeouts are checked by one watcher
@@ -23,6 +23,7 @@
 //! requests never pay for a timer; each fires up to a quarter of that period
 //! late.
 
+mod accept;
 mod backoff;
 mod connection;
 mod shutdown;
@@ -42,6 +43,7 @@ use tokio::sync::{Semaphore, watch};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
+use self::accept::AcceptFailure;
 use self::backoff::Backoff;
 use crate::route::Routes;
 
@@ -171,8 +173,10 @@ impl Server {
         self
     }
 
-    /// The pause after a failed `accept` (such as running out of file
-    /// descriptors), doubling up to `max` while failures continue.
+    /// The pause after `accept` fails for lack of resources (file
+    /// descriptors, buffers, memory), doubling up to `max` while failures
+    /// continue. A connection that failed on its own (reset while waiting
+    /// in the backlog) is skipped without a pause.
     pub fn accept_error_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.accept_error_backoff = Backoff::new(initial, max);
         self
@@ -200,7 +204,12 @@ impl Server {
 
     /// Serves `routes` until the shutdown signal, then stops accepting and
     /// gives in-flight requests the shutdown deadline to finish.
+    ///
+    /// A table that cannot serve (a handler takes a state it was not given,
+    /// see [`Routes::check`]) is refused before the first connection, with
+    /// an error of kind [`io::ErrorKind::InvalidInput`].
     pub async fn serve(self, routes: Routes) -> io::Result<()> {
+        routes.check().map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
         let local_addr = self.listener.local_addr()?;
         self.log_routes(local_addr, &routes);
         let connections = Arc::new(Semaphore::new(self.max_connections));
@@ -219,8 +228,22 @@ impl Server {
                 accepted = self.listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
-                        let pause = backoff.pause();
-                        tracing::warn!(%error, ?pause, "accepting a connection failed; pausing");
+                        let pause = match AcceptFailure::of(&error) {
+                            AcceptFailure::Connection => {
+                                tracing::debug!(%error, "a connection failed before it was accepted; skipped");
+                                continue;
+                            }
+                            AcceptFailure::Exhausted => {
+                                let pause = backoff.pause();
+                                tracing::warn!(%error, ?pause, "out of resources to accept connections; pausing");
+                                pause
+                            }
+                            AcceptFailure::Listener => {
+                                let pause = backoff.pause();
+                                tracing::error!(%error, ?pause, "the listener failed to accept; pausing");
+                                pause
+                            }
+                        };
                         tokio::time::sleep(pause).await;
                         continue;
                     }

@@ -36,13 +36,22 @@ use crate::route::Routes;
 ///
 /// # Panics
 ///
-/// If `path` is not a valid request path: a mistake in the test.
+/// If `path` is not a valid request path, or `routes` fails
+/// [`Routes::check`]: a mistake in the test.
 pub async fn post(routes: &Routes, path: &str, body: impl Into<Bytes>) -> TestResponse {
     send(routes, TestRequest::post(path).body(body).build()).await
 }
 
 /// Sends any request through [`Routes::dispatch`].
+///
+/// # Panics
+///
+/// When `routes` fails [`Routes::check`] (a handler takes a state the table
+/// was not given), as serving it would refuse to start.
 pub async fn send(routes: &Routes, request: Request<Bytes>) -> TestResponse {
+    if let Err(error) = routes.check() {
+        panic!("this route table cannot serve: {error}");
+    }
     let response = routes.dispatch(request).await;
     let (parts, body) = response.into_parts();
     TestResponse { status: parts.status, headers: parts.headers, body }

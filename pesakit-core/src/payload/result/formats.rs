@@ -1,4 +1,5 @@
-//! Mini-formats embedded in result parameter values (spec §4.4).
+//! Mini-formats embedded in result parameter values: `|`-separated account
+//! balances and charges, and Java map dumps.
 
 use std::fmt;
 
@@ -17,7 +18,7 @@ use super::super::amount::{Amount, Balance};
 /// let accounts = AccountBalance::parse_list("Working Account|KES|46713.00|46713.00|0.00|0.00&Charges Paid Account|KES|-220.00|-220.00|0.00|0.00")?;
 /// assert_eq!(accounts[1].name, "Charges Paid Account");
 /// assert_eq!(accounts[1].amounts[0].to_string(), "-220.00");
-/// # Ok::<(), String>(())
+/// # Ok::<(), pesakit_core::ListFormatError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -33,26 +34,28 @@ pub struct AccountBalance {
 impl AccountBalance {
     /// Parses accounts joined by `&`, each `Name|Currency|a|b|c|d`. The
     /// error names the account and the figure that is wrong.
-    pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, ListFormatError> {
         text.split('&').enumerate().map(|(index, account)| Self::parse_one(index, account)).collect()
     }
 
-    fn parse_one(index: usize, text: &str) -> Result<Self, String> {
+    fn parse_one(index: usize, text: &str) -> Result<Self, ListFormatError> {
         let columns: Vec<&str> = text.split('|').collect();
         let [name, currency, figures @ ..] = columns.as_slice() else {
-            return Err(format!("account {index} is empty"));
+            return Err(ListFormatError::new(index, format!("account {index} is empty")));
         };
         if figures.len() != 4 {
-            return Err(format!(
-                "account {index} ({name}) has {} figures; expected `Name|Currency|a|b|c|d`",
-                figures.len()
-            ));
+            let message =
+                format!("account {index} ({name}) has {} figures; expected `Name|Currency|a|b|c|d`", figures.len());
+            return Err(ListFormatError::new(index, message));
         }
         let mut amounts = [Balance::default(); 4];
         for (column, (slot, figure)) in amounts.iter_mut().zip(figures).enumerate() {
-            *slot = figure
-                .parse()
-                .map_err(|error| format!("account {index} ({name}) figure {}: {error}, got {figure:?}", column + 1))?;
+            *slot = figure.parse().map_err(|error| {
+                ListFormatError::new(
+                    index,
+                    format!("account {index} ({name}) figure {}: {error}, got {figure:?}", column + 1),
+                )
+            })?;
         }
         Ok(Self { name: (*name).to_owned(), currency: (*currency).to_owned(), amounts })
     }
@@ -65,7 +68,7 @@ impl AccountBalance {
 ///
 /// let charges = Charge::parse_list("Business Pay Bill Charge|KES|77.00")?;
 /// assert_eq!(charges[0].amount.to_string(), "77.00");
-/// # Ok::<(), String>(())
+/// # Ok::<(), pesakit_core::ListFormatError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -80,15 +83,17 @@ pub struct Charge {
 
 impl Charge {
     /// Parses charges joined by `&`, each `Label|Currency|Amount`.
-    pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, ListFormatError> {
         text.split('&')
             .enumerate()
             .map(|(index, charge)| {
                 let [label, currency, amount] = charge.split('|').collect::<Vec<_>>()[..] else {
-                    return Err(format!("charge {index} is not `Label|Currency|Amount`: {charge:?}"));
+                    let message = format!("charge {index} is not `Label|Currency|Amount`: {charge:?}");
+                    return Err(ListFormatError::new(index, message));
                 };
-                let amount =
-                    amount.parse().map_err(|error| format!("charge {index} ({label}): {error}, got {amount:?}"))?;
+                let amount = amount.parse().map_err(|error| {
+                    ListFormatError::new(index, format!("charge {index} ({label}): {error}, got {amount:?}"))
+                })?;
                 Ok(Self { label: label.to_owned(), currency: currency.to_owned(), amount })
             })
             .collect()
@@ -100,6 +105,41 @@ impl fmt::Display for Charge {
         write!(f, "{}|{}|{}", self.label, self.currency, self.amount)
     }
 }
+
+/// Why an `&`-joined list of `|`-separated entries (accounts, charges) could
+/// not be read; it names the entry and the column.
+///
+/// ```
+/// use pesakit_core::Charge;
+///
+/// let error = Charge::parse_list("Fee|KES|1.00&Fee|KES").unwrap_err();
+/// assert_eq!(error.entry(), 1);
+/// assert!(error.to_string().starts_with("charge 1 is not `Label|Currency|Amount`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListFormatError {
+    entry: usize,
+    message: String,
+}
+
+impl ListFormatError {
+    fn new(entry: usize, message: String) -> Self {
+        Self { entry, message }
+    }
+
+    /// Which entry of the list is wrong, counting from 0.
+    pub fn entry(&self) -> usize {
+        self.entry
+    }
+}
+
+impl fmt::Display for ListFormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ListFormatError {}
 
 /// Reads `BasicAmount` from a Java map dump such as
 /// `{Amount={CurrencyCode=KES, MinimumAmount=618683, BasicAmount=6186.83}}`,
@@ -142,9 +182,10 @@ mod tests {
     #[test]
     fn account_lists_name_the_bad_figure() {
         let error = AccountBalance::parse_list("Working Account|KES|1.00|1.00|0.00").unwrap_err();
-        assert!(error.contains("Working Account"), "{error}");
-        let error = AccountBalance::parse_list("Working Account|KES|1.00|x|0.00|0.00").unwrap_err();
-        assert!(error.contains("figure 2"), "{error}");
+        assert!(error.to_string().contains("Working Account"), "{error}");
+        let error = AccountBalance::parse_list("A|KES|1|1|0|0&Working Account|KES|1.00|x|0.00|0.00").unwrap_err();
+        assert!(error.to_string().contains("figure 2"), "{error}");
+        assert_eq!(error.entry(), 1);
     }
 
     #[test]

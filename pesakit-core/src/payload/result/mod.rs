@@ -12,8 +12,8 @@ mod transaction_status;
 pub use account_balance::AccountBalanceParams;
 pub use b2b::B2bParams;
 pub use b2c::B2cParams;
-pub use formats::{AccountBalance, Charge};
-pub use parameters::{ParamValue, Parameter, Parameters, ReferenceItem, ResultParameter};
+pub use formats::{AccountBalance, Charge, ListFormatError};
+pub use parameters::{ParamValue, Parameter, Parameters};
 pub use reversal::ReversalParams;
 pub use transaction_status::TransactionStatusParams;
 
@@ -26,6 +26,7 @@ use super::Payload;
 use super::correlation::CorrelationId;
 use super::error::PayloadError;
 use super::field::{self, required_scalar};
+use super::ids::{DarajaId, DarajaIds};
 use super::json::{self, Object, OneOrMany, RawEntry};
 use super::result_code::ResultCode;
 
@@ -150,6 +151,14 @@ impl<P: ResultParams> Payload for DarajaResult<P> {
             originator_conversation_id: &self.originator_conversation_id,
             conversation_id: &self.conversation_id,
         }
+    }
+
+    fn daraja_ids(&self) -> DarajaIds<'_> {
+        let conversation = Some(DarajaId::Conversation(&self.conversation_id));
+        DarajaIds::new(
+            &self.originator_conversation_id,
+            [conversation, self.real_transaction_id().map(DarajaId::Receipt)],
+        )
     }
 }
 

@@ -33,12 +33,6 @@ pub struct Parameter {
     pub value: Option<ParamValue>,
 }
 
-/// A `ResultParameters.ResultParameter` item.
-pub type ResultParameter = Parameter;
-
-/// A `ReferenceData.ReferenceItem` item.
-pub type ReferenceItem = Parameter;
-
 /// A parameter value, kept exactly as sent.
 ///
 /// ```
@@ -213,13 +207,15 @@ impl<'a> ParamReader<'a> {
     }
 
     /// Applies `parse` to the text of `key`, naming the item on error.
-    pub(crate) fn parsed<T>(
+    pub(crate) fn parsed<T, E: std::fmt::Display>(
         &self,
         key: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<T>, PayloadError> {
         self.find(&[key])
-            .map(|(_, value)| parse(value.as_str()).map_err(|problem| PayloadError::value(self.path(key), problem)))
+            .map(|(_, value)| {
+                parse(value.as_str()).map_err(|problem| PayloadError::value(self.path(key), problem.to_string()))
+            })
             .transpose()
     }
 

@@ -1,0 +1,111 @@
+//! The guard stage: who may post to a callback path, decided from the
+//! method, path, headers and peer address before any body byte is read.
+//!
+//! Daraja callbacks carry no signature, so a table can refuse callers that
+//! are not Daraja. A [`Guard`] added with [`Routes::guard`](crate::Routes::guard)
+//! sees every request to one of the table's paths; a refused request is
+//! answered at once, its body unread, and nothing is parsed, recorded or
+//! handled. Guards run in the order they were added; the first refusal
+//! answers.
+//!
+//! ```
+//! use pesakit_core::guard::{GuardRequest, GuardVerdict};
+//! use pesakit_core::Routes;
+//!
+//! // Only callbacks relayed by our own tunnel, which adds its token.
+//! let routes = Routes::new().guard(|request: &GuardRequest<'_>| {
+//!     match request.headers().get("x-tunnel-token") {
+//!         Some(token) if token == "expected" => GuardVerdict::Allow,
+//!         _ => GuardVerdict::Forbid("no tunnel token".into()),
+//!     }
+//! });
+//! assert!(format!("{routes:?}").contains("guards: 1"));
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::{HeaderMap, Method};
+
+use crate::extract::PeerAddr;
+use crate::kind::CallbackKind;
+
+/// Decides whether a request may reach a callback route.
+///
+/// Implemented for closures taking a [`GuardRequest`]. A guard must not
+/// block: it runs on the async worker for every request.
+pub trait Guard: Send + Sync + 'static {
+    /// The verdict on `request`.
+    fn check(&self, request: &GuardRequest<'_>) -> GuardVerdict;
+}
+
+impl<F> Guard for F
+where
+    F: Fn(&GuardRequest<'_>) -> GuardVerdict + Send + Sync + 'static,
+{
+    fn check(&self, request: &GuardRequest<'_>) -> GuardVerdict {
+        self(request)
+    }
+}
+
+/// What a guard sees: everything about the request but its body.
+#[derive(Debug, Clone, Copy)]
+pub struct GuardRequest<'a> {
+    pub(crate) kind: CallbackKind,
+    pub(crate) route_path: &'static str,
+    pub(crate) method: &'a Method,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) peer: Option<PeerAddr>,
+}
+
+impl<'a> GuardRequest<'a> {
+    /// The kind of the route the request is for.
+    pub fn kind(&self) -> CallbackKind {
+        self.kind
+    }
+
+    /// The route's path, as given to its attribute.
+    pub fn route_path(&self) -> &'static str {
+        self.route_path
+    }
+
+    /// The request method. Guards run before the method and the declared
+    /// size are checked, so a refused caller learns nothing from a 405 or a
+    /// 413.
+    pub fn method(&self) -> &'a Method {
+        self.method
+    }
+
+    /// The request headers, as sent: treat every value as hostile.
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// The address of the connection's peer, when the host knows it.
+    pub fn peer(&self) -> Option<PeerAddr> {
+        self.peer
+    }
+}
+
+/// A guard's decision. No variant answers 503: Daraja may drop a callback
+/// answered 503 instead of retrying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardVerdict {
+    /// Let the request through to the next stage.
+    Allow,
+    /// Answer 403; the reason is logged, never sent.
+    Forbid(Cow<'static, str>),
+    /// Answer 404 exactly as for an unknown path, so a caller cannot tell
+    /// that the route exists; the reason is logged, never sent.
+    Conceal(Cow<'static, str>),
+}
+
+impl fmt::Display for GuardVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Allow => f.write_str("allowed"),
+            Self::Forbid(reason) => write!(f, "forbidden: {reason}"),
+            Self::Conceal(reason) => write!(f, "concealed: {reason}"),
+        }
+    }
+}

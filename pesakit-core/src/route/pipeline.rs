@@ -1,0 +1,311 @@
+//! The pipeline every request walks, in one driver for buffered and
+//! streaming bodies alike:
+//!
+//! **receive** (find the route by path) → **guard** (the table's guards
+//! see the method, headers and peer; nothing of the body is read) →
+//! **admit** (POST only, declared size under the limit) → **read** (the
+//! body, never buffered past the limit) → **parse** (bytes to the typed
+//! payload and its Daraja ids) → **record** (the table's recorder stores
+//! it, or finds it stored before) → **handle** (the user's function) →
+//! **answer** (the kind's body) → **settle** (the outcome back to the
+//! recorder).
+//!
+//! Stages that never wait are plain calls; without guards or a recorder
+//! theirs cost a branch.
+
+use std::future::Future;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Request, Response};
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tracing::{Instrument, Span};
+
+use super::endpoint::ParsedCallback;
+use super::refusal::Refusal;
+use super::{Route, Routes, Table, answer, handle};
+use crate::extract::{CallbackRequest, PeerAddr};
+use crate::guard::{GuardRequest, GuardVerdict};
+use crate::record::{IncomingCallback, RecordId, Recorded};
+
+/// The error type a streaming request body may have.
+type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Routes {
+    /// Serves one request whose body is already in memory, under the HTTP
+    /// contract every host shares:
+    ///
+    /// | request | answer |
+    /// | --- | --- |
+    /// | POST to a known path, valid payload, handler `Ok` | 200 with the kind's body |
+    /// | unknown path | 404 |
+    /// | refused by a [guard](crate::guard) | 403, or 404 as for an unknown path |
+    /// | known path, method not POST | 405 with `Allow: POST` |
+    /// | body over the limit | 413 |
+    /// | invalid body on a notification route | 400 with a JSON error naming the field path |
+    /// | invalid body on C2B validation | 200 rejecting with `C2B00016` (configurable) |
+    /// | recorded before (with a [recorder](crate::record)) | the same success; the handler does not run again |
+    /// | the recorder cannot store it | 500 |
+    /// | handler returned `Err` or panicked | 500, logged with the correlation id |
+    /// | C2B validation handler past its deadline | 200 with the fallback verdict, in time |
+    ///
+    /// No answer is ever 503. Every body is JSON. Each parsed request runs
+    /// in one `tracing` span, `daraja_callback`, with the kind, the path and
+    /// the correlation id. A [`PeerAddr`] in the request's extensions is the
+    /// peer guards and handlers see.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use pesakit_core::Routes;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let request = http::Request::post("/nowhere").body(Bytes::new()).unwrap();
+    /// let response = Routes::new().dispatch(request).await;
+    /// assert_eq!(response.status(), 404);
+    /// # });
+    /// ```
+    pub fn dispatch(&self, request: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send + '_ {
+        // Taken apart before the future is built, so that it holds the
+        // request once.
+        let (parts, body) = request.into_parts();
+        let peer = parts.extensions.get::<PeerAddr>().copied();
+        self.drive(parts, Buffered(body), peer)
+    }
+
+    /// [`dispatch`](Self::dispatch) for a request whose body is still
+    /// streaming, as hosts receive it: a declared `Content-Length` over the
+    /// limit is refused unread, guards run before any body byte is read, and
+    /// the body is never buffered past the limit.
+    ///
+    /// ```
+    /// use http_body_util::Full;
+    /// use pesakit_core::Routes;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let request = http::Request::post("/callbacks/stk").body(Full::new(bytes::Bytes::new())).unwrap();
+    /// assert_eq!(Routes::new().dispatch_streaming(request).await.status(), 404);
+    /// # });
+    /// ```
+    pub fn dispatch_streaming<B>(&self, request: Request<B>) -> impl Future<Output = Response<Bytes>>
+    where
+        B: Body,
+        B::Error: Into<BodyError>,
+    {
+        let (parts, body) = request.into_parts();
+        let peer = parts.extensions.get::<PeerAddr>().copied();
+        self.drive(parts, Streaming(body), peer)
+    }
+
+    /// [`dispatch_streaming`](Self::dispatch_streaming) with the peer the
+    /// bundled runtime knows, passed directly to spare an extensions map.
+    #[cfg(feature = "runtime")]
+    pub(crate) fn dispatch_from<B>(&self, request: Request<B>, peer: PeerAddr) -> impl Future<Output = Response<Bytes>>
+    where
+        B: Body,
+        B::Error: Into<BodyError>,
+    {
+        let (parts, body) = request.into_parts();
+        self.drive(parts, Streaming(body), Some(peer))
+    }
+
+    /// The one stage sequence.
+    async fn drive<B: RequestBody>(&self, parts: Parts, body: B, peer: Option<PeerAddr>) -> Response<Bytes> {
+        let table = &*self.table;
+        let route = match table.receive(&parts) {
+            Some(route) => route,
+            None => return Refusal::NotFound.into_response(&parts),
+        };
+        let declared = body.declared_len();
+        if let Err(refusal) = table.guard(route, &parts, peer).and_then(|()| table.admit(&parts, declared)) {
+            return refusal.into_response(&parts);
+        }
+        let received_at = table.recorder.as_ref().map(|_| SystemTime::now());
+        let raw = match body.read(table.settings.body_limit).await {
+            Ok(raw) => raw,
+            Err(refusal) => return refusal.into_response(&parts),
+        };
+        let span = tracing::info_span!(
+            "daraja_callback",
+            kind = route.kind.attribute_name(),
+            path = route.path,
+            correlation_id = tracing::field::Empty,
+        );
+        let parsed = match within(&span, || route.endpoint.parse(&raw)) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                let reply = &table.settings.invalid_validation_reply;
+                return within(&span, || answer::unparsed(route.kind, &error, reply));
+            }
+        };
+        // Without a subscriber the span is disabled; `Span::none()` is the
+        // one that costs nothing to enter on every poll.
+        let span = if span.is_disabled() {
+            Span::none()
+        } else {
+            span.record("correlation_id", tracing::field::display(parsed.correlation_id()));
+            span
+        };
+        let request = CallbackRequest { parts: &parts, body: &raw, states: &table.states, peer };
+        table.record_and_handle(route, parsed, &request, received_at).instrument(span).await
+    }
+}
+
+impl Table {
+    /// Receive: the route serving the request's path.
+    fn receive(&self, parts: &Parts) -> Option<&Route> {
+        self.find(parts.uri.path())
+    }
+
+    /// Guard: every guard of the table lets the request through.
+    fn guard(&self, route: &Route, parts: &Parts, peer: Option<PeerAddr>) -> Result<(), Refusal> {
+        if self.guards.is_empty() {
+            return Ok(());
+        }
+        let request = GuardRequest {
+            kind: route.kind,
+            route_path: route.path,
+            method: &parts.method,
+            headers: &parts.headers,
+            peer,
+        };
+        for guard in &self.guards {
+            match guard.check(&request) {
+                GuardVerdict::Allow => {}
+                GuardVerdict::Forbid(reason) => return Err(Refusal::Forbidden { reason: reason.into_owned() }),
+                GuardVerdict::Conceal(reason) => return Err(Refusal::Concealed { reason: reason.into_owned() }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Admit: POST only, with a declared size under the limit.
+    fn admit(&self, parts: &Parts, declared: usize) -> Result<(), Refusal> {
+        if parts.method != Method::POST {
+            return Err(Refusal::MethodNotAllowed);
+        }
+        let limit = self.settings.body_limit;
+        if declared > limit {
+            return Err(Refusal::TooLarge { limit, bytes: declared });
+        }
+        Ok(())
+    }
+
+    /// Record, handle, answer and settle a callback that parsed.
+    async fn record_and_handle(
+        &self,
+        route: &Route,
+        parsed: Box<dyn ParsedCallback + '_>,
+        request: &CallbackRequest<'_>,
+        received_at: Option<SystemTime>,
+    ) -> Response<Bytes> {
+        let record_id = match self.record(route, &*parsed, request, received_at).await {
+            Admission::Handle(record_id) => record_id,
+            Admission::Answered(response) => return response,
+        };
+        let settings = &self.settings;
+        let call = parsed.bind(request);
+        let settlement =
+            handle::handle(route.kind, call, settings.validation_deadline, &settings.validation_fallback).await;
+        let response = answer::settled(route.kind, &settlement);
+        if let (Some(recorder), Some(record_id)) = (&self.recorder, record_id) {
+            if let Err(error) = recorder.settle(record_id, &settlement).await {
+                tracing::error!(record = %record_id, %error, "the callback's outcome was not stored");
+            }
+        }
+        response
+    }
+
+    /// Record: store the callback with the recorder, if the table has one.
+    async fn record(
+        &self,
+        route: &Route,
+        parsed: &dyn ParsedCallback,
+        request: &CallbackRequest<'_>,
+        received_at: Option<SystemTime>,
+    ) -> Admission {
+        let Some(recorder) = &self.recorder else {
+            return Admission::Handle(None);
+        };
+        let incoming = IncomingCallback {
+            kind: route.kind,
+            ids: parsed.daraja_ids(),
+            body: request.body,
+            headers: &request.parts.headers,
+            peer: request.peer,
+            received_at: received_at.unwrap_or_else(SystemTime::now),
+        };
+        match recorder.record(incoming).await {
+            Recorded::New(record_id) => Admission::Handle(Some(record_id)),
+            Recorded::Duplicate { id, verdict } => match (route.kind.acknowledgement(), verdict) {
+                (Some(body), _) => Admission::Answered(answer::duplicate(id, answer::acknowledgement(body))),
+                (None, Some(given)) => Admission::Answered(answer::duplicate(id, answer::verdict(&given))),
+                (None, None) => {
+                    tracing::info!(record = %id, "repeated validation with no verdict recorded; deciding again");
+                    Admission::Handle(Some(id))
+                }
+            },
+            Recorded::Unavailable(error) => Admission::Answered(answer::unrecorded(&*error)),
+        }
+    }
+}
+
+/// What the record stage decided.
+enum Admission {
+    /// Run the handler, and settle this record afterwards if there is one.
+    Handle(Option<RecordId>),
+    /// Answered without the handler.
+    Answered(Response<Bytes>),
+}
+
+/// A request body, in memory or streaming: the read stage.
+trait RequestBody {
+    /// The size the request declares (`Content-Length`), 0 if unknown.
+    fn declared_len(&self) -> usize;
+
+    /// Reads the whole body, refusing one over `limit` bytes.
+    fn read(self, limit: usize) -> impl Future<Output = Result<Bytes, Refusal>>;
+}
+
+struct Buffered(Bytes);
+
+impl RequestBody for Buffered {
+    fn declared_len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Already read; `admit` checked its size.
+    async fn read(self, _limit: usize) -> Result<Bytes, Refusal> {
+        Ok(self.0)
+    }
+}
+
+struct Streaming<B>(B);
+
+impl<B> RequestBody for Streaming<B>
+where
+    B: Body,
+    B::Error: Into<BodyError>,
+{
+    fn declared_len(&self) -> usize {
+        // Hosts derive the size hint from `Content-Length`.
+        usize::try_from(self.0.size_hint().lower()).unwrap_or(usize::MAX)
+    }
+
+    async fn read(self, limit: usize) -> Result<Bytes, Refusal> {
+        match Limited::new(self.0, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                Err(Refusal::TooLarge { limit, bytes: limit + 1 })
+            }
+            Err(error) => Err(Refusal::BodyUnreadable { reason: error.to_string() }),
+        }
+    }
+}
+
+/// Runs `work` inside `span`. Without a subscriber the span is disabled:
+/// entering it would only cost time, on every request.
+fn within<R>(span: &Span, work: impl FnOnce() -> R) -> R {
+    if span.is_disabled() { work() } else { span.in_scope(work) }
+}

@@ -1,0 +1,1 @@
+../../pesakit-core/src/kind_table.rs
