@@ -3,7 +3,7 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tracing::{Instrument, Span};
@@ -13,21 +13,39 @@ use crate::kind::CallbackKind;
 use crate::record::Settlement;
 use crate::response::Validation;
 
-/// Runs a handler call to its [`Settlement`].
-pub(super) async fn handle(
-    kind: CallbackKind,
-    call: HandlerFuture,
-    deadline: Duration,
-    fallback: &Validation,
-) -> Settlement {
-    let outcome = if kind.acknowledgement().is_some() {
-        CatchUnwind(call).await
-    } else {
-        // Boxed: its timer and task handle would otherwise enlarge every
-        // request's future, which hosts move around.
-        return Box::pin(handle_validation(call, deadline, fallback)).await;
-    };
-    settlement(outcome)
+/// The handle stage of one request: its handler runs to a [`Settlement`].
+///
+/// A small future of its own rather than an `async fn`, so that a request's
+/// future holds two words for it while the handler runs.
+pub(super) struct Handling<'a>(Call<'a>);
+
+enum Call<'a> {
+    Notification(CatchUnwind),
+    /// Under the validation deadline; boxed, as its timer and task handle
+    /// would otherwise enlarge every request's future.
+    Validation(Pin<Box<dyn Future<Output = Settlement> + Send + 'a>>),
+}
+
+impl<'a> Handling<'a> {
+    /// Starts handling `call`, a handler of `kind`; a validation gets
+    /// `deadline`, then `fallback`.
+    pub(super) fn start(kind: CallbackKind, call: HandlerFuture, deadline: Duration, fallback: &'a Validation) -> Self {
+        match kind.acknowledgement() {
+            Some(_) => Self(Call::Notification(CatchUnwind(call))),
+            None => Self(Call::Validation(Box::pin(handle_validation(call, deadline, fallback)))),
+        }
+    }
+}
+
+impl Future for Handling<'_> {
+    type Output = Settlement;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Settlement> {
+        match &mut self.get_mut().0 {
+            Call::Notification(call) => Pin::new(call).poll(cx).map(settlement),
+            Call::Validation(call) => call.as_mut().poll(cx),
+        }
+    }
 }
 
 fn settlement(outcome: Result<Reply, HandlerError>) -> Settlement {

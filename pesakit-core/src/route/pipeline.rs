@@ -14,6 +14,8 @@
 //! theirs cost a branch.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -21,14 +23,17 @@ use http::request::Parts;
 use http::{Method, Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tracing::instrument::Instrumented;
 use tracing::{Instrument, Span};
 
 use super::endpoint::ParsedCallback;
+use super::handle::Handling;
 use super::refusal::Refusal;
-use super::{Route, Routes, Table, answer, handle};
+use super::{Route, Routes, Table, answer};
 use crate::extract::{CallbackRequest, PeerAddr};
 use crate::guard::{GuardRequest, GuardVerdict};
-use crate::record::{IncomingCallback, RecordId, Recorded};
+use crate::kind::CallbackKind;
+use crate::record::{IncomingCallback, RecordId, Recorded, Recorder};
 
 /// The error type a streaming request body may have.
 type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -111,44 +116,61 @@ impl Routes {
     }
 
     /// The one stage sequence.
-    async fn drive<B: RequestBody>(&self, parts: Parts, body: B, peer: Option<PeerAddr>) -> Response<Bytes> {
-        let table = &*self.table;
-        let route = match table.receive(&parts) {
-            Some(route) => route,
-            None => return Refusal::NotFound.into_response(&parts),
-        };
-        let declared = body.declared_len();
-        if let Err(refusal) = table.guard(route, &parts, peer).and_then(|()| table.admit(&parts, declared)) {
-            return refusal.into_response(&parts);
-        }
-        let received_at = table.recorder.as_ref().map(|_| SystemTime::now());
-        let raw = match body.read(table.settings.body_limit).await {
-            Ok(raw) => raw,
-            Err(refusal) => return refusal.into_response(&parts),
-        };
-        let span = tracing::info_span!(
-            "daraja_callback",
-            kind = route.kind.attribute_name(),
-            path = route.path,
-            correlation_id = tracing::field::Empty,
-        );
-        let parsed = match within(&span, || route.endpoint.parse(&raw)) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                let reply = &table.settings.invalid_validation_reply;
-                return within(&span, || answer::unparsed(route.kind, &error, reply));
+    ///
+    /// Stages that never wait are plain calls, and this is a function
+    /// returning an `async` block rather than an `async fn` (which would
+    /// keep its arguments apart from its locals): hosts move a request's
+    /// future around, so it holds the request's parts once and, while the
+    /// handler runs, little more than the handler's own future.
+    #[allow(clippy::manual_async_fn, reason = "an `async fn` would hold the request's parts twice")]
+    fn drive<B: RequestBody>(
+        &self,
+        parts: Parts,
+        body: B,
+        peer: Option<PeerAddr>,
+    ) -> impl Future<Output = Response<Bytes>> {
+        async move {
+            let table = &*self.table;
+            let route = match table.receive(&parts) {
+                Some(route) => route,
+                None => return Refusal::NotFound.into_response(&parts),
+            };
+            let declared = body.declared_len();
+            if let Err(refusal) = table.guard(route, &parts, peer).and_then(|()| table.admit(&parts, declared)) {
+                return refusal.into_response(&parts);
             }
-        };
-        // Without a subscriber the span is disabled; `Span::none()` is the
-        // one that costs nothing to enter on every poll.
-        let span = if span.is_disabled() {
-            Span::none()
-        } else {
-            span.record("correlation_id", tracing::field::display(parsed.correlation_id()));
-            span
-        };
-        let request = CallbackRequest { parts: &parts, body: &raw, states: &table.states, peer };
-        table.record_and_handle(route, parsed, &request, received_at).instrument(span).await
+            let received_at = table.recorder.as_ref().map(|_| SystemTime::now());
+            let raw = match body.read(table.settings.body_limit).await {
+                Ok(raw) => raw,
+                Err(refusal) => return refusal.into_response(&parts),
+            };
+            let rest = match table.start(route, &parts, raw, peer, received_at) {
+                Ok(rest) => rest,
+                Err(unparsed) => return unparsed,
+            };
+            rest.await
+        }
+    }
+}
+
+/// What is left to do once the body parsed.
+enum Rest<'a> {
+    /// Without a recorder: handle, then answer.
+    Handling(HandleAndAnswer<'a>),
+    /// With a recorder: record, handle, settle, answer; boxed, so that
+    /// tables without a recorder do not pay for what it holds across its
+    /// waits.
+    Recording(Instrumented<Pin<Box<dyn Future<Output = Response<Bytes>> + Send + 'a>>>),
+}
+
+impl Future for Rest<'_> {
+    type Output = Response<Bytes>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Bytes>> {
+        match self.get_mut() {
+            Self::Handling(handling) => Pin::new(handling).poll(cx),
+            Self::Recording(stages) => Pin::new(stages).poll(cx),
+        }
     }
 }
 
@@ -192,69 +214,129 @@ impl Table {
         Ok(())
     }
 
-    /// Record, handle, answer and settle a callback that parsed.
+    /// Parse the body, in the request's span, then start what follows; a
+    /// body that does not parse is answered at once.
+    #[allow(clippy::result_large_err, reason = "the answer is sent at once, never held")]
+    fn start<'a>(
+        &'a self,
+        route: &'a Route,
+        parts: &'a Parts,
+        raw: Bytes,
+        peer: Option<PeerAddr>,
+        received_at: Option<SystemTime>,
+    ) -> Result<Rest<'a>, Response<Bytes>> {
+        let mut span = tracing::info_span!(
+            "daraja_callback",
+            kind = route.kind.attribute_name(),
+            path = route.path,
+            correlation_id = tracing::field::Empty,
+        );
+        let parsed = match within(&span, || route.endpoint.parse(&raw)) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                let reply = &self.settings.invalid_validation_reply;
+                return Err(within(&span, || answer::unparsed(route.kind, &error, reply)));
+            }
+        };
+        if span.is_disabled() {
+            // Without a subscriber, `Span::none()` is the span that costs
+            // nothing to enter on every poll.
+            span = Span::none();
+        } else {
+            span.record("correlation_id", tracing::field::display(parsed.correlation_id()));
+        }
+        let settings = &self.settings;
+        match &self.recorder {
+            None => {
+                let request = CallbackRequest { parts, body: &raw, states: &self.states, peer };
+                let call = within(&span, || parsed.bind(&request));
+                let handling =
+                    Handling::start(route.kind, call, settings.validation_deadline, &settings.validation_fallback);
+                Ok(Rest::Handling(HandleAndAnswer { kind: route.kind, span, handling }))
+            }
+            Some(recorder) => {
+                let stages = self.record_and_handle(recorder.as_ref(), route, parsed, parts, raw, peer, received_at);
+                let stages: Pin<Box<dyn Future<Output = Response<Bytes>> + Send + 'a>> = Box::pin(stages);
+                Ok(Rest::Recording(stages.instrument(span)))
+            }
+        }
+    }
+
+    /// Record, handle, settle and answer a callback that parsed.
+    #[allow(clippy::too_many_arguments, reason = "the request's pieces, each borrowed or moved once")]
     async fn record_and_handle(
         &self,
+        recorder: &dyn Recorder,
         route: &Route,
         parsed: Box<dyn ParsedCallback + '_>,
-        request: &CallbackRequest<'_>,
+        parts: &Parts,
+        raw: Bytes,
+        peer: Option<PeerAddr>,
         received_at: Option<SystemTime>,
     ) -> Response<Bytes> {
-        let record_id = match self.record(route, &*parsed, request, received_at).await {
+        let incoming = IncomingCallback {
+            kind: route.kind,
+            ids: parsed.daraja_ids(),
+            body: &raw,
+            headers: &parts.headers,
+            peer,
+            received_at: received_at.unwrap_or_else(SystemTime::now),
+        };
+        let record_id = match admit_recorded(route.kind, recorder.record(incoming).await) {
             Admission::Handle(record_id) => record_id,
             Admission::Answered(response) => return response,
         };
         let settings = &self.settings;
-        let call = parsed.bind(request);
+        let call = parsed.bind(&CallbackRequest { parts, body: &raw, states: &self.states, peer });
         let settlement =
-            handle::handle(route.kind, call, settings.validation_deadline, &settings.validation_fallback).await;
-        let response = answer::settled(route.kind, &settlement);
-        if let (Some(recorder), Some(record_id)) = (&self.recorder, record_id) {
-            if let Err(error) = recorder.settle(record_id, &settlement).await {
-                tracing::error!(record = %record_id, %error, "the callback's outcome was not stored");
-            }
+            Handling::start(route.kind, call, settings.validation_deadline, &settings.validation_fallback).await;
+        // Settle, then answer: the answer follows from the settlement alone.
+        if let Err(error) = recorder.settle(record_id, &settlement).await {
+            tracing::error!(record = %record_id, %error, "the callback's outcome was not stored");
         }
-        response
+        answer::settled(route.kind, &settlement)
     }
+}
 
-    /// Record: store the callback with the recorder, if the table has one.
-    async fn record(
-        &self,
-        route: &Route,
-        parsed: &dyn ParsedCallback,
-        request: &CallbackRequest<'_>,
-        received_at: Option<SystemTime>,
-    ) -> Admission {
-        let Some(recorder) = &self.recorder else {
-            return Admission::Handle(None);
-        };
-        let incoming = IncomingCallback {
-            kind: route.kind,
-            ids: parsed.daraja_ids(),
-            body: request.body,
-            headers: &request.parts.headers,
-            peer: request.peer,
-            received_at: received_at.unwrap_or_else(SystemTime::now),
-        };
-        match recorder.record(incoming).await {
-            Recorded::New(record_id) => Admission::Handle(Some(record_id)),
-            Recorded::Duplicate { id, verdict } => match (route.kind.acknowledgement(), verdict) {
-                (Some(body), _) => Admission::Answered(answer::duplicate(id, answer::acknowledgement(body))),
-                (None, Some(given)) => Admission::Answered(answer::duplicate(id, answer::verdict(&given))),
-                (None, None) => {
-                    tracing::info!(record = %id, "repeated validation with no verdict recorded; deciding again");
-                    Admission::Handle(Some(id))
-                }
-            },
-            Recorded::Unavailable(error) => Admission::Answered(answer::unrecorded(&*error)),
-        }
+/// The handle and answer stages of a request without a recorder: the
+/// handler runs inside the request's span, and its settlement becomes the
+/// kind's answer.
+struct HandleAndAnswer<'a> {
+    kind: CallbackKind,
+    span: Span,
+    handling: Handling<'a>,
+}
+
+impl Future for HandleAndAnswer<'_> {
+    type Output = Response<Bytes>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Bytes>> {
+        let this = self.get_mut();
+        let _entered = this.span.enter();
+        Pin::new(&mut this.handling).poll(cx).map(|settlement| answer::settled(this.kind, &settlement))
+    }
+}
+
+/// What the record stage's answer means for the request.
+fn admit_recorded(kind: CallbackKind, recorded: Recorded) -> Admission {
+    match recorded {
+        Recorded::New(record_id) => Admission::Handle(record_id),
+        Recorded::Duplicate { id, verdict } => match (kind.acknowledgement(), verdict) {
+            (Some(body), _) => Admission::Answered(answer::duplicate(id, answer::acknowledgement(body))),
+            (None, Some(given)) => Admission::Answered(answer::duplicate(id, answer::verdict(&given))),
+            (None, None) => {
+                tracing::info!(record = %id, "repeated validation with no verdict recorded; deciding again");
+                Admission::Handle(id)
+            }
+        },
+        Recorded::Unavailable(error) => Admission::Answered(answer::unrecorded(&*error)),
     }
 }
 
 /// What the record stage decided.
 enum Admission {
-    /// Run the handler, and settle this record afterwards if there is one.
-    Handle(Option<RecordId>),
+    /// Run the handler, and settle this record afterwards.
+    Handle(RecordId),
     /// Answered without the handler.
     Answered(Response<Bytes>),
 }
