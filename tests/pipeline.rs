@@ -20,7 +20,7 @@ use callbacks::{KINDS, Seen};
 use http::{Method, Request, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use pesakit::guard::{GuardRequest, GuardVerdict};
-use pesakit::record::{IncomingCallback, RecordFuture, RecordId, Recorded, Recorder, SettleError, Settlement};
+use pesakit::record::{IncomingCallback, RecordError, RecordFuture, RecordId, Recorded, Recorder, Settlement};
 use pesakit::testing::TestRequest;
 use pesakit::{C2bPayment, CallbackKind, PeerAddr, RejectCode, Routes, State, StkCallback, Validation, daraja};
 use serde_json::Value;
@@ -90,7 +90,7 @@ impl Recorder for MemoryRecorder {
         })
     }
 
-    fn settle<'a>(&'a self, id: RecordId, outcome: &'a Settlement) -> RecordFuture<'a, Result<(), SettleError>> {
+    fn settle<'a>(&'a self, id: RecordId, outcome: &'a Settlement) -> RecordFuture<'a, Result<(), RecordError>> {
         Box::pin(async move {
             self.journal.write("settle");
             let outcome = match outcome {

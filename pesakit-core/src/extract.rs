@@ -11,6 +11,7 @@ use http::HeaderMap;
 use http::request::Parts;
 
 use crate::handler::HandlerError;
+use crate::inbox::Delivery;
 
 /// The request a handler's arguments are taken from: what a custom
 /// [`FromCallbackRequest`] implementation reads.
@@ -40,6 +41,8 @@ pub struct CallbackRequest<'a> {
     /// The peer as the host gave it: passed by the bundled runtime, read
     /// from the request's extensions for other hosts.
     pub(crate) peer: Option<PeerAddr>,
+    /// Set when the handler runs from an inbox.
+    pub(crate) delivery: Option<Delivery>,
 }
 
 impl CallbackRequest<'_> {

@@ -14,7 +14,8 @@
 //!   HTTP contract every host shares; handler arguments in [`State`],
 //!   [`PeerAddr`], [`RawBody`].
 //! - [`guard`] and [`record`]: the stages where source checks and a durable
-//!   store of callbacks plug in.
+//!   store of callbacks plug in; [`inbox`]: the durable store itself, with
+//!   retries, deduplication and reconciliation.
 //! - [`kind`]: the nine callback kinds, as values and as marker types.
 //! - [`testing`]: post callbacks to a table in-process.
 //!
@@ -38,6 +39,7 @@ pub mod adapter;
 mod extract;
 pub mod guard;
 mod handler;
+pub mod inbox;
 pub mod kind;
 #[doc(hidden)]
 pub mod macro_support;
@@ -61,6 +63,7 @@ pub use extract::{CallbackRequest, ExtractError, FromCallbackRequest, PeerAddr, 
 pub use handler::{HandlerError, IntoAck, IntoVerdict};
 #[doc(hidden)]
 pub use handler::{HandlerFuture, Reply};
+pub use inbox::{Delivery, Inbox};
 pub use kind::CallbackKind;
 pub use payload::*;
 pub use response::{

@@ -27,7 +27,7 @@ use http::HeaderMap;
 use crate::extract::PeerAddr;
 use crate::handler::HandlerError;
 use crate::kind::CallbackKind;
-use crate::payload::DarajaIds;
+use crate::payload::{DarajaIds, PayloadError};
 use crate::response::Validation;
 
 /// The boxed future a [`Recorder`] returns.
@@ -39,7 +39,7 @@ pub type RecordFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
-/// use pesakit_core::record::{IncomingCallback, RecordFuture, RecordId, Recorded, Recorder, SettleError, Settlement};
+/// use pesakit_core::record::{IncomingCallback, RecordFuture, RecordId, Recorded, Recorder, RecordError, Settlement};
 ///
 /// /// Remembers what it saw, in memory: for tests only, nothing survives a restart.
 /// #[derive(Default)]
@@ -57,7 +57,7 @@ pub type RecordFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///         Box::pin(async move { recorded })
 ///     }
 ///
-///     fn settle<'a>(&'a self, _id: RecordId, _outcome: &'a Settlement) -> RecordFuture<'a, Result<(), SettleError>> {
+///     fn settle<'a>(&'a self, _id: RecordId, _outcome: &'a Settlement) -> RecordFuture<'a, Result<(), RecordError>> {
 ///         Box::pin(async { Ok(()) })
 ///     }
 /// }
@@ -70,14 +70,25 @@ pub trait Recorder: Send + Sync + 'static {
 
     /// Stores the outcome of the handler of the callback recorded as `id`.
     /// A failure is logged at error; the answer already given stands.
-    fn settle<'a>(&'a self, id: RecordId, outcome: &'a Settlement) -> RecordFuture<'a, Result<(), SettleError>>;
+    fn settle<'a>(&'a self, id: RecordId, outcome: &'a Settlement) -> RecordFuture<'a, Result<(), RecordError>>;
+
+    /// Stores a body that did not parse on a notification route, before it
+    /// is answered 400, so that a parser too strict for a real callback
+    /// never loses it. A failure is answered 500. By default nothing is
+    /// stored.
+    fn quarantine<'a>(&'a self, callback: UnparsedCallback<'a>) -> RecordFuture<'a, Result<(), RecordError>> {
+        let _ = callback;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A callback that parsed, as the record stage sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct IncomingCallback<'a> {
     pub(crate) kind: CallbackKind,
+    pub(crate) route_path: &'static str,
     pub(crate) ids: DarajaIds<'a>,
+    pub(crate) outcome_unknown: Option<&'static str>,
     pub(crate) body: &'a Bytes,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) peer: Option<PeerAddr>,
@@ -90,9 +101,20 @@ impl<'a> IncomingCallback<'a> {
         self.kind
     }
 
+    /// The path of the route it was posted to.
+    pub fn route_path(&self) -> &'static str {
+        self.route_path
+    }
+
     /// Its dedupe key and secondary ids.
     pub fn ids(&self) -> DarajaIds<'a> {
         self.ids
+    }
+
+    /// Why the outcome it reports is not final, when it is not (see
+    /// [`Payload::outcome_unknown`](crate::Payload::outcome_unknown)).
+    pub fn outcome_unknown(&self) -> Option<&'static str> {
+        self.outcome_unknown
     }
 
     /// The body exactly as received.
@@ -114,6 +136,56 @@ impl<'a> IncomingCallback<'a> {
     /// When the request arrived, before its body was read.
     pub fn received_at(&self) -> SystemTime {
         self.received_at
+    }
+}
+
+/// A body that did not parse on a notification route, as
+/// [`Recorder::quarantine`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct UnparsedCallback<'a> {
+    pub(crate) kind: CallbackKind,
+    pub(crate) route_path: &'static str,
+    pub(crate) body: &'a Bytes,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) peer: Option<PeerAddr>,
+    pub(crate) received_at: SystemTime,
+    pub(crate) error: &'a PayloadError,
+}
+
+impl<'a> UnparsedCallback<'a> {
+    /// The kind of the route it was posted to.
+    pub fn kind(&self) -> CallbackKind {
+        self.kind
+    }
+
+    /// The path of the route it was posted to.
+    pub fn route_path(&self) -> &'static str {
+        self.route_path
+    }
+
+    /// The body exactly as received.
+    pub fn body(&self) -> &'a Bytes {
+        self.body
+    }
+
+    /// The request headers, as sent.
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// The connection's peer, when the host knows it.
+    pub fn peer(&self) -> Option<PeerAddr> {
+        self.peer
+    }
+
+    /// When the request arrived.
+    pub fn received_at(&self) -> SystemTime {
+        self.received_at
+    }
+
+    /// Why it did not parse.
+    pub fn error(&self) -> &'a PayloadError {
+        self.error
     }
 }
 
@@ -159,17 +231,17 @@ pub enum Settlement {
     Failed(HandlerError),
 }
 
-/// Why an outcome could not be stored.
+/// Why a recorder could not store an outcome or an unparsed body.
 #[derive(Debug)]
-pub struct SettleError(pub Box<dyn Error + Send + Sync>);
+pub struct RecordError(pub Box<dyn Error + Send + Sync>);
 
-impl fmt::Display for SettleError {
+impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the callback's outcome could not be stored: {}", self.0)
+        write!(f, "the recorder could not store it: {}", self.0)
     }
 }
 
-impl Error for SettleError {
+impl Error for RecordError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         Some(&*self.0)
     }

@@ -190,6 +190,27 @@ impl RejectCode {
         Ok(Self::Custom(CustomRejectCode(token)))
     }
 
+    /// The code sent as `code`: one of the documented six, or a custom
+    /// one.
+    ///
+    /// ```
+    /// use pesakit_core::RejectCode;
+    /// assert_eq!(RejectCode::from_code("C2B00012")?, RejectCode::InvalidAccountNumber);
+    /// assert_eq!(RejectCode::from_code("C2B00099")?.as_str(), "C2B00099");
+    /// # Ok::<(), pesakit_core::ResponseValueError>(())
+    /// ```
+    pub fn from_code(code: &str) -> Result<Self, ResponseValueError> {
+        Ok(match code {
+            "C2B00011" => Self::InvalidMsisdn,
+            "C2B00012" => Self::InvalidAccountNumber,
+            "C2B00013" => Self::InvalidAmount,
+            "C2B00014" => Self::InvalidKycDetails,
+            "C2B00015" => Self::InvalidShortcode,
+            "C2B00016" => Self::OtherError,
+            other => return Self::custom(other),
+        })
+    }
+
     /// The code as sent in `ResultCode`.
     pub fn as_str(&self) -> &str {
         match self {

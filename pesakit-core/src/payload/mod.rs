@@ -66,4 +66,12 @@ pub trait Payload: Sized + Send + Sync + 'static {
     /// The ids the callback carries: its dedupe key and the ids it can be
     /// found by (see [`DarajaIds`]).
     fn daraja_ids(&self) -> DarajaIds<'_>;
+
+    /// Why the outcome this callback reports is not final, when it is not:
+    /// a queue timeout, or a result code Daraja does not document as final.
+    /// Such a callback needs reconciling (a status query) before anyone is
+    /// told that a payment failed.
+    fn outcome_unknown(&self) -> Option<&'static str> {
+        None
+    }
 }

@@ -33,6 +33,42 @@ impl ResultCode {
         *self == Self::Numeric(0)
     }
 
+    /// Whether Daraja documents this STK code as a final outcome: paid, or a
+    /// failure that a query would only confirm. 1019 (expired), 1037 (no
+    /// answer from the phone) and codes pesakit does not know are not: query
+    /// the outcome before telling the customer.
+    ///
+    /// ```
+    /// use pesakit_core::ResultCode;
+    /// assert!(ResultCode::Numeric(1032).is_final_stk_outcome());
+    /// assert!(!ResultCode::Numeric(1037).is_final_stk_outcome());
+    /// assert!(!ResultCode::Numeric(4242).is_final_stk_outcome());
+    /// ```
+    pub fn is_final_stk_outcome(&self) -> bool {
+        const FINAL: [i64; 16] = [0, 1, 2, 3, 4, 8, 17, 26, 1001, 1025, 1031, 1032, 2001, 2028, 8006, 9999];
+        match self {
+            Self::Numeric(code) => FINAL.contains(code),
+            Self::Text(code) => code == "SFC_IC0003",
+        }
+    }
+
+    /// Whether this is a `ResultURL` code Daraja documents (success or a
+    /// known failure); an unknown code leaves the outcome to be queried.
+    ///
+    /// ```
+    /// use pesakit_core::ResultCode;
+    /// assert!(ResultCode::Text("R000001".into()).is_documented_result());
+    /// assert!(!ResultCode::Numeric(77).is_documented_result());
+    /// ```
+    pub fn is_documented_result(&self) -> bool {
+        const DOCUMENTED: [i64; 23] =
+            [0, 1, 2, 3, 4, 8, 11, 15, 17, 18, 19, 20, 21, 22, 24, 25, 26, 29, 2001, 2006, 2028, 2040, 8006];
+        match self {
+            Self::Numeric(code) => DOCUMENTED.contains(code),
+            Self::Text(code) => matches!(code.as_str(), "R000001" | "R000002" | "SFC_IC0003"),
+        }
+    }
+
     /// The numeric value, if the code is numeric.
     ///
     /// ```
@@ -47,7 +83,8 @@ impl ResultCode {
         }
     }
 
-    /// Reads a code from a JSON scalar (spec §6 rules 12 and 15).
+    /// Reads a code from a JSON scalar: an integer, or a non-empty string
+    /// (one of digits only reads as that integer).
     pub(crate) fn from_scalar(scalar: Scalar<'_>, path: &str) -> Result<Self, PayloadError> {
         match scalar {
             Scalar::Number(literal) => literal.parse().map(Self::Numeric).map_err(|_| {

@@ -158,6 +158,11 @@ impl Payload for StkCallback {
         CorrelationId::CheckoutRequest(&self.checkout_request_id)
     }
 
+    fn outcome_unknown(&self) -> Option<&'static str> {
+        (!self.result_code.is_final_stk_outcome())
+            .then_some("the STK result code is not a final outcome (expired, unanswered or unknown): query it")
+    }
+
     fn daraja_ids(&self) -> DarajaIds<'_> {
         let receipt = self.payment.as_ref().map(|payment| DarajaId::Receipt(&payment.receipt));
         DarajaIds::new(&self.checkout_request_id, [Some(DarajaId::MerchantRequest(&self.merchant_request_id)), receipt])

@@ -79,6 +79,10 @@ impl Payload for QueueTimeout {
         }
     }
 
+    fn outcome_unknown(&self) -> Option<&'static str> {
+        Some("a queue timeout: the result may still come, or must be queried")
+    }
+
     /// The same key as the result it stands in for, under its own kind.
     fn daraja_ids(&self) -> DarajaIds<'_> {
         DarajaIds::new(&self.originator_conversation_id, [Some(DarajaId::Conversation(&self.conversation_id)), None])

@@ -25,6 +25,9 @@ pub(super) trait ParsedCallback: Send + Sync {
     /// The ids the record stage stores it under.
     fn daraja_ids(&self) -> DarajaIds<'_>;
 
+    /// Why its outcome is not final, when it is not.
+    fn outcome_unknown(&self) -> Option<&'static str>;
+
     /// The handler call, its arguments extracted from `request`; it runs
     /// once awaited.
     fn bind(self: Box<Self>, request: &CallbackRequest<'_>) -> HandlerFuture;
@@ -73,6 +76,10 @@ where
 
     fn daraja_ids(&self) -> DarajaIds<'_> {
         self.payload.daraja_ids()
+    }
+
+    fn outcome_unknown(&self) -> Option<&'static str> {
+        self.payload.outcome_unknown()
     }
 
     fn bind(self: Box<Self>, request: &CallbackRequest<'_>) -> HandlerFuture {

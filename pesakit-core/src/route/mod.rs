@@ -7,17 +7,20 @@ mod handle;
 mod pipeline;
 mod refusal;
 mod service;
+mod stored;
 
 pub use service::ResponseBody;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use self::endpoint::{Endpoint, TypedEndpoint};
 use crate::extract::{CallbackRequest, RequiredState, StateMap};
 use crate::guard::Guard;
 use crate::handler::HandlerFuture;
+use crate::inbox::Inbox;
+use crate::inbox::worker::Handlers;
 use crate::kind::{CallbackKind, Kind};
 use crate::record::Recorder;
 use crate::response::{RejectCode, Validation};
@@ -128,6 +131,9 @@ struct Table {
     settings: Settings,
     guards: Vec<Arc<dyn Guard>>,
     recorder: Option<Arc<dyn Recorder>>,
+    /// Set with [`Routes::with_inbox`]: notifications are answered once
+    /// stored, and their handlers run from the inbox.
+    inbox: Option<Inbox>,
 }
 
 #[derive(Clone, Debug)]
@@ -151,6 +157,7 @@ impl Default for Table {
             },
             guards: Vec::new(),
             recorder: None,
+            inbox: None,
         }
     }
 }
@@ -164,6 +171,7 @@ impl fmt::Debug for Routes {
             .field("settings", &table.settings)
             .field("guards", &table.guards.len())
             .field("recorder", &table.recorder.is_some())
+            .field("inbox", &table.inbox)
             .finish()
     }
 }
@@ -278,8 +286,32 @@ impl Routes {
     /// handler runs, and its outcome after; duplicates are answered without
     /// running the handler again (see [`record`](crate::record)).
     pub fn record_with(mut self, recorder: impl Recorder) -> Self {
-        self.table_mut().recorder = Some(Arc::new(recorder));
+        let table = self.table_mut();
+        table.recorder = Some(Arc::new(recorder));
+        table.inbox = None;
         self
+    }
+
+    /// Stores every callback in `inbox` before it is acknowledged: a
+    /// notification is answered 200 once it is durably stored, and its
+    /// handler runs from the inbox, retried until done; duplicates are
+    /// answered without running it again (see [`inbox`](crate::inbox)).
+    /// Replaces a recorder given with [`record_with`](Self::record_with).
+    pub fn with_inbox(mut self, inbox: Inbox) -> Self {
+        let table = self.table_mut();
+        table.recorder = Some(Arc::new(inbox.clone()));
+        table.inbox = Some(inbox);
+        self
+    }
+
+    /// Starts the inbox's background work (callbacks a crash left pending,
+    /// retries, pruning) on the current Tokio runtime, if the table has an
+    /// inbox. The bundled server does this when it starts; otherwise it
+    /// starts with the first request.
+    pub fn start_inbox(&self) {
+        if let Some(inbox) = &self.table.inbox {
+            inbox.start_background(Arc::downgrade(&self.table) as Weak<dyn Handlers>);
+        }
     }
 
     /// Caps the request body size (default [`DEFAULT_BODY_LIMIT`]); larger

@@ -15,8 +15,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -30,10 +31,13 @@ use super::endpoint::ParsedCallback;
 use super::handle::Handling;
 use super::refusal::Refusal;
 use super::{Route, Routes, Table, answer};
-use crate::extract::{CallbackRequest, PeerAddr};
+use crate::extract::{CallbackRequest, PeerAddr, StateMap};
 use crate::guard::{GuardRequest, GuardVerdict};
+use crate::inbox::Delivery;
+use crate::inbox::worker::Handlers;
 use crate::kind::CallbackKind;
-use crate::record::{IncomingCallback, RecordId, Recorded, Recorder};
+use crate::payload::PayloadError;
+use crate::record::{IncomingCallback, RecordId, Recorded, Recorder, Settlement, UnparsedCallback};
 
 /// The error type a streaming request body may have.
 type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -139,12 +143,16 @@ impl Routes {
             if let Err(refusal) = table.guard(route, &parts, peer).and_then(|()| table.admit(&parts, declared)) {
                 return refusal.into_response(&parts);
             }
-            let received_at = table.recorder.as_ref().map(|_| SystemTime::now());
+            // Read only by the record stage.
+            let received_at = table.recorder.as_ref().map_or(SystemTime::UNIX_EPOCH, |_| SystemTime::now());
+            if let Some(inbox) = &table.inbox {
+                inbox.start_background(Arc::downgrade(&self.table) as Weak<dyn Handlers>);
+            }
             let raw = match body.read(table.settings.body_limit).await {
                 Ok(raw) => raw,
                 Err(refusal) => return refusal.into_response(&parts),
             };
-            let rest = match table.start(route, &parts, raw, peer, received_at) {
+            let rest = match table.start(Received { route, parts: &parts, raw, peer, received_at }) {
                 Ok(rest) => rest,
                 Err(unparsed) => return unparsed,
             };
@@ -157,11 +165,13 @@ impl Routes {
 enum Rest<'a> {
     /// Without a recorder: handle, then answer.
     Handling(HandleAndAnswer<'a>),
-    /// With a recorder: record, handle, settle, answer; boxed, so that
-    /// tables without a recorder do not pay for what it holds across its
-    /// waits.
-    Recording(Instrumented<Pin<Box<dyn Future<Output = Response<Bytes>> + Send + 'a>>>),
+    /// With a recorder: record, handle, settle, answer (or quarantine);
+    /// boxed, so that tables without a recorder do not pay for what it
+    /// holds across its waits.
+    Recording(Instrumented<RecordingStages<'a>>),
 }
+
+type RecordingStages<'a> = Pin<Box<dyn Future<Output = Response<Bytes>> + Send + 'a>>;
 
 impl Future for Rest<'_> {
     type Output = Response<Bytes>;
@@ -215,27 +225,29 @@ impl Table {
     }
 
     /// Parse the body, in the request's span, then start what follows; a
-    /// body that does not parse is answered at once.
+    /// body that does not parse is answered at once, unless it must be
+    /// quarantined first.
     #[allow(clippy::result_large_err, reason = "the answer is sent at once, never held")]
-    fn start<'a>(
-        &'a self,
-        route: &'a Route,
-        parts: &'a Parts,
-        raw: Bytes,
-        peer: Option<PeerAddr>,
-        received_at: Option<SystemTime>,
-    ) -> Result<Rest<'a>, Response<Bytes>> {
+    fn start<'a>(&'a self, received: Received<'a>) -> Result<Rest<'a>, Response<Bytes>> {
+        let route = received.route;
         let mut span = tracing::info_span!(
             "daraja_callback",
             kind = route.kind.attribute_name(),
             path = route.path,
             correlation_id = tracing::field::Empty,
         );
-        let parsed = match within(&span, || route.endpoint.parse(&raw)) {
+        let parsed = match within(&span, || route.endpoint.parse(&received.raw)) {
             Ok(parsed) => parsed,
             Err(error) => {
                 let reply = &self.settings.invalid_validation_reply;
-                return Err(within(&span, || answer::unparsed(route.kind, &error, reply)));
+                let refusal = within(&span, || answer::unparsed(route.kind, &error, reply));
+                return match (&self.recorder, route.kind.acknowledgement()) {
+                    (Some(recorder), Some(_)) => {
+                        let stages = quarantine(recorder.as_ref(), received, error, refusal);
+                        Ok(Rest::Recording(boxed(stages).instrument(span)))
+                    }
+                    _ => Err(refusal),
+                };
             }
         };
         if span.is_disabled() {
@@ -248,73 +260,127 @@ impl Table {
         let settings = &self.settings;
         match &self.recorder {
             None => {
-                let request = CallbackRequest { parts, body: &raw, states: &self.states, peer };
+                let request = received.request(&self.states, None);
                 let call = within(&span, || parsed.bind(&request));
                 let handling =
                     Handling::start(route.kind, call, settings.validation_deadline, &settings.validation_fallback);
                 Ok(Rest::Handling(HandleAndAnswer { kind: route.kind, span, handling }))
             }
             Some(recorder) => {
-                let stages = self.record_and_handle(recorder.as_ref(), route, parsed, parts, raw, peer, received_at);
-                let stages: Pin<Box<dyn Future<Output = Response<Bytes>> + Send + 'a>> = Box::pin(stages);
-                Ok(Rest::Recording(stages.instrument(span)))
+                let stages = self.record_and_handle(recorder, received, parsed, span.clone());
+                Ok(Rest::Recording(boxed(stages).instrument(span)))
             }
         }
     }
 
     /// Record, handle, settle and answer a callback that parsed.
-    #[allow(clippy::too_many_arguments, reason = "the request's pieces, each borrowed or moved once")]
+    ///
+    /// With an inbox, a notification is answered once it is stored; its
+    /// handler runs from the inbox. A C2B validation is held to its deadline
+    /// from the moment recording starts, so a slow store cannot make it late.
     async fn record_and_handle(
         &self,
-        recorder: &dyn Recorder,
-        route: &Route,
+        recorder: &Arc<dyn Recorder>,
+        received: Received<'_>,
         parsed: Box<dyn ParsedCallback + '_>,
-        parts: &Parts,
-        raw: Bytes,
-        peer: Option<PeerAddr>,
-        received_at: Option<SystemTime>,
+        span: Span,
     ) -> Response<Bytes> {
+        let route = received.route;
+        let settings = &self.settings;
+        let deadline = Instant::now() + settings.validation_deadline;
         let incoming = IncomingCallback {
             kind: route.kind,
+            route_path: route.path,
             ids: parsed.daraja_ids(),
-            body: &raw,
-            headers: &parts.headers,
-            peer,
-            received_at: received_at.unwrap_or_else(SystemTime::now),
+            outcome_unknown: parsed.outcome_unknown(),
+            body: &received.raw,
+            headers: &received.parts.headers,
+            peer: received.peer,
+            received_at: received.received_at,
         };
-        let record_id = match admit_recorded(route.kind, recorder.record(incoming).await) {
+        let recording = recorder.record(incoming);
+        let recorded = match route.kind.acknowledgement() {
+            Some(_) => recording.await,
+            None => match tokio::time::timeout_at(deadline.into(), recording).await {
+                Ok(recorded) => recorded,
+                Err(_) => {
+                    tracing::error!("the store did not record the validation before its deadline");
+                    return answer::verdict(&settings.validation_fallback);
+                }
+            },
+        };
+        let record_id = match admit_recorded(route.kind, recorded) {
             Admission::Handle(record_id) => record_id,
             Admission::Answered(response) => return response,
         };
-        let settings = &self.settings;
-        let call = parsed.bind(&CallbackRequest { parts, body: &raw, states: &self.states, peer });
-        let settlement =
-            Handling::start(route.kind, call, settings.validation_deadline, &settings.validation_fallback).await;
-        // Settle, then answer: the answer follows from the settlement alone.
-        if let Err(error) = recorder.settle(record_id, &settlement).await {
-            tracing::error!(record = %record_id, %error, "the callback's outcome was not stored");
+        if let (Some(inbox), Some(ack)) = (&self.inbox, route.kind.acknowledgement()) {
+            let delivery = Delivery { id: record_id, attempt: 1, first_received: received.received_at };
+            let call = parsed.bind(&received.request(&self.states, Some(delivery)));
+            inbox.spawn_attempt(record_id, 1, call, span);
+            return answer::acknowledgement(ack);
         }
-        answer::settled(route.kind, &settlement)
+        let call = parsed.bind(&received.request(&self.states, None));
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let settlement = Handling::start(route.kind, call, remaining, &settings.validation_fallback).await;
+        let response = answer::settled(route.kind, &settlement);
+        if route.kind.acknowledgement().is_none() {
+            // A verdict is sent at once; storing it must not delay it.
+            let recorder = Arc::clone(recorder);
+            tokio::spawn(async move { settle(&*recorder, record_id, &settlement).await }.instrument(span));
+        } else {
+            settle(&**recorder, record_id, &settlement).await;
+        }
+        response
     }
 }
 
-/// The handle and answer stages of a request without a recorder: the
-/// handler runs inside the request's span, and its settlement becomes the
-/// kind's answer.
-struct HandleAndAnswer<'a> {
-    kind: CallbackKind,
-    span: Span,
-    handling: Handling<'a>,
+/// The request as the stages after the read stage see it.
+struct Received<'a> {
+    route: &'a Route,
+    parts: &'a Parts,
+    raw: Bytes,
+    peer: Option<PeerAddr>,
+    received_at: SystemTime,
 }
 
-impl Future for HandleAndAnswer<'_> {
-    type Output = Response<Bytes>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Bytes>> {
-        let this = self.get_mut();
-        let _entered = this.span.enter();
-        Pin::new(&mut this.handling).poll(cx).map(|settlement| answer::settled(this.kind, &settlement))
+impl<'a> Received<'a> {
+    fn request<'r>(&'r self, states: &'r StateMap, delivery: Option<Delivery>) -> CallbackRequest<'r> {
+        CallbackRequest { parts: self.parts, body: &self.raw, states, peer: self.peer, delivery }
     }
+}
+
+/// Settle: the handler's outcome back to the recorder.
+async fn settle(recorder: &dyn Recorder, record_id: RecordId, settlement: &Settlement) {
+    if let Err(error) = recorder.settle(record_id, settlement).await {
+        tracing::error!(record = %record_id, %error, "the callback's outcome was not stored");
+    }
+}
+
+/// Stores a body that did not parse, then sends its refusal; 500 if it
+/// could not be stored, so that nothing is lost that Daraja may resend.
+async fn quarantine(
+    recorder: &dyn Recorder,
+    received: Received<'_>,
+    error: PayloadError,
+    refusal: Response<Bytes>,
+) -> Response<Bytes> {
+    let unparsed = UnparsedCallback {
+        kind: received.route.kind,
+        route_path: received.route.path,
+        body: &received.raw,
+        headers: &received.parts.headers,
+        peer: received.peer,
+        received_at: received.received_at,
+        error: &error,
+    };
+    match recorder.quarantine(unparsed).await {
+        Ok(()) => refusal,
+        Err(failure) => answer::unrecorded(&failure),
+    }
+}
+
+fn boxed<'a>(stages: impl Future<Output = Response<Bytes>> + Send + 'a) -> RecordingStages<'a> {
+    Box::pin(stages)
 }
 
 /// What the record stage's answer means for the request.
@@ -339,6 +405,25 @@ enum Admission {
     Handle(RecordId),
     /// Answered without the handler.
     Answered(Response<Bytes>),
+}
+
+/// The handle and answer stages of a request without a recorder: the
+/// handler runs inside the request's span, and its settlement becomes the
+/// kind's answer.
+struct HandleAndAnswer<'a> {
+    kind: CallbackKind,
+    span: Span,
+    handling: Handling<'a>,
+}
+
+impl Future for HandleAndAnswer<'_> {
+    type Output = Response<Bytes>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Bytes>> {
+        let this = self.get_mut();
+        let _entered = this.span.enter();
+        Pin::new(&mut this.handling).poll(cx).map(|settlement| answer::settled(this.kind, &settlement))
+    }
 }
 
 /// A request body, in memory or streaming: the read stage.

@@ -210,6 +210,8 @@ impl Server {
     /// an error of kind [`io::ErrorKind::InvalidInput`].
     pub async fn serve(self, routes: Routes) -> io::Result<()> {
         routes.check().map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+        // Callbacks a crash left pending are taken up now, not at the first request.
+        routes.start_inbox();
         let local_addr = self.listener.local_addr()?;
         self.log_routes(local_addr, &routes);
         let connections = Arc::new(Semaphore::new(self.max_connections));

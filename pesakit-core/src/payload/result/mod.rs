@@ -153,6 +153,11 @@ impl<P: ResultParams> Payload for DarajaResult<P> {
         }
     }
 
+    fn outcome_unknown(&self) -> Option<&'static str> {
+        (!self.result_code.is_documented_result())
+            .then_some("the result code is not one Daraja documents: query the transaction status")
+    }
+
     fn daraja_ids(&self) -> DarajaIds<'_> {
         let conversation = Some(DarajaId::Conversation(&self.conversation_id));
         DarajaIds::new(

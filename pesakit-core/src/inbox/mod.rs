@@ -1,0 +1,230 @@
+//! The durable inbox: every callback stored before it is acknowledged,
+//! handled once, retried until done, and nothing acknowledged lost across a
+//! crash.
+//!
+//! ```no_run
+//! # #[cfg(feature = "sqlite")]
+//! # async fn run(routes: pesakit_core::Routes) -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = pesakit_core::Inbox::sqlite("pesakit-inbox.db")?; // created if missing
+//! pesakit_core::serve("0.0.0.0:3000", routes.with_inbox(inbox)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With an inbox, each request walks the pipeline like this:
+//!
+//! - **Notifications** (every kind but C2B validation) are answered with
+//!   their 200 body as soon as the raw body, kind, dedupe key, secondary
+//!   ids, content type, forwarding headers, peer and time received are
+//!   durably committed. The handler then runs at once, from the inbox; its
+//!   outcome is settled there: done, or failed with the error, retried with
+//!   exponential backoff and jitter, and parked as dead after
+//!   [`max_attempts`](Inbox::max_attempts). Rows a crash left pending are
+//!   taken up again when the server starts.
+//! - **Duplicates** (the same kind and dedupe key) are answered with the
+//!   same success at once, counted, and never handled again.
+//! - **C2B validation** is recorded too, and its handler runs inline, all
+//!   under the validation deadline; a repeated validation gets the verdict
+//!   already given.
+//! - **Bodies that do not parse** on a notification route are stored as
+//!   quarantined, with the parse error, before the 400 is sent.
+//! - **Reconciliation**: queue timeouts, result codes not known to be final
+//!   and validations answered by the fallback verdict are marked, with the
+//!   reason; a later final callback carrying one of the same ids clears the
+//!   mark.
+//! - **Store unavailable**: 500, logged at error; never 503, never 200 for
+//!   what was not stored.
+//!
+//! Handlers that want to be idempotent themselves take [`Delivery`]: the
+//! inbox id, the attempt and when the callback first arrived.
+
+mod retry;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod store;
+pub(crate) mod worker;
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+pub use self::retry::RetryPolicy;
+#[cfg(feature = "sqlite")]
+pub use self::sqlite::SqliteStore;
+pub use self::store::{
+    CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
+    StoreFuture, StoredCallback, StoredVerdict,
+};
+use crate::extract::{CallbackRequest, ExtractError, FromCallbackRequest};
+use crate::record::RecordId;
+
+/// Default number of handler attempts before a callback is parked as dead.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+
+/// Default age after which callbacks handled successfully are pruned.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+
+/// A durable store of callbacks and the policy for handling them; give it to
+/// a route table with [`Routes::with_inbox`](crate::Routes::with_inbox).
+///
+/// Cloning it is cheap and shares the store.
+#[derive(Clone)]
+pub struct Inbox {
+    pub(crate) store: Arc<dyn InboxStore>,
+    pub(crate) settings: InboxSettings,
+    /// Set once the background task (recovery, retries, pruning) runs.
+    pub(crate) started: Arc<OnceLock<()>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct InboxSettings {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) retention: Duration,
+    pub(crate) poll_interval: Duration,
+    pub(crate) lease: Duration,
+}
+
+impl fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbox").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Inbox {
+    /// The embedded default: a SQLite database at `path`, created if
+    /// missing, in WAL mode with `synchronous=FULL`, written by one thread
+    /// that commits concurrent callbacks together.
+    ///
+    /// One server process per file: several instances need a shared store.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
+        SqliteStore::open(path).map(Self::with_store)
+    }
+
+    /// An inbox on any [`InboxStore`].
+    pub fn with_store(store: impl InboxStore) -> Self {
+        let settings = InboxSettings {
+            retry: RetryPolicy::default(),
+            retention: DEFAULT_RETENTION,
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(5 * 60),
+        };
+        Self { store: Arc::new(store), settings, started: Arc::default() }
+    }
+
+    /// How many times a handler runs before its callback is parked as
+    /// dead (default [`DEFAULT_MAX_ATTEMPTS`], at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.settings.retry.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The pause before the second attempt, doubling for each further one
+    /// up to `max`, each with up to a quarter more at random so that
+    /// retries spread out (defaults: 1 s, 10 min).
+    pub fn retry_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.settings.retry.initial_backoff = initial;
+        self.settings.retry.max_backoff = max.max(initial);
+        self
+    }
+
+    /// How long callbacks handled successfully are kept (default
+    /// [`DEFAULT_RETENTION`], 90 days). Pending, failed, dead, quarantined
+    /// and to-reconcile callbacks are never pruned automatically.
+    pub fn retention(mut self, age: Duration) -> Self {
+        self.settings.retention = age;
+        self
+    }
+
+    /// How often the inbox looks for retries that are due (default 1 s,
+    /// at least 10 ms).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.settings.poll_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How long a handler may run before its callback is taken up again
+    /// as if its process had died (default 5 minutes).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.settings.lease = lease;
+        self
+    }
+
+    /// The store, for listing and finding callbacks.
+    pub fn store(&self) -> &dyn InboxStore {
+        &*self.store
+    }
+
+    /// The callback stored as `id`.
+    pub async fn get(&self, id: RecordId) -> Result<Option<StoredCallback>, StoreError> {
+        self.store.get(id).await
+    }
+
+    /// Callbacks matching `filter`, newest first.
+    pub async fn list(&self, filter: ListFilter) -> Result<Vec<StoredCallback>, StoreError> {
+        self.store.list(filter).await
+    }
+
+    /// Every callback carrying `daraja_id` as its dedupe key or a secondary
+    /// id: a checkout request id, a receipt or `TransID`, a conversation id.
+    pub async fn find(&self, daraja_id: &str) -> Result<Vec<StoredCallback>, StoreError> {
+        self.store.find(daraja_id.to_owned()).await
+    }
+
+    /// Callbacks that need reconciling, with the reason, newest first.
+    pub async fn needs_reconciliation(&self) -> Result<Vec<StoredCallback>, StoreError> {
+        self.store.list(ListFilter { needs_reconciliation: true, ..ListFilter::default() }).await
+    }
+
+    /// Deletes callbacks handled successfully before `before`; returns how
+    /// many. The inbox does this itself for the [retention](Self::retention)
+    /// period.
+    pub async fn prune(&self, before: SystemTime) -> Result<u64, StoreError> {
+        self.store.prune(before).await
+    }
+}
+
+/// The delivery facts a handler needs to be idempotent itself: which
+/// stored callback it is handling, which attempt this is, and when the
+/// callback first arrived.
+///
+/// Take `Option<Delivery>` in a handler that also serves tables without an
+/// inbox.
+///
+/// ```
+/// use pesakit_core::inbox::Delivery;
+/// use pesakit_core::record::RecordId;
+///
+/// let delivery = Delivery { id: RecordId(7), attempt: 2, first_received: std::time::SystemTime::UNIX_EPOCH };
+/// assert!(delivery.is_retry());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// The inbox's id for the callback.
+    pub id: RecordId,
+    /// 1 for the first run of the handler, 2 for its first retry, …
+    pub attempt: u32,
+    /// When the callback was first received.
+    pub first_received: SystemTime,
+}
+
+impl Delivery {
+    /// Whether an earlier attempt ran (and failed, or its process died).
+    pub fn is_retry(&self) -> bool {
+        self.attempt > 1
+    }
+}
+
+impl FromCallbackRequest for Delivery {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        request.delivery.ok_or_else(|| {
+            ExtractError::new("a handler takes `Delivery` but the table has no inbox: add `.with_inbox(…)`")
+        })
+    }
+}
+
+impl FromCallbackRequest for Option<Delivery> {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        Ok(request.delivery)
+    }
+}

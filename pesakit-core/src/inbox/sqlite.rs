@@ -1,0 +1,557 @@
+//! The embedded store: SQLite in WAL mode with `synchronous=FULL`, written
+//! by one thread that commits concurrent operations together (group
+//! commit), so that durable throughput grows with concurrency.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rusqlite::{Connection, Row, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use super::store::{
+    CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
+    StoreFuture, StoredCallback, StoredVerdict,
+};
+use crate::kind::CallbackKind;
+use crate::record::{RecordId, Recorded};
+
+/// Most operations committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// Default bounds on quarantined bodies, which strangers can post: past
+/// them the oldest go first.
+const DEFAULT_QUARANTINE_ROWS: u64 = 10_000;
+const DEFAULT_QUARANTINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Schema migrations, applied in order once each; the version is stored in
+/// the database.
+const MIGRATIONS: [&str; 1] = [r"
+    CREATE TABLE callbacks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        route_path TEXT NOT NULL,
+        dedupe_key TEXT,
+        state TEXT NOT NULL,
+        body BLOB NOT NULL,
+        content_type TEXT,
+        forwarded TEXT,
+        peer TEXT,
+        received_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        seen_count INTEGER NOT NULL DEFAULT 1,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER,
+        last_error TEXT,
+        verdict_code TEXT,
+        verdict_tag TEXT,
+        reconcile_reason TEXT,
+        is_final INTEGER NOT NULL,
+        settled_at INTEGER
+    );
+    CREATE UNIQUE INDEX callbacks_kind_dedupe_key ON callbacks (kind, dedupe_key) WHERE dedupe_key IS NOT NULL;
+    CREATE INDEX callbacks_state_due_at ON callbacks (state, due_at);
+    CREATE INDEX callbacks_received_at ON callbacks (received_at);
+    CREATE TABLE callback_ids (
+        callback_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL
+    );
+    CREATE INDEX callback_ids_value ON callback_ids (value);
+    CREATE INDEX callback_ids_callback_id ON callback_ids (callback_id);
+"];
+
+const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, received_at, \
+    last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, reconcile_reason, settled_at";
+
+/// The SQLite inbox store; see [`Inbox::sqlite`](super::Inbox::sqlite).
+///
+/// ```
+/// use pesakit_core::inbox::{InboxStore, ListFilter, SqliteStore};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let dir = std::env::temp_dir().join(format!("pesakit-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let store = SqliteStore::open(dir.join("inbox.db"))?;
+/// assert!(store.list(ListFilter::default()).await?.is_empty());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), pesakit_core::inbox::StoreError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    counters: Arc<Counters>,
+    quarantine_rows: u64,
+    quarantine_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    commits: AtomicU64,
+    operations: AtomicU64,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`, applies the schema
+    /// migrations it lacks, and starts its writer thread. Callbacks left
+    /// pending by a process that died are due at once.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let fail = |error: rusqlite::Error| StoreError(format!("{}: {error}", path.display()));
+        let mut connection = Connection::open(path).map_err(fail)?;
+        let journal: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(fail)?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            return Err(StoreError(format!("{}: the database would not use WAL (it uses {journal})", path.display())));
+        }
+        // FULL: a commit is on the disk when it returns, even across a power cut.
+        connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+        connection.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+        migrate(&mut connection).map_err(fail)?;
+        // Only one process writes a SQLite inbox: whatever is pending now was
+        // left by one that died, and is due at once.
+        connection.execute("UPDATE callbacks SET due_at = 0 WHERE state = 'pending'", []).map_err(fail)?;
+        let (jobs, queue) = mpsc::channel();
+        let counters = Arc::new(Counters::default());
+        let writer_counters = Arc::clone(&counters);
+        std::thread::Builder::new()
+            .name("pesakit-inbox-writer".to_owned())
+            .spawn(move || write_loop(connection, &queue, &writer_counters))
+            .map_err(|error| StoreError(format!("starting the inbox writer thread: {error}")))?;
+        Ok(Self {
+            jobs,
+            counters,
+            quarantine_rows: DEFAULT_QUARANTINE_ROWS,
+            quarantine_bytes: DEFAULT_QUARANTINE_BYTES,
+        })
+    }
+
+    /// Bounds quarantined bodies (defaults: 10,000 rows, 64 MiB); past
+    /// either, the oldest quarantined bodies are deleted, with an error log.
+    pub fn quarantine_bounds(mut self, rows: u64, bytes: u64) -> Self {
+        self.quarantine_rows = rows.max(1);
+        self.quarantine_bytes = bytes;
+        self
+    }
+
+    /// Runs `operation` on the writer thread, in the next transaction; the
+    /// answer comes once that transaction is committed.
+    fn submit<T, F>(&self, operation: F) -> StoreFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.jobs.send(Box::new(Operation { operation: Some(operation), result: None, reply }));
+        Box::pin(async move {
+            sent.map_err(|_| StoreError("the inbox writer thread has stopped".to_owned()))?;
+            answer.await.map_err(|_| StoreError("the inbox writer thread stopped before committing".to_owned()))?
+        })
+    }
+}
+
+impl InboxStore for SqliteStore {
+    fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded> {
+        self.submit(move |connection| record(connection, &callback))
+    }
+
+    fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId> {
+        let (rows, bytes) = (self.quarantine_rows, self.quarantine_bytes);
+        self.submit(move |connection| quarantine(connection, &callback, rows, bytes))
+    }
+
+    fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()> {
+        self.submit(move |connection| settle(connection, id, &outcome, SystemTime::now()))
+    }
+
+    fn claim_due(
+        &self,
+        now: SystemTime,
+        lease_until: SystemTime,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<StoredCallback>> {
+        self.submit(move |connection| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM callbacks WHERE state IN ('pending', 'failed') AND due_at <= ?1 \
+                 ORDER BY due_at, id LIMIT ?2"
+            );
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let due = select(connection, &sql, params![millis(now), limit])?;
+            let mut claim = connection.prepare_cached("UPDATE callbacks SET due_at = ?2 WHERE id = ?1")?;
+            for callback in &due {
+                claim.execute(params![row_id(callback.id), millis(lease_until)])?;
+            }
+            Ok(due)
+        })
+    }
+
+    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<StoredCallback>> {
+        self.submit(move |connection| {
+            let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE id = ?1");
+            Ok(select(connection, &sql, params![row_id(id)])?.pop())
+        })
+    }
+
+    fn list(&self, filter: ListFilter) -> StoreFuture<'_, Vec<StoredCallback>> {
+        self.submit(move |connection| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM callbacks WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state = ?2) \
+                 AND (?3 IS NULL OR received_at >= ?3) AND (?4 IS NULL OR received_at < ?4) \
+                 AND (?5 = 0 OR reconcile_reason IS NOT NULL) ORDER BY received_at DESC, id DESC LIMIT ?6"
+            );
+            let limit = filter.limit.map_or(i64::MAX, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+            let values = params![
+                filter.kind.map(CallbackKind::attribute_name),
+                filter.state.map(CallbackState::as_str),
+                filter.since.map(millis),
+                filter.until.map(millis),
+                filter.needs_reconciliation,
+                limit,
+            ];
+            select(connection, &sql, values)
+        })
+    }
+
+    fn find(&self, daraja_id: String) -> StoreFuture<'_, Vec<StoredCallback>> {
+        self.submit(move |connection| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM callbacks WHERE dedupe_key = ?1 \
+                 OR id IN (SELECT callback_id FROM callback_ids WHERE value = ?1) ORDER BY received_at DESC, id DESC"
+            );
+            select(connection, &sql, params![daraja_id])
+        })
+    }
+
+    fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64> {
+        self.submit(move |connection| {
+            let prunable = "SELECT id FROM callbacks WHERE state = 'done' AND reconcile_reason IS NULL \
+                            AND settled_at < ?1";
+            connection
+                .execute(&format!("DELETE FROM callback_ids WHERE callback_id IN ({prunable})"), [millis(before)])?;
+            let pruned =
+                connection.execute(&format!("DELETE FROM callbacks WHERE id IN ({prunable})"), [millis(before)])?;
+            Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
+        })
+    }
+
+    fn stats(&self) -> InboxStats {
+        InboxStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            operations: self.counters.operations.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    transaction.execute_batch("CREATE TABLE IF NOT EXISTS pesakit_schema (version INTEGER NOT NULL)")?;
+    let version: Option<i64> =
+        transaction.query_row("SELECT MAX(version) FROM pesakit_schema", [], |row| row.get(0))?;
+    let applied = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        transaction.execute_batch(migration)?;
+        transaction.execute(
+            "INSERT INTO pesakit_schema (version) VALUES (?1)",
+            [i64::try_from(index + 1).unwrap_or(i64::MAX)],
+        )?;
+    }
+    transaction.commit()
+}
+
+/// One operation of a transaction, and the caller waiting for it.
+trait Job: Send {
+    /// Runs in the open transaction, inside a savepoint of its own, so that
+    /// its failure undoes only its own writes.
+    fn run(&mut self, connection: &Connection);
+    /// Answers the caller once the transaction committed, or did not.
+    fn finish(self: Box<Self>, committed: Result<(), &str>);
+}
+
+struct Operation<T, F> {
+    operation: Option<F>,
+    result: Option<rusqlite::Result<T>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Operation<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, connection: &Connection) {
+        if let Some(operation) = self.operation.take() {
+            self.result = Some(in_savepoint(connection, operation));
+        }
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), &str>) {
+        let answer = match (self.result, committed) {
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Err(error)), _) => Err(StoreError(error.to_string())),
+            (_, Err(error)) => Err(StoreError(error.to_owned())),
+            (None, Ok(())) => Err(StoreError("the operation did not run".to_owned())),
+        };
+        // The caller may have gone (its request was dropped): nothing to tell.
+        let _ = self.reply.send(answer);
+    }
+}
+
+fn in_savepoint<T>(
+    connection: &Connection,
+    operation: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    connection.execute_batch("SAVEPOINT operation")?;
+    match operation(connection) {
+        Ok(value) => connection.execute_batch("RELEASE operation").map(|()| value),
+        Err(error) => {
+            connection.execute_batch("ROLLBACK TO operation; RELEASE operation")?;
+            Err(error)
+        }
+    }
+}
+
+/// The writer thread: waits for work, then commits everything that queued
+/// up meanwhile in one transaction, one fsync.
+fn write_loop(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Job>>, counters: &Counters) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+        let committed = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(transaction) => {
+                for job in &mut batch {
+                    job.run(&transaction);
+                }
+                transaction.commit().map_err(|error| error.to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = &committed {
+            tracing::error!(%error, operations = batch.len(), "the inbox could not commit");
+        } else {
+            counters.commits.fetch_add(1, Ordering::Relaxed);
+            counters.operations.fetch_add(u64::try_from(batch.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
+        for job in batch {
+            job.finish(committed.as_ref().map(|_| ()).map_err(String::as_str));
+        }
+    }
+}
+
+fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<Recorded> {
+    let kind = callback.kind.attribute_name();
+    let inserted = connection
+        .prepare_cached(
+            "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
+             received_at, last_seen_at, due_at, is_final) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10) \
+             ON CONFLICT (kind, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+        )?
+        .execute(params![
+            kind,
+            callback.route_path,
+            callback.dedupe_key,
+            &callback.body[..],
+            callback.content_type,
+            callback.forwarded,
+            callback.peer.map(|peer| peer.to_string()),
+            millis(callback.received_at),
+            millis(callback.lease_until),
+            callback.outcome_unknown.is_none(),
+        ])?;
+    if inserted == 0 {
+        let (id, code, tag) = connection
+            .prepare_cached(
+                "UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = ?3 \
+                 WHERE kind = ?1 AND dedupe_key = ?2 RETURNING id, verdict_code, verdict_tag",
+            )?
+            .query_row(params![kind, callback.dedupe_key, millis(callback.received_at)], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?))
+            })?;
+        let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
+        return Ok(Recorded::Duplicate { id: record_id(id), verdict });
+    }
+    let id = connection.last_insert_rowid();
+    let mut add_id =
+        connection.prepare_cached("INSERT INTO callback_ids (callback_id, name, value) VALUES (?1, ?2, ?3)")?;
+    for (name, value) in &callback.secondary_ids {
+        add_id.execute(params![id, name, value])?;
+    }
+    let shared_ids = std::iter::once(&callback.dedupe_key).chain(callback.secondary_ids.iter().map(|(_, value)| value));
+    match &callback.outcome_unknown {
+        Some(reason) => {
+            let mut settled_elsewhere = connection.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM callbacks WHERE id != ?1 AND is_final = 1 AND state != 'quarantined' \
+                 AND (dedupe_key = ?2 OR id IN (SELECT callback_id FROM callback_ids WHERE value = ?2)))",
+            )?;
+            let mut known = false;
+            for value in shared_ids {
+                known |= settled_elsewhere.query_row(params![id, value], |row| row.get::<_, bool>(0))?;
+            }
+            if !known {
+                connection.execute("UPDATE callbacks SET reconcile_reason = ?2 WHERE id = ?1", params![id, reason])?;
+            }
+        }
+        None => {
+            let mut clear = connection.prepare_cached(
+                "UPDATE callbacks SET reconcile_reason = NULL WHERE reconcile_reason IS NOT NULL AND id != ?1 \
+                 AND (dedupe_key = ?2 OR id IN (SELECT callback_id FROM callback_ids WHERE value = ?2))",
+            )?;
+            for value in shared_ids {
+                clear.execute(params![id, value])?;
+            }
+        }
+    }
+    Ok(Recorded::New(record_id(id)))
+}
+
+fn quarantine(
+    connection: &Connection,
+    callback: &QuarantinedCallback,
+    max_rows: u64,
+    max_bytes: u64,
+) -> rusqlite::Result<RecordId> {
+    connection
+        .prepare_cached(
+            "INSERT INTO callbacks (kind, route_path, state, body, content_type, forwarded, peer, received_at, \
+             last_seen_at, last_error, is_final) VALUES (?1, ?2, 'quarantined', ?3, ?4, ?5, ?6, ?7, ?7, ?8, 0)",
+        )?
+        .execute(params![
+            callback.kind.attribute_name(),
+            callback.route_path,
+            &callback.body[..],
+            callback.content_type,
+            callback.forwarded,
+            callback.peer.map(|peer| peer.to_string()),
+            millis(callback.received_at),
+            callback.parse_error,
+        ])?;
+    let id = connection.last_insert_rowid();
+    let mut dropped = 0_u64;
+    loop {
+        let (rows, bytes): (i64, i64) = connection.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM callbacks WHERE state = 'quarantined'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let over = u64::try_from(rows).unwrap_or(0) > max_rows || u64::try_from(bytes).unwrap_or(0) > max_bytes;
+        if !over || rows <= 1 {
+            break;
+        }
+        connection.execute(
+            "DELETE FROM callbacks WHERE id = (SELECT MIN(id) FROM callbacks WHERE state = 'quarantined')",
+            [],
+        )?;
+        dropped += 1;
+    }
+    if dropped > 0 {
+        tracing::error!(dropped, max_rows, max_bytes, "quarantine full: dropped the oldest bodies that did not parse");
+    }
+    Ok(record_id(id))
+}
+
+fn settle(connection: &Connection, id: RecordId, outcome: &Outcome, now: SystemTime) -> rusqlite::Result<()> {
+    let id = row_id(id);
+    let changed = match outcome {
+        Outcome::Done => connection.execute(
+            "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, last_error = NULL, \
+             settled_at = ?2 WHERE id = ?1",
+            params![id, millis(now)],
+        )?,
+        Outcome::Verdict { verdict, fell_back } => connection.execute(
+            "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, verdict_code = ?2, \
+             verdict_tag = ?3, settled_at = ?4, reconcile_reason = CASE WHEN ?5 THEN ?6 ELSE reconcile_reason END \
+             WHERE id = ?1",
+            params![
+                id,
+                verdict.code,
+                verdict.tag,
+                millis(now),
+                fell_back,
+                "the validation was answered by the fallback verdict after the handler missed its deadline",
+            ],
+        )?,
+        Outcome::Failed { error, retry_at } => connection.execute(
+            "UPDATE callbacks SET state = ?2, attempts = attempts + 1, due_at = ?3, last_error = ?4 WHERE id = ?1",
+            params![
+                id,
+                if retry_at.is_some() { CallbackState::Failed.as_str() } else { CallbackState::Dead.as_str() },
+                retry_at.map(millis),
+                error,
+            ],
+        )?,
+    };
+    if changed == 0 {
+        return Err(rusqlite::Error::QueryReturnedNoRows);
+    }
+    Ok(())
+}
+
+fn select(connection: &Connection, sql: &str, values: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredCallback>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let mut callbacks: Vec<StoredCallback> = statement.query_map(values, read_row)?.collect::<Result<_, _>>()?;
+    let mut ids =
+        connection.prepare_cached("SELECT name, value FROM callback_ids WHERE callback_id = ?1 ORDER BY rowid")?;
+    for callback in &mut callbacks {
+        callback.secondary_ids =
+            ids.query_map([row_id(callback.id)], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+    }
+    Ok(callbacks)
+}
+
+fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredCallback> {
+    let invalid = |index: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, what.to_owned().into())
+    };
+    let kind: String = row.get(1)?;
+    let state: String = row.get(4)?;
+    let peer: Option<String> = row.get(8)?;
+    let verdict_code: Option<String> = row.get(15)?;
+    Ok(StoredCallback {
+        id: record_id(row.get(0)?),
+        kind: CallbackKind::from_attribute_name(&kind).ok_or_else(|| invalid(1, "an unknown callback kind"))?,
+        route_path: row.get(2)?,
+        dedupe_key: row.get(3)?,
+        secondary_ids: Vec::new(),
+        state: CallbackState::from_name(&state).ok_or_else(|| invalid(4, "an unknown state"))?,
+        body: Bytes::from(row.get::<_, Vec<u8>>(5)?),
+        content_type: row.get(6)?,
+        forwarded: row.get(7)?,
+        peer: peer.and_then(|peer| peer.parse::<SocketAddr>().ok()),
+        received_at: time(row.get(9)?),
+        last_seen_at: time(row.get(10)?),
+        seen_count: u32::try_from(row.get::<_, i64>(11)?).unwrap_or(u32::MAX),
+        attempts: u32::try_from(row.get::<_, i64>(12)?).unwrap_or(u32::MAX),
+        next_attempt_at: row.get::<_, Option<i64>>(13)?.map(time),
+        last_error: row.get(14)?,
+        verdict: verdict_code.map(|code| StoredVerdict { code, tag: None }),
+        needs_reconciliation: row.get(17)?,
+        settled_at: row.get::<_, Option<i64>>(18)?.map(time),
+    })
+    .and_then(|mut callback| {
+        if let Some(verdict) = &mut callback.verdict {
+            verdict.tag = row.get(16)?;
+        }
+        Ok(callback)
+    })
+}
+
+/// Milliseconds since the Unix epoch, as stored.
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn time(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+}
+
+fn record_id(id: i64) -> RecordId {
+    RecordId(u64::try_from(id).unwrap_or(0))
+}
+
+fn row_id(id: RecordId) -> i64 {
+    i64::try_from(id.0).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,300 @@
+//! What an inbox store keeps, and the trait every store implements.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::kind::CallbackKind;
+use crate::record::{RecordId, Recorded};
+use crate::response::{RejectCode, Validation};
+
+/// The boxed future an [`InboxStore`] returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A durable store of callbacks. The SQLite store is the embedded default;
+/// every store passes the same conformance tests.
+///
+/// A store commits each write before its future completes: a callback whose
+/// `record` returned is in the store after a crash or a power cut.
+pub trait InboxStore: Send + Sync + 'static {
+    /// Stores a callback that parsed, or finds the one stored before under
+    /// the same kind and dedupe key: counts the repeat and returns
+    /// [`Recorded::Duplicate`] with the verdict recorded for it. A new
+    /// callback is stored pending, claimed for `lease_until`: its handler
+    /// runs at once. A final callback clears the reconciliation mark of
+    /// every callback sharing one of its ids; one whose outcome is unknown
+    /// is marked, unless a final callback sharing an id is already stored.
+    fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded>;
+
+    /// Stores a body that did not parse, as quarantined, and drops the
+    /// oldest quarantined callbacks past the store's bounds.
+    fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId>;
+
+    /// Stores how the handler of callback `id` ended.
+    fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()>;
+
+    /// Claims up to `limit` pending or failed callbacks due at `now`, until
+    /// `lease_until`, for their handlers to run.
+    fn claim_due(&self, now: SystemTime, lease_until: SystemTime, limit: usize)
+    -> StoreFuture<'_, Vec<StoredCallback>>;
+
+    /// The callback stored as `id`.
+    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<StoredCallback>>;
+
+    /// Callbacks matching `filter`, newest first.
+    fn list(&self, filter: ListFilter) -> StoreFuture<'_, Vec<StoredCallback>>;
+
+    /// Callbacks carrying `daraja_id` as dedupe key or secondary id, newest
+    /// first.
+    fn find(&self, daraja_id: String) -> StoreFuture<'_, Vec<StoredCallback>>;
+
+    /// Deletes callbacks that are done, need no reconciling and were settled
+    /// before `before`; returns how many.
+    fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64>;
+
+    /// Counters since the store was opened.
+    fn stats(&self) -> InboxStats {
+        InboxStats::default()
+    }
+}
+
+/// A callback that parsed, for [`InboxStore::record`].
+#[derive(Debug, Clone)]
+pub struct NewCallback {
+    /// The kind of the route it was posted to.
+    pub kind: CallbackKind,
+    /// The route's path, so that a retry finds its handler.
+    pub route_path: String,
+    /// The id unique per kind across repeated deliveries.
+    pub dedupe_key: String,
+    /// Other ids it carries, as `(name, value)`.
+    pub secondary_ids: Vec<(String, String)>,
+    /// The body exactly as received.
+    pub body: Bytes,
+    /// `Content-Type`, as sent.
+    pub content_type: Option<String>,
+    /// `Forwarded` and `X-Forwarded-For`, as sent, one per line.
+    pub forwarded: Option<String>,
+    /// The connection's peer, when the host knew it.
+    pub peer: Option<SocketAddr>,
+    /// When the request arrived.
+    pub received_at: SystemTime,
+    /// Why its outcome is not final, when it is not.
+    pub outcome_unknown: Option<String>,
+    /// Until when the first run of its handler holds it.
+    pub lease_until: SystemTime,
+}
+
+/// A body that did not parse, for [`InboxStore::quarantine`].
+#[derive(Debug, Clone)]
+pub struct QuarantinedCallback {
+    /// The kind of the route it was posted to.
+    pub kind: CallbackKind,
+    /// The route's path.
+    pub route_path: String,
+    /// The body exactly as received.
+    pub body: Bytes,
+    /// `Content-Type`, as sent.
+    pub content_type: Option<String>,
+    /// `Forwarded` and `X-Forwarded-For`, as sent.
+    pub forwarded: Option<String>,
+    /// The connection's peer.
+    pub peer: Option<SocketAddr>,
+    /// When the request arrived.
+    pub received_at: SystemTime,
+    /// Why it did not parse.
+    pub parse_error: String,
+}
+
+/// How a handler ended, for [`InboxStore::settle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler succeeded.
+    Done,
+    /// A validation verdict was sent; `fell_back` when the handler missed
+    /// its deadline and the fallback was sent instead (which needs
+    /// reconciling).
+    Verdict {
+        /// The verdict sent.
+        verdict: StoredVerdict,
+        /// Whether it was the fallback verdict.
+        fell_back: bool,
+    },
+    /// The handler failed; it runs again at `retry_at`, or never (dead).
+    Failed {
+        /// The error, with its causes.
+        error: String,
+        /// When to run it again, if ever.
+        retry_at: Option<SystemTime>,
+    },
+}
+
+/// A validation verdict as stored: the `ResultCode` sent and, for an
+/// accepted payment tagged with one, the `ThirdPartyTransID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVerdict {
+    /// `"0"` to accept, else the reject code.
+    pub code: String,
+    /// The `ThirdPartyTransID` sent with an accept.
+    pub tag: Option<String>,
+}
+
+impl StoredVerdict {
+    /// The verdict as stored.
+    ///
+    /// ```
+    /// use pesakit_core::inbox::StoredVerdict;
+    /// use pesakit_core::{RejectCode, Validation};
+    ///
+    /// let stored = StoredVerdict::from_validation(&Validation::Reject(RejectCode::InvalidAmount));
+    /// assert_eq!(stored.code, "C2B00013");
+    /// assert_eq!(stored.to_validation(), Some(Validation::Reject(RejectCode::InvalidAmount)));
+    /// ```
+    pub fn from_validation(verdict: &Validation) -> Self {
+        match verdict {
+            Validation::Accept => Self { code: "0".to_owned(), tag: None },
+            Validation::AcceptTagged(tag) => Self { code: "0".to_owned(), tag: Some(tag.as_str().to_owned()) },
+            Validation::Reject(code) => Self { code: code.as_str().to_owned(), tag: None },
+        }
+    }
+
+    /// The verdict to send again, or `None` if what is stored is not a
+    /// verdict pesakit could have sent.
+    pub fn to_validation(&self) -> Option<Validation> {
+        match (self.code.as_str(), &self.tag) {
+            ("0", None) => Some(Validation::Accept),
+            ("0", Some(tag)) => Validation::accept_tagged(tag).ok(),
+            (code, None) => RejectCode::from_code(code).ok().map(Validation::Reject),
+            (_, Some(_)) => None,
+        }
+    }
+}
+
+/// Where a stored callback stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallbackState {
+    /// Stored; its handler is running or about to.
+    Pending,
+    /// Handled.
+    Done,
+    /// Its handler failed; it runs again when due.
+    Failed,
+    /// Its handler failed on every attempt: for a person to look at.
+    Dead,
+    /// Its body did not parse: kept, never handled, until re-processed.
+    Quarantined,
+}
+
+impl CallbackState {
+    /// Every state.
+    pub const ALL: [Self; 5] = [Self::Pending, Self::Done, Self::Failed, Self::Dead, Self::Quarantined];
+
+    /// The state's name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Dead => "dead",
+            Self::Quarantined => "quarantined",
+        }
+    }
+
+    /// The state named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+}
+
+impl fmt::Display for CallbackState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A callback as the inbox keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredCallback {
+    /// The inbox's id.
+    pub id: RecordId,
+    /// The kind of the route it was posted to.
+    pub kind: CallbackKind,
+    /// The route's path.
+    pub route_path: String,
+    /// The dedupe key; `None` for a quarantined body.
+    pub dedupe_key: Option<String>,
+    /// Other ids it carries, as `(name, value)`.
+    pub secondary_ids: Vec<(String, String)>,
+    /// Where it stands.
+    pub state: CallbackState,
+    /// The body exactly as received.
+    pub body: Bytes,
+    /// `Content-Type`, as sent.
+    pub content_type: Option<String>,
+    /// Forwarding headers, as sent.
+    pub forwarded: Option<String>,
+    /// The connection's peer.
+    pub peer: Option<SocketAddr>,
+    /// When it first arrived.
+    pub received_at: SystemTime,
+    /// When a copy last arrived.
+    pub last_seen_at: SystemTime,
+    /// How many copies arrived, the first included.
+    pub seen_count: u32,
+    /// How many times its handler ended (failed or not).
+    pub attempts: u32,
+    /// When its handler runs next, for a pending or failed callback.
+    pub next_attempt_at: Option<SystemTime>,
+    /// The last handler error, or why the body did not parse.
+    pub last_error: Option<String>,
+    /// The verdict sent, for C2B validation.
+    pub verdict: Option<StoredVerdict>,
+    /// Why it needs reconciling, when it does.
+    pub needs_reconciliation: Option<String>,
+    /// When it was settled done.
+    pub settled_at: Option<SystemTime>,
+}
+
+/// Which callbacks [`InboxStore::list`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only this kind.
+    pub kind: Option<CallbackKind>,
+    /// Only this state.
+    pub state: Option<CallbackState>,
+    /// Only those received at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only those received before this time.
+    pub until: Option<SystemTime>,
+    /// Only those that need reconciling.
+    pub needs_reconciliation: bool,
+    /// At most this many (all when `None`).
+    pub limit: Option<usize>,
+}
+
+/// Why a store could not do what was asked: the database is unreachable,
+/// the disk is full, a lock was held past its bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the inbox store failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// What a store has done since it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxStats {
+    /// Transactions committed (each one durable write to the disk).
+    pub commits: u64,
+    /// Operations done in those transactions.
+    pub operations: u64,
+}

@@ -1,0 +1,223 @@
+//! Running handlers from the inbox: the first attempt right after a
+//! callback is stored, retries when they are due, and callbacks a crash
+//! left pending, taken up when the server starts.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime};
+
+use tracing::{Instrument, Span};
+
+use super::store::{NewCallback, Outcome, StoredCallback, StoredVerdict};
+use super::{Delivery, Inbox};
+use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
+use crate::record::{
+    IncomingCallback, RecordError, RecordFuture, RecordId, Recorded, Recorder, Settlement, UnparsedCallback,
+};
+
+/// Most due callbacks taken up in one look.
+const CLAIM_BATCH: usize = 64;
+
+/// How often done callbacks past the retention period are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// What the inbox needs of a route table to run a stored callback's
+/// handler again: the handler call, its arguments extracted, and the span
+/// it runs in.
+pub(crate) trait Handlers: Send + Sync + 'static {
+    /// Parses `callback`'s body again and binds it to its route's handler;
+    /// the error says why it cannot run (no such route any more, a body that
+    /// no longer parses).
+    fn bind_stored(&self, callback: &StoredCallback, delivery: Delivery) -> Result<(HandlerFuture, Span), String>;
+}
+
+impl Inbox {
+    /// Starts the inbox's background task once, on the current Tokio
+    /// runtime: it takes up callbacks left pending by a crash, retries
+    /// failed handlers when due, and prunes old done callbacks. It ends when
+    /// the route table is dropped.
+    pub(crate) fn start_background(&self, handlers: Weak<dyn Handlers>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        self.started.get_or_init(|| {
+            runtime.spawn(background(self.clone(), handlers));
+        });
+    }
+
+    /// Runs attempt `attempt` of callback `id`'s handler on its own task,
+    /// then settles its outcome.
+    pub(crate) fn spawn_attempt(&self, id: RecordId, attempt: u32, call: HandlerFuture, span: Span) {
+        let inbox = self.clone();
+        tokio::spawn(
+            async move {
+                let outcome = CatchUnwind(call).await;
+                inbox.settle_attempt(id, attempt, outcome).await;
+            }
+            .instrument(span),
+        );
+    }
+
+    async fn settle_attempt(&self, id: RecordId, attempt: u32, outcome: Result<Reply, HandlerError>) {
+        let outcome = match outcome {
+            Ok(_) => {
+                tracing::info!(record = %id, attempt, "callback handled");
+                Outcome::Done
+            }
+            Err(error) => {
+                let retry_at = self.settings.retry.next_attempt(attempt, SystemTime::now());
+                let error = format!("{error:#}");
+                match retry_at {
+                    Some(_) => {
+                        tracing::warn!(record = %id, attempt, %error, "callback handler failed; it will run again")
+                    }
+                    None => {
+                        tracing::error!(record = %id, attempt, %error, "callback handler failed on its last attempt; parked as dead")
+                    }
+                }
+                Outcome::Failed { error, retry_at }
+            }
+        };
+        if let Err(error) = self.store.settle(id, outcome).await {
+            // The callback stays claimed; it runs again once its lease ends.
+            tracing::error!(record = %id, %error, "the handler's outcome could not be stored");
+        }
+    }
+
+    fn lease_until(&self, now: SystemTime) -> SystemTime {
+        now.checked_add(self.settings.lease).unwrap_or(now)
+    }
+}
+
+async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>) {
+    let mut last_prune: Option<SystemTime> = None;
+    loop {
+        let Some(table) = handlers.upgrade() else {
+            return;
+        };
+        let now = SystemTime::now();
+        let claimed = inbox.store.claim_due(now, inbox.lease_until(now), CLAIM_BATCH).await;
+        let more = match claimed {
+            Ok(due) => {
+                let more = due.len() == CLAIM_BATCH;
+                for callback in due {
+                    run_stored(&inbox, &*table, &callback);
+                }
+                more
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not take up the inbox's due callbacks");
+                false
+            }
+        };
+        if last_prune.is_none_or(|at| now.duration_since(at).unwrap_or_default() >= PRUNE_EVERY) {
+            last_prune = Some(now);
+            let before = now.checked_sub(inbox.settings.retention).unwrap_or(SystemTime::UNIX_EPOCH);
+            match inbox.store.prune(before).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned callbacks handled before the retention period"),
+                Err(error) => tracing::error!(%error, "could not prune the inbox"),
+            }
+        }
+        drop(table);
+        if !more {
+            tokio::time::sleep(inbox.settings.poll_interval).await;
+        }
+    }
+}
+
+/// Starts the next attempt of a stored callback, or parks it as dead when
+/// its handler can no longer run.
+fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, callback: &StoredCallback) {
+    let attempt = callback.attempts.saturating_add(1);
+    let delivery = Delivery { id: callback.id, attempt, first_received: callback.received_at };
+    match handlers.bind_stored(callback, delivery) {
+        Ok((call, span)) => inbox.spawn_attempt(callback.id, attempt, call, span),
+        Err(reason) => {
+            tracing::error!(record = %callback.id, %reason, "a stored callback cannot be handled; parked as dead");
+            let store = Arc::clone(&inbox.store);
+            let id = callback.id;
+            tokio::spawn(async move {
+                if let Err(error) = store.settle(id, Outcome::Failed { error: reason, retry_at: None }).await {
+                    tracing::error!(record = %id, %error, "could not park the callback as dead");
+                }
+            });
+        }
+    }
+}
+
+/// The inbox as the pipeline's record stage.
+impl Recorder for Inbox {
+    fn record<'a>(&'a self, callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
+        let ids = callback.ids();
+        let new = NewCallback {
+            kind: callback.kind(),
+            route_path: callback.route_path().to_owned(),
+            dedupe_key: ids.dedupe_key().to_owned(),
+            secondary_ids: ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
+            body: callback.body().clone(),
+            content_type: header_text(callback.headers(), &[http::header::CONTENT_TYPE.as_str()]),
+            forwarded: header_text(callback.headers(), FORWARDING_HEADERS),
+            peer: callback.peer().map(|peer| peer.0),
+            received_at: callback.received_at(),
+            outcome_unknown: callback.outcome_unknown().map(str::to_owned),
+            lease_until: self.lease_until(SystemTime::now()),
+        };
+        Box::pin(async move {
+            match self.store.record(new).await {
+                Ok(recorded) => recorded,
+                Err(error) => Recorded::Unavailable(Box::new(error)),
+            }
+        })
+    }
+
+    /// Settles C2B validations, which run inline; notifications are
+    /// settled by the attempts the inbox runs itself.
+    fn settle<'a>(&'a self, id: RecordId, outcome: &'a Settlement) -> RecordFuture<'a, Result<(), RecordError>> {
+        let outcome = match outcome {
+            Settlement::Handled => Outcome::Done,
+            Settlement::Answered(verdict) => {
+                Outcome::Verdict { verdict: StoredVerdict::from_validation(verdict), fell_back: false }
+            }
+            Settlement::FellBack(verdict) => {
+                Outcome::Verdict { verdict: StoredVerdict::from_validation(verdict), fell_back: true }
+            }
+            // Daraja was answered 500: a validation is never retried.
+            Settlement::Failed(error) => Outcome::Failed { error: format!("{error:#}"), retry_at: None },
+        };
+        Box::pin(async move { self.store.settle(id, outcome).await.map_err(|error| RecordError(Box::new(error))) })
+    }
+
+    fn quarantine<'a>(&'a self, callback: UnparsedCallback<'a>) -> RecordFuture<'a, Result<(), RecordError>> {
+        let quarantined = super::QuarantinedCallback {
+            kind: callback.kind(),
+            route_path: callback.route_path().to_owned(),
+            body: callback.body().clone(),
+            content_type: header_text(callback.headers(), &[http::header::CONTENT_TYPE.as_str()]),
+            forwarded: header_text(callback.headers(), FORWARDING_HEADERS),
+            peer: callback.peer().map(|peer| peer.0),
+            received_at: callback.received_at(),
+            parse_error: callback.error().to_string(),
+        };
+        Box::pin(async move {
+            self.store.quarantine(quarantined).await.map(|_| ()).map_err(|error| RecordError(Box::new(error)))
+        })
+    }
+}
+
+/// The headers that say who sent a request through a proxy.
+const FORWARDING_HEADERS: &[&str] = &["forwarded", "x-forwarded-for"];
+
+/// The values of `names` in `headers`, one `name: value` per line, with
+/// bytes that are not visible ASCII escaped; `None` when there are none.
+fn header_text(headers: &http::HeaderMap, names: &[&str]) -> Option<String> {
+    let lines: Vec<String> = names
+        .iter()
+        .flat_map(|name| headers.get_all(*name).iter().map(move |value| (name, value)))
+        .map(|(name, value)| {
+            let text: String =
+                value.as_bytes().iter().flat_map(|byte| std::ascii::escape_default(*byte)).map(char::from).collect();
+            if names.len() == 1 { text } else { format!("{name}: {text}") }
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
