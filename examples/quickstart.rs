@@ -5,8 +5,11 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! Each handled callback logs one line with its kind, correlation id and
-//! outcome. Stop with Ctrl-C: in-flight requests finish first.
+//! Every callback is stored in a durable inbox, `pesakit-inbox.db` in the
+//! working directory, before it is acknowledged; its handler then runs from
+//! the inbox, once, retried if it fails. Each handled callback logs one line
+//! with its kind, correlation id and outcome. Stop with Ctrl-C: in-flight
+//! requests finish first.
 
 use pesakit::{
     AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, Payload, QueueTimeout, RejectCode,
@@ -15,6 +18,7 @@ use pesakit::{
 use tracing::info;
 
 const ADDRESS: &str = "127.0.0.1:3000";
+const INBOX: &str = "pesakit-inbox.db";
 
 #[daraja::stk_callback]
 async fn stk(callback: StkCallback) {
@@ -88,7 +92,7 @@ async fn queue_timeout(timeout: QueueTimeout) {
 const SAMPLE_STK: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"29115-34620561-1","CheckoutRequestID":"ws_CO_191220191020363925","ResultCode":0,"ResultDesc":"The service request is processed successfully.","CallbackMetadata":{"Item":[{"Name":"Amount","Value":1.00},{"Name":"MpesaReceiptNumber","Value":"NLJ7RT61SV"},{"Name":"TransactionDate","Value":20191219102115},{"Name":"PhoneNumber","Value":254708374149}]}}}}"#;
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
@@ -102,8 +106,10 @@ async fn main() -> std::io::Result<()> {
         reversal_result,
         b2b_result,
         queue_timeout,
-    ];
-    println!("pesakit quickstart: Daraja callback URLs");
+    ]
+    .with_inbox(pesakit::Inbox::sqlite(INBOX)?);
+    println!("pesakit quickstart: callbacks are stored in {INBOX} before they are acknowledged");
+    println!("Daraja callback URLs:");
     for route in &routes {
         println!("  {:<26} http://{ADDRESS}{}", route.kind().attribute_name(), route.path());
     }
@@ -111,5 +117,6 @@ async fn main() -> std::io::Result<()> {
     println!(
         "  curl -s -X POST http://{ADDRESS}/callbacks/stk -H 'Content-Type: application/json' -d '{SAMPLE_STK}'\n"
     );
-    pesakit::serve(ADDRESS, routes).await
+    pesakit::serve(ADDRESS, routes).await?;
+    Ok(())
 }

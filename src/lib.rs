@@ -51,6 +51,9 @@
 //! - Serving: `serve` and `Server`, the bundled hyper runtime (feature
 //!   `runtime`, on by default; HTTPS with feature `tls`), or [`adapter`]:
 //!   plug the table into axum, actix-web, hyper or any framework.
+//! - [`Inbox`] and [`Routes::with_inbox`]: every callback stored durably
+//!   before it is acknowledged, handled once, retried until done (feature
+//!   `sqlite` for the embedded store).
 //! - [`testing`]: post callbacks to a table in your tests.
 //!
 //! ## Features
@@ -58,6 +61,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `runtime` | yes | `pesakit::serve` and `Server`: hyper 1 HTTP/1.1 on tokio with limits and graceful shutdown |
+//! | `sqlite` | yes | `Inbox::sqlite`: the durable inbox's embedded store (SQLite, bundled) |
 //! | `tls` | no | `Server::tls` and `TlsConfig`: rustls (ring provider), certificates from PEM |
 //! | `axum-08` | no | [`MountRoutes`] for `axum::Router` (axum 0.8) |
 //! | `actix-web-4` | no | [`MountRoutes`] for `actix_web::App` and `Scope` (actix-web 4) |
@@ -84,10 +88,12 @@ pub use pesakit_core::*;
 ///   callback URLs (mpesa, m-pesa, safaricom, sql, query, cmd, exe, exec).
 /// - **Handlers** are sync or `async` free functions. After the payload they
 ///   take any of [`State<T>`], [`http::HeaderMap`], [`PeerAddr`],
-///   `Option<PeerAddr>` and [`RawBody`]. Notification handlers return `()`
-///   or `Result<(), E>`; validation handlers return [`Validation`], `bool`
-///   or `Result<Validation, E>`, where `E: Display`. An `Err` or a panic is
-///   answered 500 and logged.
+///   `Option<PeerAddr>`, [`RawBody`] and, run from an [`Inbox`],
+///   [`Delivery`]. Notification handlers return `()` or `Result<(), E>`;
+///   validation handlers return [`Validation`], `bool` or
+///   `Result<Validation, E>`, where `E` is an error type, `String` or
+///   `&str`. An `Err` or a panic is answered 500 and logged with its chain
+///   of causes.
 /// - Each function stays callable by its name. A hidden companion carries
 ///   the route for [`routes!`]; a handler no table lists warns as unused.
 /// - `crate = "…"` names pesakit when the dependency is renamed:

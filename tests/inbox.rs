@@ -402,14 +402,22 @@ async fn callbacks_left_pending_are_taken_up_when_the_table_starts() {
     assert_eq!(log.runs(), [format!("{} attempt 1", builder.checkout_id())]);
 }
 
-/// A store that fails every write once `down` is set: the disk is full.
+/// The SQLite store with trouble on demand: every write fails once `down`
+/// is set (the disk is full), and recording takes `slow` longer (the disk is
+/// busy).
 #[derive(Clone)]
 struct Flaky {
     inner: Arc<SqliteStore>,
     down: Arc<AtomicBool>,
+    slow: Arc<Mutex<Duration>>,
 }
 
 impl Flaky {
+    fn new(db: &TempDb) -> Self {
+        let inner = Arc::new(SqliteStore::open(db.path()).expect("the store opens"));
+        Self { inner, down: Arc::default(), slow: Arc::default() }
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) { Err(StoreError("disk full".into())) } else { Ok(()) }
     }
@@ -417,8 +425,12 @@ impl Flaky {
 
 impl InboxStore for Flaky {
     fn record(&self, callback: pesakit::inbox::NewCallback) -> StoreFuture<'_, Recorded> {
+        let slow = *self.slow.lock().expect("not poisoned");
         match self.check() {
-            Ok(()) => self.inner.record(callback),
+            Ok(()) => Box::pin(async move {
+                tokio::time::sleep(slow).await;
+                self.inner.record(callback).await
+            }),
             Err(error) => Box::pin(async { Err(error) }),
         }
     }
@@ -451,7 +463,7 @@ impl InboxStore for Flaky {
 #[tokio::test]
 async fn a_store_that_cannot_write_is_a_500_never_a_503_or_a_200() {
     let db = TempDb::new("unavailable");
-    let store = Flaky { inner: Arc::new(SqliteStore::open(db.path()).expect("the store opens")), down: Arc::default() };
+    let store = Flaky::new(&db);
     let down = Arc::clone(&store.down);
     let (inbox, log) = (Inbox::with_store(store), Log::default());
     let routes = table(&inbox, &log);
@@ -470,4 +482,21 @@ async fn a_store_that_cannot_write_is_a_500_never_a_503_or_a_200() {
 
     down.store(false, Ordering::SeqCst);
     assert_eq!(testing::post(&routes, "/inbox/stk", StkCallbackBuilder::paid().build()).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_slow_store_cannot_make_a_validation_late() {
+    let db = TempDb::new("slow");
+    let store = Flaky::new(&db);
+    *store.slow.lock().expect("not poisoned") = Duration::from_secs(30);
+    let log = Log::default();
+    let routes = table(&Inbox::with_store(store), &log)
+        .validation_deadline(Duration::from_millis(100))
+        .validation_fallback(Validation::Accept);
+    let payment = C2bPaymentBuilder::pay_bill().bill_ref("invoice-5").for_validation().build();
+    let answered = tokio::time::timeout(Duration::from_secs(5), testing::post(&routes, "/inbox/validate", payment))
+        .await
+        .expect("answered long before the store");
+    assert_eq!(answered.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
+    assert!(log.runs().is_empty(), "the handler had no time left: the fallback was sent");
 }

@@ -114,7 +114,16 @@ impl MemoryRecorder {
         self.stored.lock().expect("not poisoned").clone()
     }
 
-    fn outcomes(&self) -> Vec<(RecordId, String)> {
+    /// The outcomes settled so far, once there are `count`: a verdict is
+    /// settled after it is sent, on a task of its own.
+    async fn outcomes(&self, count: usize) -> Vec<(RecordId, String)> {
+        for _ in 0..500 {
+            let outcomes = self.outcomes.lock().expect("not poisoned").clone();
+            if outcomes.len() >= count {
+                return outcomes;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         self.outcomes.lock().expect("not poisoned").clone()
     }
 }
@@ -202,7 +211,7 @@ async fn buffered_and_streaming_requests_walk_the_same_stages() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].peer, Some(peer));
     assert_eq!(stored[0].body, CANCELLED.as_bytes());
-    assert_eq!(recorder.outcomes(), [(RecordId(1), "handled".to_owned())]);
+    assert_eq!(recorder.outcomes(1).await, [(RecordId(1), "handled".to_owned())]);
 }
 
 #[tokio::test]
@@ -314,7 +323,7 @@ async fn the_record_stage_sees_every_kinds_ids_from_the_shared_fixtures() {
                 other => other,
             };
             assert_eq!(stored.kind.attribute_name(), kind, "{folder}/{name}");
-            assert_eq!(recorder.outcomes(), [(RecordId(1), outcome_of(folder))], "{folder}/{name}");
+            assert_eq!(recorder.outcomes(1).await, [(RecordId(1), outcome_of(folder))], "{folder}/{name}");
             recorded += 1;
         }
     }
@@ -347,13 +356,15 @@ async fn duplicates_are_answered_as_before_without_running_the_handler() {
     // A repeated validation gets the verdict given the first time, even
     // though its body now reads differently.
     let first = pesakit::testing::post(&routes, "/journal/validate", payment("RKT1", "other")).await;
+    // The verdict is stored after it is sent.
+    recorder.outcomes(2).await;
     let again = pesakit::testing::post(&routes, "/journal/validate", payment("RKT1", "invoice-1")).await;
     assert_eq!(first.text(), r#"{"ResultCode":"C2B00012","ResultDesc":"Rejected"}"#);
     assert_eq!(again.text(), first.text());
     let validated: Vec<_> = journal.take().into_iter().filter(|entry| entry.starts_with("validate")).collect();
     assert_eq!(validated, ["validate RKT1"]);
     assert_eq!(
-        recorder.outcomes(),
+        recorder.outcomes(2).await,
         [(RecordId(1), "handled".to_owned()), (RecordId(2), "answered Reject(InvalidAccountNumber)".to_owned())]
     );
 }
@@ -367,7 +378,7 @@ async fn a_repeated_validation_without_a_recorded_verdict_is_decided_again() {
 
     let response = pesakit::testing::post(&routes, "/journal/validate", payment("RKT2", "invoice-2")).await;
     assert_eq!(response.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
-    assert_eq!(recorder.outcomes(), [(RecordId(9), "answered Accept".to_owned())]);
+    assert_eq!(recorder.outcomes(1).await, [(RecordId(9), "answered Accept".to_owned())]);
 }
 
 #[tokio::test]
@@ -410,7 +421,7 @@ async fn failures_and_fallback_verdicts_are_settled_as_such() {
     assert_eq!(fell_back.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
 
     assert_eq!(
-        recorder.outcomes(),
+        recorder.outcomes(2).await,
         [(RecordId(1), "failed ledger locked".to_owned()), (RecordId(2), "fell back Accept".to_owned())]
     );
 }

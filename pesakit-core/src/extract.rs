@@ -80,11 +80,12 @@ impl CallbackRequest<'_> {
 /// A handler argument taken from the request.
 ///
 /// Implemented by [`State<T>`], [`HeaderMap`], [`PeerAddr`],
-/// `Option<PeerAddr>` and [`RawBody`].
+/// `Option<PeerAddr>`, [`RawBody`], and [`Delivery`] and
+/// `Option<Delivery>` for handlers run from an inbox.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Daraja handler argument",
     label = "not an extractor",
-    note = "after the payload, a handler takes `State<T>`, `http::HeaderMap`, `PeerAddr`, `Option<PeerAddr>` or `RawBody`"
+    note = "after the payload, a handler takes `State<T>`, `http::HeaderMap`, `PeerAddr`, `RawBody` or `Delivery` (or an `Option` of the last two)"
 )]
 pub trait FromCallbackRequest: Sized {
     /// Takes the argument from `request`.

@@ -41,6 +41,23 @@ pub async fn post(addr: SocketAddr, path: &str, body: impl Into<Bytes>) -> Reply
     request(addr, Method::POST, path, body).await
 }
 
+/// POSTs `body` on a new connection; `None` if the server went away before
+/// it answered.
+pub async fn try_post(addr: SocketAddr, path: &str, body: impl Into<Bytes>) -> Option<Reply> {
+    let stream = TcpStream::connect(addr).await.ok()?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    tokio::spawn(connection);
+    let request = Request::post(path)
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(Full::new(body.into()))
+        .ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.ok()?.to_bytes();
+    Some(Reply { status: parts.status, headers: parts.headers, body })
+}
+
 /// POSTs `body` on a new connection with one extra header.
 pub async fn post_with_header(addr: SocketAddr, path: &str, header: (&str, &str), body: impl Into<Bytes>) -> Reply {
     let stream = TcpStream::connect(addr).await.unwrap_or_else(|error| panic!("connecting to {addr}: {error}"));

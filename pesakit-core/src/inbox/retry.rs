@@ -44,7 +44,7 @@ impl RetryPolicy {
         if failures >= self.max_attempts {
             return None;
         }
-        let doublings = failures.saturating_sub(1).min(32);
+        let doublings = failures.saturating_sub(1).min(31);
         let base = self.initial_backoff.saturating_mul(1 << doublings).min(self.max_backoff);
         Some(base.saturating_add(jitter(base / 4)))
     }
@@ -62,7 +62,8 @@ fn jitter(most: Duration) -> Duration {
     if nanos == 0 {
         return Duration::ZERO;
     }
-    Duration::from_nanos(RandomState::new().hash_one(SystemTime::now()) % (nanos + 1))
+    let random = RandomState::new().hash_one(SystemTime::now());
+    Duration::from_nanos(nanos.checked_add(1).map_or(random, |bound| random % bound))
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ impl Inbox {
     async fn settle_attempt(&self, id: RecordId, attempt: u32, outcome: Result<Reply, HandlerError>) {
         let outcome = match outcome {
             Ok(_) => {
-                tracing::info!(record = %id, attempt, "callback handled");
+                tracing::debug!(record = %id, attempt, "callback handled");
                 Outcome::Done
             }
             Err(error) => {
