@@ -21,8 +21,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -30,10 +29,14 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use pesakit::{StkCallback, StkOutcome, daraja};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 #[path = "support/baseline.rs"]
 mod baseline;
+#[path = "support/loopback.rs"]
+mod loopback;
+
+use loopback::{Report, Requests, measure, median};
 
 const STK_SUCCESS: &[u8] =
     include_bytes!("../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
@@ -52,8 +55,9 @@ fn main() {
             let addr = SocketAddr::from(([127, 0, 0, 1], port.parse().expect("port")));
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("load runtime");
             let measured = Duration::from_secs(seconds.parse().expect("seconds"));
+            let connections = connections.parse().expect("connections");
             let done =
-                runtime.block_on(run_load(addr, connections.parse().expect("connections"), Duration::ZERO, measured));
+                runtime.block_on(loopback::run_load(addr, connections, Duration::ZERO, measured, stk_requests()));
             return println!("{} requests/s", done.len() as f64 / measured.as_secs_f64());
         }
         _ => {}
@@ -68,7 +72,7 @@ fn main() {
         // Each round starts with the next server, so no server always runs first.
         for offset in 0..SERVERS.len() {
             let index = (usize::try_from(round).unwrap_or(0) + offset) % SERVERS.len();
-            let report = measure(SERVERS[index], connections, warm_up, measured);
+            let report = measure(SERVERS[index], connections, warm_up, measured, &stk_requests());
             eprintln!("round {}: {} {:.0} requests/s", round + 1, SERVERS[index], report.requests_per_second);
             reports[index].push(report);
         }
@@ -101,145 +105,13 @@ fn main() {
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-struct Report {
-    requests_per_second: f64,
-    cpu_micros_per_request: f64,
-    p50_micros: f64,
-    p99_micros: f64,
-    peak_mebibytes: f64,
-}
-
-fn measure(server: &str, connections: usize, warm_up: Duration, measured: Duration) -> Report {
-    let port = free_port();
-    let child = ServerProcess::spawn(server, port);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("load runtime");
-    let (latencies, cpu) = runtime.block_on(async {
-        wait_until_listening(addr).await;
-        let load = tokio::spawn(run_load(addr, connections, warm_up, measured));
-        tokio::time::sleep(warm_up).await;
-        let cpu_before = child.cpu_time();
-        let latencies = load.await.expect("load");
-        (latencies, child.cpu_time().saturating_sub(cpu_before))
-    });
-    let peak_mebibytes = child.peak_mebibytes();
-    child.stop();
-    let mut latencies = latencies;
-    latencies.sort_unstable();
-    let percentile = |fraction: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * fraction).round() as usize;
-        latencies.get(index).copied().unwrap_or_default() as f64
-    };
-    Report {
-        cpu_micros_per_request: cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
-        requests_per_second: latencies.len() as f64 / measured.as_secs_f64(),
-        p50_micros: percentile(0.50),
-        p99_micros: percentile(0.99),
-        peak_mebibytes,
-    }
-}
-
-/// Latencies in microseconds of the requests completed in the measured window.
-async fn run_load(addr: SocketAddr, connections: usize, warm_up: Duration, measured: Duration) -> Vec<u64> {
-    let start = Instant::now() + warm_up;
-    let end = start + measured;
-    let workers: Vec<_> = (0..connections)
-        .map(|_| {
-            tokio::spawn(async move {
-                let stream = TcpStream::connect(addr).await.expect("connect");
-                stream.set_nodelay(true).expect("nodelay");
-                let (mut sender, connection) =
-                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-                tokio::spawn(connection);
-                let mut latencies = Vec::new();
-                loop {
-                    let request = Request::post("/payments/stk")
-                        .header("host", "localhost")
-                        .header("content-type", "application/json")
-                        .body(Full::new(Bytes::from_static(STK_SUCCESS)))
-                        .expect("request");
-                    let sent = Instant::now();
-                    if sent >= end {
-                        return latencies;
-                    }
-                    let response = sender.send_request(request).await.expect("response");
-                    assert_eq!(response.status(), StatusCode::OK);
-                    let body = response.into_body().collect().await.expect("body").to_bytes();
-                    assert_eq!(&body[..], ACK);
-                    if sent >= start {
-                        latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for worker in workers {
-        all.extend(worker.await.expect("load worker"));
-    }
-    all
-}
-
-async fn wait_until_listening(addr: SocketAddr) {
-    for _ in 0..200 {
-        if TcpStream::connect(addr).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("server at {addr} did not start");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free port").port()
-}
-
-struct ServerProcess(Child);
-
-impl ServerProcess {
-    fn spawn(server: &str, port: u16) -> Self {
-        let executable = std::env::current_exe().expect("this benchmark's path");
-        let child = Command::new(executable)
-            .args(["--serve", server, &port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawning the server");
-        Self(child)
-    }
-
-    /// Peak resident set size (`VmHWM`) of the server process.
-    fn peak_mebibytes(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
-        let kibibytes: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(f64::NAN);
-        kibibytes / 1024.0
-    }
-
-    /// CPU time the server process has used (user + system).
-    fn cpu_time(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
-        let ticks: u64 = fields.get(11..13).map_or(0, |both| both.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
-        Duration::from_millis(ticks * 10)
-    }
-
-    fn stop(mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
 // --- The three servers, each doing the same work per request: parse the
 // --- STK body, read the amount, answer the acknowledgement.
+
+/// The same STK success body on every request.
+fn stk_requests() -> Requests {
+    Requests { path: "/payments/stk", body: std::sync::Arc::new(|_, _| Bytes::from_static(STK_SUCCESS)), ack: ACK }
+}
 
 fn serve(server: &str, port: u16) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("server runtime");

@@ -54,8 +54,9 @@ const MIGRATIONS: [&str; 1] = [r"
         settled_at INTEGER
     );
     CREATE UNIQUE INDEX callbacks_kind_dedupe_key ON callbacks (kind, dedupe_key) WHERE dedupe_key IS NOT NULL;
+    CREATE INDEX callbacks_dedupe_key ON callbacks (dedupe_key) WHERE dedupe_key IS NOT NULL;
+    CREATE INDEX callbacks_to_reconcile ON callbacks (id) WHERE reconcile_reason IS NOT NULL;
     CREATE INDEX callbacks_state_due_at ON callbacks (state, due_at);
-    CREATE INDEX callbacks_received_at ON callbacks (received_at);
     CREATE TABLE callback_ids (
         callback_id INTEGER NOT NULL,
         name TEXT NOT NULL,
@@ -64,6 +65,11 @@ const MIGRATIONS: [&str; 1] = [r"
     CREATE INDEX callback_ids_value ON callback_ids (value);
     CREATE INDEX callback_ids_callback_id ON callback_ids (callback_id);
 "];
+
+/// The ids of the callbacks carrying the Daraja id `?1`, as dedupe key or
+/// secondary id; each side an index lookup.
+const CARRYING: &str =
+    "SELECT id FROM callbacks WHERE dedupe_key = ?1 UNION SELECT callback_id FROM callback_ids WHERE value = ?1";
 
 const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, received_at, \
     last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, reconcile_reason, settled_at";
@@ -111,6 +117,8 @@ impl SqliteStore {
         // FULL: a commit is on the disk when it returns, even across a power cut.
         connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
         connection.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+        // Room for the pages a batch of callbacks touches (16 MiB).
+        connection.pragma_update(None, "cache_size", -16_384).map_err(fail)?;
         migrate(&mut connection).map_err(fail)?;
         // Only one process writes a SQLite inbox: whatever is pending now was
         // left by one that died, and is due at once.
@@ -201,7 +209,7 @@ impl InboxStore for SqliteStore {
             let sql = format!(
                 "SELECT {COLUMNS} FROM callbacks WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state = ?2) \
                  AND (?3 IS NULL OR received_at >= ?3) AND (?4 IS NULL OR received_at < ?4) \
-                 AND (?5 = 0 OR reconcile_reason IS NOT NULL) ORDER BY received_at DESC, id DESC LIMIT ?6"
+                 AND (?5 = 0 OR reconcile_reason IS NOT NULL) ORDER BY id DESC LIMIT ?6"
             );
             let limit = filter.limit.map_or(i64::MAX, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
             let values = params![
@@ -218,10 +226,8 @@ impl InboxStore for SqliteStore {
 
     fn find(&self, daraja_id: String) -> StoreFuture<'_, Vec<StoredCallback>> {
         self.submit(move |connection| {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM callbacks WHERE dedupe_key = ?1 \
-                 OR id IN (SELECT callback_id FROM callback_ids WHERE value = ?1) ORDER BY received_at DESC, id DESC"
-            );
+            let carrying = CARRYING.replace("?2", "?1");
+            let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE id IN ({carrying}) ORDER BY id DESC");
             select(connection, &sql, params![daraja_id])
         })
     }
@@ -304,11 +310,12 @@ fn in_savepoint<T>(
     connection: &Connection,
     operation: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
-    connection.execute_batch("SAVEPOINT operation")?;
+    connection.prepare_cached("SAVEPOINT operation")?.execute([])?;
     match operation(connection) {
-        Ok(value) => connection.execute_batch("RELEASE operation").map(|()| value),
+        Ok(value) => connection.prepare_cached("RELEASE operation")?.execute([]).map(|_| value),
         Err(error) => {
-            connection.execute_batch("ROLLBACK TO operation; RELEASE operation")?;
+            connection.prepare_cached("ROLLBACK TO operation")?.execute([])?;
+            connection.prepare_cached("RELEASE operation")?.execute([])?;
             Err(error)
         }
     }
@@ -383,22 +390,31 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
     let shared_ids = std::iter::once(&callback.dedupe_key).chain(callback.secondary_ids.iter().map(|(_, value)| value));
     match &callback.outcome_unknown {
         Some(reason) => {
+            // Each side stops at the first final callback it finds.
             let mut settled_elsewhere = connection.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM callbacks WHERE id != ?1 AND is_final = 1 AND state != 'quarantined' \
-                 AND (dedupe_key = ?2 OR id IN (SELECT callback_id FROM callback_ids WHERE value = ?2)))",
+                "SELECT EXISTS (SELECT 1 FROM callbacks WHERE dedupe_key = ?2 AND id != ?1 AND is_final = 1 \
+                 AND state != 'quarantined') OR EXISTS (SELECT 1 FROM callback_ids JOIN callbacks \
+                 ON callbacks.id = callback_ids.callback_id WHERE callback_ids.value = ?2 AND callbacks.id != ?1 \
+                 AND callbacks.is_final = 1 AND callbacks.state != 'quarantined')",
             )?;
             let mut known = false;
             for value in shared_ids {
                 known |= settled_elsewhere.query_row(params![id, value], |row| row.get::<_, bool>(0))?;
             }
             if !known {
-                connection.execute("UPDATE callbacks SET reconcile_reason = ?2 WHERE id = ?1", params![id, reason])?;
+                connection
+                    .prepare_cached("UPDATE callbacks SET reconcile_reason = ?2 WHERE id = ?1")?
+                    .execute(params![id, reason])?;
             }
         }
         None => {
+            // Driven by the callbacks that need reconciling (an index of
+            // their own), which are few, and not by those carrying the id,
+            // which an id shared by many callbacks would make many.
             let mut clear = connection.prepare_cached(
                 "UPDATE callbacks SET reconcile_reason = NULL WHERE reconcile_reason IS NOT NULL AND id != ?1 \
-                 AND (dedupe_key = ?2 OR id IN (SELECT callback_id FROM callback_ids WHERE value = ?2))",
+                 AND (dedupe_key = ?2 OR EXISTS (SELECT 1 FROM callback_ids \
+                 WHERE callback_ids.callback_id = callbacks.id AND callback_ids.value = ?2))",
             )?;
             for value in shared_ids {
                 clear.execute(params![id, value])?;
@@ -456,33 +472,36 @@ fn quarantine(
 fn settle(connection: &Connection, id: RecordId, outcome: &Outcome, now: SystemTime) -> rusqlite::Result<()> {
     let id = row_id(id);
     let changed = match outcome {
-        Outcome::Done => connection.execute(
-            "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, last_error = NULL, \
-             settled_at = ?2 WHERE id = ?1",
-            params![id, millis(now)],
-        )?,
-        Outcome::Verdict { verdict, fell_back } => connection.execute(
-            "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, verdict_code = ?2, \
+        Outcome::Done => connection
+            .prepare_cached(
+                "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, last_error = NULL, \
+                 settled_at = ?2 WHERE id = ?1",
+            )?
+            .execute(params![id, millis(now)])?,
+        Outcome::Verdict { verdict, fell_back } => connection
+            .prepare_cached(
+                "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, verdict_code = ?2, \
              verdict_tag = ?3, settled_at = ?4, reconcile_reason = CASE WHEN ?5 THEN ?6 ELSE reconcile_reason END \
              WHERE id = ?1",
-            params![
+            )?
+            .execute(params![
                 id,
                 verdict.code,
                 verdict.tag,
                 millis(now),
                 fell_back,
                 "the validation was answered by the fallback verdict after the handler missed its deadline",
-            ],
-        )?,
-        Outcome::Failed { error, retry_at } => connection.execute(
-            "UPDATE callbacks SET state = ?2, attempts = attempts + 1, due_at = ?3, last_error = ?4 WHERE id = ?1",
-            params![
+            ])?,
+        Outcome::Failed { error, retry_at } => connection
+            .prepare_cached(
+                "UPDATE callbacks SET state = ?2, attempts = attempts + 1, due_at = ?3, last_error = ?4 WHERE id = ?1",
+            )?
+            .execute(params![
                 id,
                 if retry_at.is_some() { CallbackState::Failed.as_str() } else { CallbackState::Dead.as_str() },
                 retry_at.map(millis),
                 error,
-            ],
-        )?,
+            ])?,
     };
     if changed == 0 {
         return Err(rusqlite::Error::QueryReturnedNoRows);

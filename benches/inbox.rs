@@ -1,0 +1,235 @@
+//! The durable inbox under load: pesakit with the SQLite inbox against
+//! pesakit without it, over loopback, each in its own process, and the
+//! physical limit of the same disk: a bare loop of SQLite commits of the
+//! same row with the same settings (WAL, `synchronous=FULL`).
+//!
+//! ```sh
+//! cargo bench -p pesakit-benches --bench inbox            # 1, 64, 256 connections; 1 s warm-up, 3 s measured, 3 rounds
+//! cargo bench -p pesakit-benches --bench inbox -- 1 3 5   # warm-up s, measured s, rounds
+//! ```
+//!
+//! Every request carries a new `CheckoutRequestID`, so each one is a new
+//! callback the inbox must store before it answers (a repeated body would
+//! only be counted as a duplicate). Reported per connection count, as
+//! medians over the rounds: durable callbacks per second, p50 and p99 of the
+//! time to the acknowledgement, commits per second (each one fsync of the
+//! write-ahead log) and callbacks per commit (group commit at work).
+
+#![allow(missing_docs)]
+// Statistics over latencies, not money: floats are the right tool here.
+#![allow(clippy::float_arithmetic, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use pesakit::{Inbox, StkCallback, StkOutcome, daraja};
+use tokio::net::TcpListener;
+
+#[path = "support/loopback.rs"]
+mod loopback;
+
+use loopback::{Requests, measure, median};
+
+const STK_SUCCESS: &str =
+    include_str!("../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
+const CHECKOUT_ID: &str = "ws_CO_09082024154834053700000404";
+const MERCHANT_REQUEST_ID: &str = "3b82-4048-94fd-4503f39b858f555160";
+const RECEIPT: &str = "SH98HPAEJ8";
+const ACK: &[u8] = br#"{"ResultCode":0,"ResultDesc":"Success"}"#;
+const SERVERS: [&str; 2] = ["pesakit", "pesakit-inbox"];
+const CONNECTIONS: [usize; 3] = [1, 64, 256];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
+    if let [flag, server, port] = args.as_slice() {
+        if flag == "--serve" {
+            return serve(server, port.parse().expect("port"));
+        }
+    }
+    let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
+    let (warm_up, measured) = (Duration::from_secs(number(0, 1)), Duration::from_secs(number(1, 3)));
+    let rounds = number(2, 3).max(1);
+    println!("{warm_up:?} warm-up, {measured:?} measured, {rounds} rounds per connection count\n");
+
+    let floor = sqlite_floor(measured);
+    println!("SQLite floor on this disk: {floor:.0} commits/s (one row per fsync'd commit, one writer)\n");
+    println!("| connections | server | callbacks/s | p50 ack | p99 ack | commits/s | callbacks per commit |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let mut summaries = Vec::new();
+    for connections in CONNECTIONS {
+        let mut reports: Vec<Vec<(loopback::Report, Option<(f64, f64)>)>> =
+            SERVERS.iter().map(|_| Vec::new()).collect();
+        for round in 0..rounds {
+            for offset in 0..SERVERS.len() {
+                let index = (usize::try_from(round).unwrap_or(0) + offset) % SERVERS.len();
+                let server = SERVERS[index];
+                let report = measure(server, connections, warm_up, measured, &unique_stk_requests());
+                let commits = (server == "pesakit-inbox").then(|| commits_in(&report));
+                std::fs::remove_dir_all(server_dir(report.port)).ok();
+                eprintln!(
+                    "{connections} connections, round {}: {server} {:.0} callbacks/s",
+                    round + 1,
+                    report.requests_per_second
+                );
+                reports[index].push((report, commits));
+            }
+        }
+        for (server, results) in SERVERS.iter().zip(&reports) {
+            let median_of =
+                |value: fn(&loopback::Report) -> f64| median(results.iter().map(|(report, _)| value(report)).collect());
+            let commits: Vec<(f64, f64)> = results.iter().filter_map(|(_, commits)| *commits).collect();
+            let (per_second, per_commit) = if commits.is_empty() {
+                ("—".to_owned(), "—".to_owned())
+            } else {
+                let per_second = median(commits.iter().map(|(commits, _)| *commits).collect());
+                let per_commit = median(commits.iter().map(|(_, callbacks)| *callbacks).collect());
+                (format!("{per_second:.0}"), format!("{per_commit:.1}"))
+            };
+            println!(
+                "| {connections} | {server} | {:.0} | {:.0} µs | {:.0} µs | {per_second} | {per_commit} |",
+                median_of(|report| report.requests_per_second),
+                median_of(|report| report.p50_micros),
+                median_of(|report| report.p99_micros),
+            );
+        }
+        let ratios: Vec<f64> = reports[0]
+            .iter()
+            .zip(&reports[1])
+            .map(|((plain, _), (inbox, _))| inbox.requests_per_second / plain.requests_per_second)
+            .collect();
+        let inbox_rate = median(reports[1].iter().map(|(report, _)| report.requests_per_second).collect());
+        summaries.push(format!(
+            "{connections} connections: inbox/plain throughput per round {} (median {:.3}); inbox/SQLite floor {:.2}",
+            ratios.iter().map(|ratio| format!("{ratio:.3}")).collect::<Vec<_>>().join(", "),
+            median(ratios.clone()),
+            inbox_rate / floor,
+        ));
+    }
+    println!();
+    for summary in summaries {
+        println!("{summary}");
+    }
+}
+
+/// Each request a new STK payment: the fixture with a fresh
+/// `CheckoutRequestID`, `MerchantRequestID` and receipt, each the length of
+/// the one it replaces.
+fn unique_stk_requests() -> Requests {
+    assert!(STK_SUCCESS.contains(MERCHANT_REQUEST_ID) && STK_SUCCESS.contains(RECEIPT), "the fixture's ids");
+    let body = move |client: usize, number: u64| {
+        let unique = format!("{:05}{:021}", client % 100_000, number);
+        let body = STK_SUCCESS
+            .replacen(CHECKOUT_ID, &format!("ws_CO_{unique}"), 1)
+            .replacen(MERCHANT_REQUEST_ID, &format!("{:0>33}", format!("{client}-{number}")), 1)
+            .replacen(RECEIPT, &format!("{:0>4}{:0>6}", client % 10_000, number % 1_000_000), 1);
+        Bytes::from(body)
+    };
+    Requests { path: "/payments/stk", body: Arc::new(body), ack: ACK }
+}
+
+/// Commits per second and callbacks per commit in `report`'s window, from
+/// the stats the inbox server writes.
+fn commits_in(report: &loopback::Report) -> (f64, f64) {
+    let stats = std::fs::read_to_string(stats_path(report.port)).unwrap_or_default();
+    let samples: Vec<(u128, f64, f64)> = stats
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ').map(str::parse::<u128>);
+            match (fields.next(), fields.next(), fields.next()) {
+                (Some(Ok(at)), Some(Ok(commits)), Some(Ok(operations))) => {
+                    Some((at, commits as f64, operations as f64))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let nanos = |time: SystemTime| time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+    let (start, end) = (nanos(report.window.0), nanos(report.window.1));
+    let at = |moment: u128| samples.iter().rev().find(|(at, ..)| *at <= moment).or(samples.first()).copied();
+    match (at(start), at(end)) {
+        (Some((from, commits_before, operations_before)), Some((to, commits_after, operations_after))) if to > from => {
+            let commits = commits_after - commits_before;
+            let seconds = (to - from) as f64 / 1e9;
+            (commits / seconds, (operations_after - operations_before) / commits.max(1.0))
+        }
+        _ => (f64::NAN, f64::NAN),
+    }
+}
+
+/// Where the inbox server on `port` keeps its database and its stats.
+fn server_dir(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("pesakit-bench-inbox-{port}"))
+}
+
+fn stats_path(port: u16) -> PathBuf {
+    server_dir(port).join("stats")
+}
+
+/// The physical limit: one writer committing one row per transaction, in
+/// WAL mode with `synchronous=FULL`, as fast as the disk allows.
+fn sqlite_floor(duration: Duration) -> f64 {
+    let dir = std::env::temp_dir().join(format!("pesakit-bench-floor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let connection = rusqlite::Connection::open(dir.join("floor.db")).expect("a database");
+    let _: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).expect("WAL");
+    connection.pragma_update(None, "synchronous", "FULL").expect("FULL");
+    connection
+        .execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, key TEXT UNIQUE, body BLOB)")
+        .expect("a table");
+    let mut insert = connection.prepare("INSERT INTO rows (key, body) VALUES (?1, ?2)").expect("a statement");
+    let started = Instant::now();
+    let mut commits = 0_u64;
+    while started.elapsed() < duration {
+        insert.execute(rusqlite::params![format!("{commits:032}"), STK_SUCCESS.as_bytes()]).expect("a commit");
+        commits += 1;
+    }
+    drop(insert);
+    drop(connection);
+    std::fs::remove_dir_all(&dir).ok();
+    commits as f64 / started.elapsed().as_secs_f64()
+}
+
+#[daraja::stk_callback("/payments/stk")]
+async fn paid(callback: StkCallback) {
+    if let StkOutcome::Paid(payment) = callback.outcome() {
+        std::hint::black_box(payment.amount);
+    }
+}
+
+fn serve(server: &str, port: u16) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("server runtime");
+    runtime.block_on(async {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        let routes = match server {
+            "pesakit" => pesakit::routes![paid],
+            "pesakit-inbox" => {
+                let dir = server_dir(port);
+                std::fs::remove_dir_all(&dir).ok();
+                std::fs::create_dir_all(&dir).expect("a temporary directory");
+                let inbox = Inbox::sqlite(dir.join("inbox.db")).expect("the inbox opens");
+                write_stats(inbox.clone(), stats_path(port));
+                pesakit::routes![paid].with_inbox(inbox)
+            }
+            other => panic!("unknown server {other}"),
+        };
+        pesakit::Server::from_listener(listener).max_connections(4096).serve(routes).await.expect("pesakit");
+    });
+}
+
+/// Appends `time commits operations` to `path` every 20 ms.
+fn write_stats(inbox: Inbox, path: PathBuf) {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&path).expect("a stats file");
+        loop {
+            let stats = inbox.store().stats();
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+            if writeln!(file, "{now} {} {}", stats.commits, stats.operations).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+}
