@@ -59,8 +59,7 @@ fn main() {
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut summaries = Vec::new();
     for connections in CONNECTIONS {
-        let mut reports: Vec<Vec<(loopback::Report, Option<(f64, f64)>)>> =
-            SERVERS.iter().map(|_| Vec::new()).collect();
+        let mut reports: Vec<Vec<Measured>> = SERVERS.iter().map(|_| Vec::new()).collect();
         for round in 0..rounds {
             for offset in 0..SERVERS.len() {
                 let index = (usize::try_from(round).unwrap_or(0) + offset) % SERVERS.len();
@@ -112,6 +111,10 @@ fn main() {
         println!("{summary}");
     }
 }
+
+/// One round of one server, with its commits per second and callbacks per
+/// commit when it has an inbox.
+type Measured = (loopback::Report, Option<(f64, f64)>);
 
 /// Each request a new STK payment: the fixture with a fresh
 /// `CheckoutRequestID`, `MerchantRequestID` and receipt, each the length of

@@ -68,8 +68,8 @@ impl Recorder for MemoryRecorder {
             if self.unavailable.load(Ordering::SeqCst) {
                 return Recorded::Unavailable("the disk is full".into());
             }
-            let ids = callback.ids();
-            let key = (callback.kind(), ids.dedupe_key().to_owned());
+            let (ids, arrival) = (callback.ids(), callback.arrival());
+            let key = (arrival.kind(), ids.dedupe_key().to_owned());
             let mut index = self.index.lock().expect("not poisoned");
             if let Some(&id) = index.get(&key) {
                 let verdict = self.verdicts.lock().expect("not poisoned").get(&id).cloned();
@@ -78,12 +78,12 @@ impl Recorder for MemoryRecorder {
             let mut stored = self.stored.lock().expect("not poisoned");
             let id = RecordId(stored.len() as u64 + 1);
             stored.push(Stored {
-                kind: callback.kind(),
+                kind: arrival.kind(),
                 dedupe_key: ids.dedupe_key().to_owned(),
                 secondary: ids.secondary().map(|id| id.to_string()).collect(),
-                body: callback.body().clone(),
-                peer: callback.peer(),
-                received_at: callback.received_at(),
+                body: arrival.body().clone(),
+                peer: arrival.peer(),
+                received_at: arrival.received_at(),
             });
             index.insert(key, id);
             Recorded::New(id)

@@ -47,7 +47,7 @@ pub type RecordFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// impl Recorder for Remembered {
 ///     fn record<'a>(&'a self, callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
-///         let key = (callback.kind().to_string(), callback.ids().dedupe_key().to_owned());
+///         let key = (callback.arrival().kind().to_string(), callback.ids().dedupe_key().to_owned());
 ///         let mut seen = self.0.lock().unwrap();
 ///         let next = RecordId(seen.len() as u64 + 1);
 ///         let recorded = match seen.get(&key) {
@@ -85,25 +85,15 @@ pub trait Recorder: Send + Sync + 'static {
 /// A callback that parsed, as the record stage sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct IncomingCallback<'a> {
-    pub(crate) kind: CallbackKind,
-    pub(crate) route_path: &'static str,
+    pub(crate) arrival: Arrival<'a>,
     pub(crate) ids: DarajaIds<'a>,
     pub(crate) outcome_unknown: Option<&'static str>,
-    pub(crate) body: &'a Bytes,
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) peer: Option<PeerAddr>,
-    pub(crate) received_at: SystemTime,
 }
 
 impl<'a> IncomingCallback<'a> {
-    /// The kind of the route it was posted to.
-    pub fn kind(&self) -> CallbackKind {
-        self.kind
-    }
-
-    /// The path of the route it was posted to.
-    pub fn route_path(&self) -> &'static str {
-        self.route_path
+    /// Where and when it arrived, and what came with it.
+    pub fn arrival(&self) -> &Arrival<'a> {
+        &self.arrival
     }
 
     /// Its dedupe key and secondary ids.
@@ -115,6 +105,50 @@ impl<'a> IncomingCallback<'a> {
     /// [`Payload::outcome_unknown`](crate::Payload::outcome_unknown)).
     pub fn outcome_unknown(&self) -> Option<&'static str> {
         self.outcome_unknown
+    }
+}
+
+/// A body that did not parse on a notification route, as
+/// [`Recorder::quarantine`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct UnparsedCallback<'a> {
+    pub(crate) arrival: Arrival<'a>,
+    pub(crate) error: &'a PayloadError,
+}
+
+impl<'a> UnparsedCallback<'a> {
+    /// Where and when it arrived, and what came with it.
+    pub fn arrival(&self) -> &Arrival<'a> {
+        &self.arrival
+    }
+
+    /// Why it did not parse.
+    pub fn error(&self) -> &'a PayloadError {
+        self.error
+    }
+}
+
+/// A request to a callback route, as a store keeps it: where it was
+/// posted, when, by whom, and what it carried.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    pub(crate) kind: CallbackKind,
+    pub(crate) route_path: &'static str,
+    pub(crate) body: &'a Bytes,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) peer: Option<PeerAddr>,
+    pub(crate) received_at: SystemTime,
+}
+
+impl<'a> Arrival<'a> {
+    /// The kind of the route it was posted to.
+    pub fn kind(&self) -> CallbackKind {
+        self.kind
+    }
+
+    /// The path of the route it was posted to.
+    pub fn route_path(&self) -> &'static str {
+        self.route_path
     }
 
     /// The body exactly as received.
@@ -136,56 +170,6 @@ impl<'a> IncomingCallback<'a> {
     /// When the request arrived, before its body was read.
     pub fn received_at(&self) -> SystemTime {
         self.received_at
-    }
-}
-
-/// A body that did not parse on a notification route, as
-/// [`Recorder::quarantine`] sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct UnparsedCallback<'a> {
-    pub(crate) kind: CallbackKind,
-    pub(crate) route_path: &'static str,
-    pub(crate) body: &'a Bytes,
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) peer: Option<PeerAddr>,
-    pub(crate) received_at: SystemTime,
-    pub(crate) error: &'a PayloadError,
-}
-
-impl<'a> UnparsedCallback<'a> {
-    /// The kind of the route it was posted to.
-    pub fn kind(&self) -> CallbackKind {
-        self.kind
-    }
-
-    /// The path of the route it was posted to.
-    pub fn route_path(&self) -> &'static str {
-        self.route_path
-    }
-
-    /// The body exactly as received.
-    pub fn body(&self) -> &'a Bytes {
-        self.body
-    }
-
-    /// The request headers, as sent.
-    pub fn headers(&self) -> &'a HeaderMap {
-        self.headers
-    }
-
-    /// The connection's peer, when the host knows it.
-    pub fn peer(&self) -> Option<PeerAddr> {
-        self.peer
-    }
-
-    /// When the request arrived.
-    pub fn received_at(&self) -> SystemTime {
-        self.received_at
-    }
-
-    /// Why it did not parse.
-    pub fn error(&self) -> &'a PayloadError {
-        self.error
     }
 }
 

@@ -1,5 +1,6 @@
-//! What the macros need to know about each callback kind, read from the
-//! table the runtime is generated from.
+//! What the macros need to know about each callback kind. `KINDS`, made in
+//! `lib.rs` with the attributes, reads the table the runtime is generated
+//! from.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -19,24 +20,6 @@ pub(crate) struct Kind {
     answers_with_verdict: bool,
 }
 
-macro_rules! kind_table {
-    ($($marker:ident {
-        attribute: $attribute:ident,
-        default_path: $default_path:literal,
-        payload: $payload:ty,
-        payload_name: $payload_name:literal,
-        answer: $answer:ident,
-        summary: $summary:literal,
-    })*) => {
-        /// Every kind, in the table's order.
-        pub(crate) const KINDS: &[Kind] = &[$(
-            Kind::from_row(stringify!($attribute), stringify!($marker), $default_path, $payload_name, stringify!($answer))
-        ),*];
-    };
-}
-
-with_callback_kinds!(kind_table);
-
 impl Kind {
     /// The kind of one row of the table.
     pub(crate) const fn from_row(
@@ -52,7 +35,7 @@ impl Kind {
 
     /// The kind whose attribute is `attribute`.
     pub(crate) fn find(attribute: &str) -> Option<Self> {
-        KINDS.iter().copied().find(|kind| kind.attribute == attribute)
+        crate::KINDS.iter().copied().find(|kind| kind.attribute == attribute)
     }
 
     pub(crate) fn is_validation(self) -> bool {
@@ -85,6 +68,8 @@ impl Kind {
 mod tests {
     use super::*;
     use crate::path_rules;
+
+    use crate::KINDS;
 
     #[test]
     fn the_table_has_nine_kinds_with_distinct_names_and_valid_default_paths() {

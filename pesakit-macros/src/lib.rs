@@ -22,7 +22,7 @@ use proc_macro::TokenStream;
 
 use kind::Kind;
 
-/// One attribute per row of the kind table.
+/// One attribute per row of the kind table, and the table of kinds.
 macro_rules! handler_attributes {
     ($($marker:ident {
         attribute: $attribute:ident,
@@ -31,21 +31,27 @@ macro_rules! handler_attributes {
         payload_name: $payload_name:literal,
         answer: $answer:ident,
         summary: $summary:literal,
-    })*) => {$(
-        #[doc = $summary]
-        #[doc = ""]
-        #[doc = concat!(
-            "The handler takes `", $payload_name, "` first. Without a path, it serves `", $default_path,
-            "`. See the `pesakit::daraja` docs."
-        )]
-        #[proc_macro_attribute]
-        pub fn $attribute(attr: TokenStream, item: TokenStream) -> TokenStream {
-            let kind = Kind::from_row(
-                stringify!($attribute), stringify!($marker), $default_path, $payload_name, stringify!($answer),
-            );
-            handler::expand(kind, attr.into(), item.into()).into()
-        }
-    )*};
+    })*) => {
+        /// Every kind, in the table's order.
+        const KINDS: &[Kind] = &[$(
+            Kind::from_row(stringify!($attribute), stringify!($marker), $default_path, $payload_name, stringify!($answer))
+        ),*];
+        $(
+            #[doc = $summary]
+            #[doc = ""]
+            #[doc = concat!(
+                "The handler takes `", $payload_name, "` first. Without a path, it serves `", $default_path,
+                "`. See the `pesakit::daraja` docs."
+            )]
+            #[proc_macro_attribute]
+            pub fn $attribute(attr: TokenStream, item: TokenStream) -> TokenStream {
+                let kind = Kind::from_row(
+                    stringify!($attribute), stringify!($marker), $default_path, $payload_name, stringify!($answer),
+                );
+                handler::expand(kind, attr.into(), item.into()).into()
+            }
+        )*
+    };
 }
 
 with_callback_kinds!(handler_attributes);

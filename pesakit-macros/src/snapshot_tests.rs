@@ -34,7 +34,7 @@ fn stk_callback() -> Kind {
 
 #[test]
 fn every_kind_expands_to_its_route() {
-    for &kind in crate::kind::KINDS {
+    for &kind in crate::KINDS {
         let attribute = kind.attribute;
         let payload: syn::Type = syn::parse_str(kind.payload_name()).expect("payload type");
         let item = if kind.is_validation() {

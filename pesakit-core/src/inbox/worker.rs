@@ -11,7 +11,7 @@ use super::store::{NewCallback, Outcome, StoredCallback, StoredVerdict};
 use super::{Delivery, Inbox};
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
 use crate::record::{
-    IncomingCallback, RecordError, RecordFuture, RecordId, Recorded, Recorder, Settlement, UnparsedCallback,
+    Arrival, IncomingCallback, RecordError, RecordFuture, RecordId, Recorded, Recorder, Settlement, UnparsedCallback,
 };
 
 /// Most due callbacks taken up in one look.
@@ -149,16 +149,17 @@ fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, callback: &StoredCallback)
 impl Recorder for Inbox {
     fn record<'a>(&'a self, callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
         let ids = callback.ids();
+        let arrived = Arrived::from(callback.arrival());
         let new = NewCallback {
-            kind: callback.kind(),
-            route_path: callback.route_path().to_owned(),
+            kind: arrived.kind,
+            route_path: arrived.route_path,
             dedupe_key: ids.dedupe_key().to_owned(),
             secondary_ids: ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
-            body: callback.body().clone(),
-            content_type: header_text(callback.headers(), &[http::header::CONTENT_TYPE.as_str()]),
-            forwarded: header_text(callback.headers(), FORWARDING_HEADERS),
-            peer: callback.peer().map(|peer| peer.0),
-            received_at: callback.received_at(),
+            body: arrived.body,
+            content_type: arrived.content_type,
+            forwarded: arrived.forwarded,
+            peer: arrived.peer,
+            received_at: arrived.received_at,
             outcome_unknown: callback.outcome_unknown().map(str::to_owned),
             lease_until: self.lease_until(SystemTime::now()),
         };
@@ -188,19 +189,45 @@ impl Recorder for Inbox {
     }
 
     fn quarantine<'a>(&'a self, callback: UnparsedCallback<'a>) -> RecordFuture<'a, Result<(), RecordError>> {
+        let arrived = Arrived::from(callback.arrival());
         let quarantined = super::QuarantinedCallback {
-            kind: callback.kind(),
-            route_path: callback.route_path().to_owned(),
-            body: callback.body().clone(),
-            content_type: header_text(callback.headers(), &[http::header::CONTENT_TYPE.as_str()]),
-            forwarded: header_text(callback.headers(), FORWARDING_HEADERS),
-            peer: callback.peer().map(|peer| peer.0),
-            received_at: callback.received_at(),
+            kind: arrived.kind,
+            route_path: arrived.route_path,
+            body: arrived.body,
+            content_type: arrived.content_type,
+            forwarded: arrived.forwarded,
+            peer: arrived.peer,
+            received_at: arrived.received_at,
             parse_error: callback.error().to_string(),
         };
         Box::pin(async move {
             self.store.quarantine(quarantined).await.map(|_| ()).map_err(|error| RecordError(Box::new(error)))
         })
+    }
+}
+
+/// What the inbox keeps of an [`Arrival`], owned.
+struct Arrived {
+    kind: crate::kind::CallbackKind,
+    route_path: String,
+    body: bytes::Bytes,
+    content_type: Option<String>,
+    forwarded: Option<String>,
+    peer: Option<std::net::SocketAddr>,
+    received_at: SystemTime,
+}
+
+impl From<&Arrival<'_>> for Arrived {
+    fn from(arrival: &Arrival<'_>) -> Self {
+        Self {
+            kind: arrival.kind(),
+            route_path: arrival.route_path().to_owned(),
+            body: arrival.body().clone(),
+            content_type: header_text(arrival.headers(), &[http::header::CONTENT_TYPE.as_str()]),
+            forwarded: header_text(arrival.headers(), FORWARDING_HEADERS),
+            peer: arrival.peer().map(|peer| peer.0),
+            received_at: arrival.received_at(),
+        }
     }
 }
 

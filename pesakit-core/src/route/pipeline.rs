@@ -37,7 +37,7 @@ use crate::inbox::Delivery;
 use crate::inbox::worker::Handlers;
 use crate::kind::CallbackKind;
 use crate::payload::PayloadError;
-use crate::record::{IncomingCallback, RecordId, Recorded, Recorder, Settlement, UnparsedCallback};
+use crate::record::{Arrival, IncomingCallback, RecordId, Recorded, Recorder, Settlement, UnparsedCallback};
 
 /// The error type a streaming request body may have.
 type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -289,14 +289,9 @@ impl Table {
         let settings = &self.settings;
         let deadline = Instant::now() + settings.validation_deadline;
         let incoming = IncomingCallback {
-            kind: route.kind,
-            route_path: route.path,
+            arrival: received.arrival(),
             ids: parsed.daraja_ids(),
             outcome_unknown: parsed.outcome_unknown(),
-            body: &received.raw,
-            headers: &received.parts.headers,
-            peer: received.peer,
-            received_at: received.received_at,
         };
         let recording = recorder.record(incoming);
         let recorded = match route.kind.acknowledgement() {
@@ -344,6 +339,17 @@ struct Received<'a> {
 }
 
 impl<'a> Received<'a> {
+    fn arrival(&self) -> Arrival<'_> {
+        Arrival {
+            kind: self.route.kind,
+            route_path: self.route.path,
+            body: &self.raw,
+            headers: &self.parts.headers,
+            peer: self.peer,
+            received_at: self.received_at,
+        }
+    }
+
     fn request<'r>(&'r self, states: &'r StateMap, delivery: Option<Delivery>) -> CallbackRequest<'r> {
         CallbackRequest { parts: self.parts, body: &self.raw, states, peer: self.peer, delivery }
     }
@@ -364,15 +370,7 @@ async fn quarantine(
     error: PayloadError,
     refusal: Response<Bytes>,
 ) -> Response<Bytes> {
-    let unparsed = UnparsedCallback {
-        kind: received.route.kind,
-        route_path: received.route.path,
-        body: &received.raw,
-        headers: &received.parts.headers,
-        peer: received.peer,
-        received_at: received.received_at,
-        error: &error,
-    };
+    let unparsed = UnparsedCallback { arrival: received.arrival(), error: &error };
     match recorder.quarantine(unparsed).await {
         Ok(()) => refusal,
         Err(failure) => answer::unrecorded(&failure),
