@@ -51,19 +51,17 @@ const MIGRATIONS: [&str; 1] = [r"
         verdict_tag TEXT,
         reconcile_reason TEXT,
         is_final INTEGER NOT NULL,
-        settled_at INTEGER
+        settled_at INTEGER,
+        secondary_ids TEXT NOT NULL DEFAULT '[]'
     );
-    CREATE UNIQUE INDEX callbacks_kind_dedupe_key ON callbacks (kind, dedupe_key) WHERE dedupe_key IS NOT NULL;
-    CREATE INDEX callbacks_dedupe_key ON callbacks (dedupe_key) WHERE dedupe_key IS NOT NULL;
+    CREATE UNIQUE INDEX callbacks_dedupe_key_kind ON callbacks (dedupe_key, kind) WHERE dedupe_key IS NOT NULL;
     CREATE INDEX callbacks_to_reconcile ON callbacks (id) WHERE reconcile_reason IS NOT NULL;
     CREATE INDEX callbacks_state_due_at ON callbacks (state, due_at);
     CREATE TABLE callback_ids (
+        value TEXT NOT NULL,
         callback_id INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        value TEXT NOT NULL
-    );
-    CREATE INDEX callback_ids_value ON callback_ids (value);
-    CREATE INDEX callback_ids_callback_id ON callback_ids (callback_id);
+        PRIMARY KEY (value, callback_id)
+    ) WITHOUT ROWID;
 "];
 
 /// The ids of the callbacks carrying the Daraja id `?1`, as dedupe key or
@@ -72,7 +70,8 @@ const CARRYING: &str =
     "SELECT id FROM callbacks WHERE dedupe_key = ?1 UNION SELECT callback_id FROM callback_ids WHERE value = ?1";
 
 const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, received_at, \
-    last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, reconcile_reason, settled_at";
+    last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, reconcile_reason, settled_at, \
+    secondary_ids";
 
 /// The SQLite inbox store; see [`Inbox::sqlite`](super::Inbox::sqlite).
 ///
@@ -234,13 +233,23 @@ impl InboxStore for SqliteStore {
 
     fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64> {
         self.submit(move |connection| {
-            let prunable = "SELECT id FROM callbacks WHERE state = 'done' AND reconcile_reason IS NULL \
-                            AND settled_at < ?1";
-            connection
-                .execute(&format!("DELETE FROM callback_ids WHERE callback_id IN ({prunable})"), [millis(before)])?;
-            let pruned =
-                connection.execute(&format!("DELETE FROM callbacks WHERE id IN ({prunable})"), [millis(before)])?;
-            Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
+            let mut prunable = connection.prepare_cached(
+                "SELECT id, secondary_ids FROM callbacks WHERE state = 'done' AND reconcile_reason IS NULL \
+                 AND settled_at < ?1",
+            )?;
+            let rows: Vec<(i64, String)> = prunable
+                .query_map([millis(before)], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut forget_id =
+                connection.prepare_cached("DELETE FROM callback_ids WHERE value = ?1 AND callback_id = ?2")?;
+            let mut forget = connection.prepare_cached("DELETE FROM callbacks WHERE id = ?1")?;
+            for (id, secondary_ids) in &rows {
+                for (_, value) in parse_ids(secondary_ids) {
+                    forget_id.execute(params![value, id])?;
+                }
+                forget.execute([id])?;
+            }
+            Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
         })
     }
 
@@ -353,8 +362,8 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
     let inserted = connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
-             received_at, last_seen_at, due_at, is_final) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10) \
+             received_at, last_seen_at, due_at, is_final, secondary_ids) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11) \
              ON CONFLICT (kind, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -368,6 +377,7 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
             millis(callback.received_at),
             millis(callback.lease_until),
             callback.outcome_unknown.is_none(),
+            serde_json::to_string(&callback.secondary_ids).unwrap_or_else(|_| "[]".to_owned()),
         ])?;
     if inserted == 0 {
         let (id, code, tag) = connection
@@ -383,9 +393,9 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
     }
     let id = connection.last_insert_rowid();
     let mut add_id =
-        connection.prepare_cached("INSERT INTO callback_ids (callback_id, name, value) VALUES (?1, ?2, ?3)")?;
-    for (name, value) in &callback.secondary_ids {
-        add_id.execute(params![id, name, value])?;
+        connection.prepare_cached("INSERT OR IGNORE INTO callback_ids (value, callback_id) VALUES (?1, ?2)")?;
+    for (_, value) in &callback.secondary_ids {
+        add_id.execute(params![value, id])?;
     }
     let shared_ids = std::iter::once(&callback.dedupe_key).chain(callback.secondary_ids.iter().map(|(_, value)| value));
     match &callback.outcome_unknown {
@@ -511,14 +521,7 @@ fn settle(connection: &Connection, id: RecordId, outcome: &Outcome, now: SystemT
 
 fn select(connection: &Connection, sql: &str, values: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredCallback>> {
     let mut statement = connection.prepare_cached(sql)?;
-    let mut callbacks: Vec<StoredCallback> = statement.query_map(values, read_row)?.collect::<Result<_, _>>()?;
-    let mut ids =
-        connection.prepare_cached("SELECT name, value FROM callback_ids WHERE callback_id = ?1 ORDER BY rowid")?;
-    for callback in &mut callbacks {
-        callback.secondary_ids =
-            ids.query_map([row_id(callback.id)], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
-    }
-    Ok(callbacks)
+    statement.query_map(values, read_row)?.collect()
 }
 
 fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredCallback> {
@@ -534,7 +537,7 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredCallback> {
         kind: CallbackKind::from_attribute_name(&kind).ok_or_else(|| invalid(1, "an unknown callback kind"))?,
         route_path: row.get(2)?,
         dedupe_key: row.get(3)?,
-        secondary_ids: Vec::new(),
+        secondary_ids: parse_ids(&row.get::<_, String>(19)?),
         state: CallbackState::from_name(&state).ok_or_else(|| invalid(4, "an unknown state"))?,
         body: Bytes::from(row.get::<_, Vec<u8>>(5)?),
         content_type: row.get(6)?,
@@ -556,6 +559,12 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredCallback> {
         }
         Ok(callback)
     })
+}
+
+/// Secondary ids as stored with their callback: a JSON list of
+/// `[name, value]` pairs (lookups go through `callback_ids`).
+fn parse_ids(stored: &str) -> Vec<(String, String)> {
+    serde_json::from_str(stored).unwrap_or_default()
 }
 
 /// Milliseconds since the Unix epoch, as stored.
