@@ -500,3 +500,40 @@ async fn a_slow_store_cannot_make_a_validation_late() {
     assert_eq!(answered.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
     assert!(log.runs().is_empty(), "the handler had no time left: the fallback was sent");
 }
+
+/// Runs `future` on this thread, with no Tokio runtime anywhere.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn outside_a_tokio_runtime_the_inbox_still_stores_and_handles_before_answering() {
+    let db = TempDb::new("no-runtime");
+    let (inbox, log) = (db.inbox(), Log::default());
+    let routes = table(&inbox, &log);
+    let stk = StkCallbackBuilder::paid();
+    let validation = C2bPaymentBuilder::pay_bill().bill_ref("invoice-3").for_validation();
+    for (path, body) in [("/inbox/stk", stk.build()), ("/inbox/validate", validation.build())] {
+        let request = testing::TestRequest::post(path).body(body).build();
+        assert_eq!(block_on(routes.dispatch(request)).status(), StatusCode::OK, "{path}");
+    }
+    let stored = block_on(inbox.find(&stk.checkout_id())).expect("the store answers");
+    assert_eq!(stored[0].state, CallbackState::Done, "handled before the answer");
+    let validated = block_on(inbox.find(validation.id())).expect("the store answers");
+    assert_eq!(validated[0].verdict.as_ref().map(|verdict| verdict.code.as_str()), Some("0"));
+    assert_eq!(log.runs().len(), 2);
+}

@@ -40,21 +40,29 @@ impl Inbox {
             return;
         };
         self.started.get_or_init(|| {
-            runtime.spawn(background(self.clone(), handlers));
+            runtime.spawn(background(self.clone(), handlers, runtime.clone()));
         });
     }
 
-    /// Runs attempt `attempt` of callback `id`'s handler on its own task,
-    /// then settles its outcome.
-    pub(crate) fn spawn_attempt(&self, id: RecordId, attempt: u32, call: HandlerFuture, span: Span) {
+    /// Runs attempt `attempt` of callback `id`'s handler on its own task of
+    /// `runtime`, then settles its outcome.
+    pub(crate) fn spawn_attempt(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        id: RecordId,
+        attempt: u32,
+        call: HandlerFuture,
+        span: Span,
+    ) {
         let inbox = self.clone();
-        tokio::spawn(
-            async move {
-                let outcome = CatchUnwind(call).await;
-                inbox.settle_attempt(id, attempt, outcome).await;
-            }
-            .instrument(span),
-        );
+        runtime.spawn(async move { inbox.run_attempt(id, attempt, call).await }.instrument(span));
+    }
+
+    /// Runs attempt `attempt` of callback `id`'s handler, then settles its
+    /// outcome.
+    pub(crate) async fn run_attempt(&self, id: RecordId, attempt: u32, call: HandlerFuture) {
+        let outcome = CatchUnwind(call).await;
+        self.settle_attempt(id, attempt, outcome).await;
     }
 
     async fn settle_attempt(&self, id: RecordId, attempt: u32, outcome: Result<Reply, HandlerError>) {
@@ -88,7 +96,7 @@ impl Inbox {
     }
 }
 
-async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>) {
+async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>, runtime: tokio::runtime::Handle) {
     let mut last_prune: Option<SystemTime> = None;
     loop {
         let Some(table) = handlers.upgrade() else {
@@ -100,7 +108,7 @@ async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>) {
             Ok(due) => {
                 let more = due.len() == CLAIM_BATCH;
                 for callback in due {
-                    run_stored(&inbox, &*table, &callback);
+                    run_stored(&inbox, &*table, &runtime, &callback);
                 }
                 more
             }
@@ -127,16 +135,16 @@ async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>) {
 
 /// Starts the next attempt of a stored callback, or parks it as dead when
 /// its handler can no longer run.
-fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, callback: &StoredCallback) {
+fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, runtime: &tokio::runtime::Handle, callback: &StoredCallback) {
     let attempt = callback.attempts.saturating_add(1);
     let delivery = Delivery { id: callback.id, attempt, first_received: callback.received_at };
     match handlers.bind_stored(callback, delivery) {
-        Ok((call, span)) => inbox.spawn_attempt(callback.id, attempt, call, span),
+        Ok((call, span)) => inbox.spawn_attempt(runtime, callback.id, attempt, call, span),
         Err(reason) => {
             tracing::error!(record = %callback.id, %reason, "a stored callback cannot be handled; parked as dead");
             let store = Arc::clone(&inbox.store);
             let id = callback.id;
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 if let Err(error) = store.settle(id, Outcome::Failed { error: reason, retry_at: None }).await {
                     tracing::error!(record = %id, %error, "could not park the callback as dead");
                 }

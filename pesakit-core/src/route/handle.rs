@@ -86,6 +86,20 @@ async fn handle_validation(call: HandlerFuture, deadline: Duration, fallback: &V
     }
 }
 
+/// `future`'s output if it finishes within `deadline`, `None` if the
+/// deadline passes first. Without a Tokio timer it runs to completion.
+pub(super) async fn before_deadline<F: Future>(future: F, deadline: Duration) -> Option<F::Output> {
+    let Some(sleep) = deadline_timer(deadline) else {
+        return Some(future.await);
+    };
+    let (mut future, mut sleep) = (pin!(future), pin!(sleep));
+    poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => sleep.as_mut().poll(cx).map(|()| None),
+    })
+    .await
+}
+
 /// A timer for `deadline`, or `None` outside a Tokio runtime with timers
 /// (where Tokio would panic).
 fn deadline_timer(deadline: Duration) -> Option<tokio::time::Sleep> {

@@ -28,7 +28,7 @@ use tracing::instrument::Instrumented;
 use tracing::{Instrument, Span};
 
 use super::endpoint::ParsedCallback;
-use super::handle::Handling;
+use super::handle::{self, Handling};
 use super::refusal::Refusal;
 use super::{Route, Routes, Table, answer};
 use crate::extract::{CallbackRequest, PeerAddr, StateMap};
@@ -296,13 +296,16 @@ impl Table {
         let recording = recorder.record(incoming);
         let recorded = match route.kind.acknowledgement() {
             Some(_) => recording.await,
-            None => match tokio::time::timeout_at(deadline.into(), recording).await {
-                Ok(recorded) => recorded,
-                Err(_) => {
-                    tracing::error!("the store did not record the validation before its deadline");
-                    return answer::verdict(&settings.validation_fallback);
+            None => {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                match handle::before_deadline(recording, remaining).await {
+                    Some(recorded) => recorded,
+                    None => {
+                        tracing::error!("the store did not record the validation before its deadline");
+                        return answer::verdict(&settings.validation_fallback);
+                    }
                 }
-            },
+            }
         };
         let record_id = match admit_recorded(route.kind, recorded) {
             Admission::Handle(record_id) => record_id,
@@ -311,19 +314,24 @@ impl Table {
         if let (Some(inbox), Some(ack)) = (&self.inbox, route.kind.acknowledgement()) {
             let delivery = Delivery { id: record_id, attempt: 1, first_received: received.received_at };
             let call = parsed.bind(&received.request(&self.states, Some(delivery)));
-            inbox.spawn_attempt(record_id, 1, call, span);
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => inbox.spawn_attempt(&runtime, record_id, 1, call, span),
+                // No runtime to run it on later: run it now, then answer.
+                Err(_) => inbox.run_attempt(record_id, 1, call).instrument(span).await,
+            }
             return answer::acknowledgement(ack);
         }
         let call = parsed.bind(&received.request(&self.states, None));
         let remaining = deadline.saturating_duration_since(Instant::now());
         let settlement = Handling::start(route.kind, call, remaining, &settings.validation_fallback).await;
         let response = answer::settled(route.kind, &settlement);
-        if route.kind.acknowledgement().is_none() {
+        match (route.kind.acknowledgement(), tokio::runtime::Handle::try_current()) {
             // A verdict is sent at once; storing it must not delay it.
-            let recorder = Arc::clone(recorder);
-            tokio::spawn(async move { settle(&*recorder, record_id, &settlement).await }.instrument(span));
-        } else {
-            settle(&**recorder, record_id, &settlement).await;
+            (None, Ok(runtime)) => {
+                let recorder = Arc::clone(recorder);
+                runtime.spawn(async move { settle(&*recorder, record_id, &settlement).await }.instrument(span));
+            }
+            _ => settle(&**recorder, record_id, &settlement).await,
         }
         response
     }
