@@ -89,6 +89,13 @@ impl<'a> GuardRequest<'a> {
 
 /// A guard's decision. No variant answers 503: Daraja may drop a callback
 /// answered 503 instead of retrying it.
+///
+/// ```
+/// use pesakit_core::guard::GuardVerdict;
+///
+/// let verdict = GuardVerdict::Conceal("wrong path secret".into());
+/// assert_eq!(verdict.to_string(), "concealed: wrong path secret");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuardVerdict {
     /// Let the request through to the next stage.

@@ -68,6 +68,21 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 /// a route table with [`Routes::with_inbox`](crate::Routes::with_inbox).
 ///
 /// Cloning it is cheap and shares the store.
+///
+/// ```
+/// use std::time::Duration;
+/// use pesakit_core::{Inbox, Routes};
+///
+/// # let dir = std::env::temp_dir().join(format!("pesakit-doc-inbox-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let inbox = Inbox::sqlite(dir.join("inbox.db"))?
+///     .max_attempts(5)
+///     .retry_backoff(Duration::from_secs(2), Duration::from_secs(300))
+///     .retention(Duration::from_secs(30 * 24 * 60 * 60));
+/// let routes = Routes::new().with_inbox(inbox);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), pesakit_core::inbox::StoreError>(())
+/// ```
 #[derive(Clone)]
 pub struct Inbox {
     pub(crate) store: Arc<dyn InboxStore>,

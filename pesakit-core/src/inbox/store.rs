@@ -175,6 +175,13 @@ impl StoredVerdict {
 }
 
 /// Where a stored callback stands.
+///
+/// ```
+/// use pesakit_core::inbox::CallbackState;
+///
+/// assert_eq!(CallbackState::from_name("dead"), Some(CallbackState::Dead));
+/// assert_eq!(CallbackState::Quarantined.to_string(), "quarantined");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallbackState {
     /// Stored; its handler is running or about to.
@@ -261,6 +268,22 @@ pub struct StoredCallback {
 }
 
 /// Which callbacks [`InboxStore::list`] returns.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use pesakit_core::CallbackKind;
+/// use pesakit_core::inbox::{CallbackState, ListFilter};
+///
+/// // Dead STK callbacks of the last day, at most 20.
+/// let filter = ListFilter {
+///     kind: Some(CallbackKind::StkCallback),
+///     state: Some(CallbackState::Dead),
+///     since: SystemTime::now().checked_sub(Duration::from_secs(24 * 60 * 60)),
+///     limit: Some(20),
+///     ..ListFilter::default()
+/// };
+/// assert!(!filter.needs_reconciliation);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {
     /// Only this kind.
