@@ -21,6 +21,12 @@
 //! });
 //! assert!(format!("{routes:?}").contains("guards: 1"));
 //! ```
+//!
+//! [`SourceGuard`] is the guard most services want: Safaricom's gateways
+//! only, with the client resolved behind the proxies the service runs.
+
+mod forwarded;
+mod source;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,6 +35,9 @@ use http::{HeaderMap, Method};
 
 use crate::extract::PeerAddr;
 use crate::kind::CallbackKind;
+
+pub use self::forwarded::{ForwardedError, ForwardedHeader};
+pub use self::source::{SAFARICOM_GATEWAYS, SourceError, SourceGuard};
 
 /// Decides whether a request may reach a callback route.
 ///
