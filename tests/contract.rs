@@ -84,6 +84,15 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
     let concealed = client::post_with_header(addr, "/contract/stk", ("x-contract-guard", "conceal"), cancelled).await;
     assert_eq!(concealed.status, StatusCode::NOT_FOUND, "{host}");
     assert_eq!(seen.ids.lock().expect("not poisoned").len(), handled, "{host}: refused requests were not handled");
+
+    // A secret path: served with the secret, 404 with any other value.
+    let body =
+        std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_cancelled_1032.json")).expect("fixture");
+    let secret_path = format!("/contract/{}/stk", callbacks::SECRET);
+    assert_eq!(client::post(addr, &secret_path, body.clone()).await.status, StatusCode::OK, "{host}");
+    let wrong = client::post(addr, "/contract/contract-Secret_0123456788/stk", body).await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND, "{host}");
+    assert_eq!(seen.ids.lock().expect("not poisoned").len(), handled + 1, "{host}: only the right secret was handled");
 }
 
 async fn loopback() -> (TcpListener, SocketAddr) {

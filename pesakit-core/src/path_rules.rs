@@ -32,7 +32,10 @@ pub enum PathProblem {
     /// A segment a host framework would read as a parameter: `:name` or
     /// `*rest` (axum before 0.8, many routers) or `{name}` (axum 0.8,
     /// actix-web). Daraja posts to a fixed URL, so it would never match.
+    /// The one exception is [`SECRET_SEGMENT`].
     ParameterSegment,
+    /// A second `{secret}` segment.
+    SecondSecret,
     /// A `%` not followed by two hex digits.
     BadEscape,
     /// A character not allowed in a path segment.
@@ -56,8 +59,10 @@ impl fmt::Display for PathProblem {
             Self::DotSegment => f.write_str("the path has a `.` or `..` segment"),
             Self::ParameterSegment => f.write_str(
                 "a segment starts with `:` or `*` or has `{` or `}`, which web frameworks read as a parameter: \
-                 Daraja posts to one fixed URL, so write the segment out",
+                 Daraja posts to one fixed URL, so write the segment out (or use `{secret}` for the table's \
+                 path secret)",
             ),
+            Self::SecondSecret => f.write_str("the path has `{secret}` twice; one secret segment is enough"),
             Self::BadEscape => f.write_str("a `%` in the path must start an escape of two hex digits"),
             Self::Character(character) => write!(f, "the path must not contain {character:?}"),
             Self::BannedWord(word) => write!(
@@ -68,6 +73,10 @@ impl fmt::Display for PathProblem {
         }
     }
 }
+
+/// The segment that stands for the table's path secret, given at run time
+/// with `Routes::path_secret`; the one `{…}` segment a path may have.
+pub const SECRET_SEGMENT: &str = "{secret}";
 
 /// Checks that `path` is an absolute origin-form path Daraja will call.
 pub fn check_path(path: &str) -> Result<(), PathProblem> {
@@ -80,11 +89,30 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
     if !path.starts_with('/') {
         return Err(PathProblem::NotAbsolute);
     }
-    let bytes = path.as_bytes();
-    if path[1..].split('/').any(is_parameter_segment) {
+    let mut secrets = 0;
+    for segment in path[1..].split('/') {
+        if segment == SECRET_SEGMENT {
+            secrets += 1;
+            if secrets > 1 {
+                return Err(PathProblem::SecondSecret);
+            }
+            continue;
+        }
+        check_segment(segment)?;
+    }
+    let lowered = path.to_ascii_lowercase();
+    match BANNED_WORDS.iter().find(|word| lowered.contains(*word)) {
+        Some(word) => Err(PathProblem::BannedWord(word)),
+        None => Ok(()),
+    }
+}
+
+fn check_segment(segment: &str) -> Result<(), PathProblem> {
+    if is_parameter_segment(segment) {
         return Err(PathProblem::ParameterSegment);
     }
-    for (index, character) in path.char_indices() {
+    let bytes = segment.as_bytes();
+    for (index, character) in segment.char_indices() {
         match character {
             '?' => return Err(PathProblem::Query),
             '#' => return Err(PathProblem::Fragment),
@@ -98,7 +126,6 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
             'a'..='z'
             | 'A'..='Z'
             | '0'..='9'
-            | '/'
             | '-'
             | '.'
             | '_'
@@ -119,17 +146,10 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
             other => return Err(PathProblem::Character(other)),
         }
     }
-    for segment in path[1..].split('/') {
-        match segment {
-            "" => return Err(PathProblem::EmptySegment),
-            "." | ".." => return Err(PathProblem::DotSegment),
-            _ => {}
-        }
-    }
-    let lowered = path.to_ascii_lowercase();
-    match BANNED_WORDS.iter().find(|word| lowered.contains(*word)) {
-        Some(word) => Err(PathProblem::BannedWord(word)),
-        None => Ok(()),
+    match segment {
+        "" => Err(PathProblem::EmptySegment),
+        "." | ".." => Err(PathProblem::DotSegment),
+        _ => Ok(()),
     }
 }
 
@@ -147,6 +167,16 @@ mod tests {
         for path in ["/payments/stk", "/a", "/v1/c2b:confirm/x", "/orders/%7E42", "/results/b2c-1_x.y~z"] {
             assert_eq!(check_path(path), Ok(()), "{path}");
         }
+    }
+
+    #[test]
+    fn one_secret_segment_is_allowed_anywhere() {
+        for path in ["/payments/{secret}/stk", "/{secret}", "/stk/{secret}"] {
+            assert_eq!(check_path(path), Ok(()), "{path}");
+        }
+        assert_eq!(check_path("/{secret}/stk/{secret}"), Err(PathProblem::SecondSecret));
+        assert_eq!(check_path("/pay/{secrets}"), Err(PathProblem::ParameterSegment));
+        assert_eq!(check_path("/pay/x{secret}"), Err(PathProblem::ParameterSegment));
     }
 
     #[test]

@@ -74,6 +74,14 @@ fn timeout(timeout: QueueTimeout, State(seen): State<Seen>) {
     seen.saw(timeout.correlation_id());
 }
 
+#[daraja::stk_callback("/contract/{secret}/stk")]
+async fn secret_stk(callback: StkCallback, State(seen): State<Seen>) {
+    seen.saw(callback.correlation_id());
+}
+
+/// The contract table's path secret.
+pub const SECRET: &str = "contract-Secret_0123456789";
+
 #[daraja::stk_callback("/contract/failing")]
 fn failing(_callback: StkCallback) -> Result<(), String> {
     Err("ledger unavailable".into())
@@ -116,11 +124,14 @@ pub fn table(seen: &Seen) -> Routes {
         timeout,
         failing,
         panicking,
-        slow_validation
+        slow_validation,
+        secret_stk
     ]
     .with_state(seen.clone())
     .validation_deadline(Duration::from_millis(100))
     .guard(contract_guard)
+    .path_secret(SECRET)
+    .expect("a valid secret")
 }
 
 /// Fixture folder and path of every kind.

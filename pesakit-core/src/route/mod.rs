@@ -6,6 +6,7 @@ mod endpoint;
 mod handle;
 mod pipeline;
 mod refusal;
+mod secret;
 mod service;
 mod stored;
 
@@ -16,12 +17,14 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use self::endpoint::{Endpoint, TypedEndpoint};
+use self::secret::PathSecret;
 use crate::extract::{CallbackRequest, RequiredState, StateMap};
 use crate::guard::Guard;
 use crate::handler::HandlerFuture;
 use crate::inbox::Inbox;
 use crate::inbox::worker::Handlers;
 use crate::kind::{CallbackKind, Kind};
+use crate::path_rules::SECRET_SEGMENT;
 use crate::record::Recorder;
 use crate::response::{RejectCode, Validation};
 
@@ -40,6 +43,8 @@ pub const DEFAULT_VALIDATION_DEADLINE: Duration = Duration::from_secs(5);
 pub struct Route {
     kind: CallbackKind,
     path: &'static str,
+    /// Whether `path` has a `{secret}` segment.
+    has_secret: bool,
     handler_name: &'static str,
     endpoint: Arc<dyn Endpoint>,
 }
@@ -62,7 +67,7 @@ impl Route {
         F: Fn(K::Payload, &CallbackRequest<'_>) -> HandlerFuture + Send + Sync + 'static,
     {
         let endpoint = Arc::new(TypedEndpoint::<K::Payload, F>::new(handler, required_states));
-        Self { kind: K::KIND, path, handler_name, endpoint }
+        Self { kind: K::KIND, path, has_secret: path.contains(SECRET_SEGMENT), handler_name, endpoint }
     }
 
     /// The callback kind served.
@@ -134,6 +139,8 @@ struct Table {
     /// Set with [`Routes::with_inbox`]: notifications are answered once
     /// stored, and their handlers run from the inbox.
     inbox: Option<Inbox>,
+    /// The value of the `{secret}` segment of paths that have one.
+    secret: Option<PathSecret>,
 }
 
 #[derive(Clone, Debug)]
@@ -158,6 +165,7 @@ impl Default for Table {
             guards: Vec::new(),
             recorder: None,
             inbox: None,
+            secret: None,
         }
     }
 }
@@ -172,6 +180,7 @@ impl fmt::Debug for Routes {
             .field("guards", &table.guards.len())
             .field("recorder", &table.recorder.is_some())
             .field("inbox", &table.inbox)
+            .field("secret", &table.secret)
             .finish()
     }
 }
@@ -196,6 +205,19 @@ pub enum RouteError {
         /// The handler that was being added.
         second: &'static str,
     },
+    /// A route's path has a `{secret}` segment and the table was given no
+    /// secret with [`Routes::path_secret`].
+    MissingSecret {
+        /// The handler's name.
+        handler: &'static str,
+        /// The path, with its `{secret}` segment.
+        path: &'static str,
+    },
+    /// The value given to [`Routes::path_secret`] cannot be a path secret.
+    InvalidSecret {
+        /// What a secret must be.
+        reason: &'static str,
+    },
     /// A handler takes a `State<T>` the table was not given.
     MissingState {
         /// The handler's name.
@@ -214,6 +236,12 @@ impl fmt::Display for RouteError {
                 f,
                 "two handlers serve the callback path `{path}`: `{first}` and `{second}`; give one of them another path"
             ),
+            Self::MissingSecret { handler, path } => write!(
+                f,
+                "the handler `{handler}` serves `{path}`, whose `{{secret}}` segment has no value: \
+                 give the table one with `.path_secret(…)`, from configuration, never from the source code"
+            ),
+            Self::InvalidSecret { reason } => write!(f, "invalid path secret: {reason}"),
             Self::MissingState { handler, path, state } => write!(
                 f,
                 "the handler `{handler}` (at `{path}`) takes `State<{state}>`, but the route table has no `{state}`: \
@@ -314,6 +342,30 @@ impl Routes {
         }
     }
 
+    /// The value of the `{secret}` segment of the table's paths: 16 to 128
+    /// URL-safe characters, from configuration (an environment variable, a
+    /// secret store), never from the source code.
+    ///
+    /// A request whose secret segment is wrong or missing is answered 404,
+    /// as for a path that does not exist. The comparison takes constant
+    /// time, and the secret is shown as `{secret}` in every log line, span,
+    /// error body and stored callback.
+    ///
+    /// ```
+    /// use pesakit_core::Routes;
+    ///
+    /// let secret = "8b1f6f2e-59d2-4c55-9c1b-3d1e2a7f0c44"; // from configuration in a real service
+    /// let routes = Routes::new().path_secret(secret)?;
+    /// assert!(!format!("{routes:?}").contains(secret));
+    /// assert!(Routes::new().path_secret("short").is_err());
+    /// # Ok::<(), pesakit_core::RouteError>(())
+    /// ```
+    pub fn path_secret(mut self, secret: &str) -> Result<Self, RouteError> {
+        let secret = PathSecret::new(secret).map_err(|reason| RouteError::InvalidSecret { reason })?;
+        self.table_mut().secret = Some(secret);
+        Ok(self)
+    }
+
     /// Caps the request body size (default [`DEFAULT_BODY_LIMIT`]); larger
     /// bodies are answered 413.
     pub fn body_limit(mut self, bytes: usize) -> Self {
@@ -345,7 +397,8 @@ impl Routes {
 
     /// Checks that the table gives every handler what it takes: each
     /// `State<T>` a handler's arguments need was added with
-    /// [`with_state`](Self::with_state).
+    /// [`with_state`](Self::with_state), and a path with a `{secret}`
+    /// segment has a [secret](Self::path_secret).
     ///
     /// The bundled server, the framework adapters and
     /// [`testing`](crate::testing) run this before the first request; call
@@ -359,6 +412,9 @@ impl Routes {
     pub fn check(&self) -> Result<(), RouteError> {
         let table = &*self.table;
         for route in &table.routes {
+            if table.secret.is_none() && route.has_secret {
+                return Err(RouteError::MissingSecret { handler: route.handler_name, path: route.path });
+            }
             if let Some(missing) = route.required_states().iter().find(|state| !table.states.contains(**state)) {
                 return Err(RouteError::MissingState {
                     handler: route.handler_name,
@@ -392,8 +448,23 @@ impl Routes {
 }
 
 impl Table {
+    /// The route whose path, as written in its attribute, is `path`.
     fn find(&self, path: &str) -> Option<&Route> {
         self.routes.iter().find(|route| route.path == path)
+    }
+
+    /// The route serving a request to `path`: its secret segment, if it has
+    /// one, must hold the table's secret.
+    fn route_for(&self, path: &str) -> Option<&Route> {
+        match &self.secret {
+            Some(secret) => self.routes.iter().find(|route| secret.matches(route.path, path)),
+            None => self.find(path).filter(|route| !route.has_secret),
+        }
+    }
+
+    /// `path` as it may be logged: the secret shown as `{secret}`.
+    fn redact<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        self.secret.as_ref().map_or(std::borrow::Cow::Borrowed(path), |secret| secret.redact(path))
     }
 }
 

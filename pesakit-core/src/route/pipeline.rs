@@ -137,11 +137,11 @@ impl Routes {
             let table = &*self.table;
             let route = match table.receive(&parts) {
                 Some(route) => route,
-                None => return Refusal::NotFound.into_response(&parts),
+                None => return Refusal::NotFound.into_response(&parts, &table.redact(parts.uri.path())),
             };
             let declared = body.declared_len();
             if let Err(refusal) = table.guard(route, &parts, peer).and_then(|()| table.admit(&parts, declared)) {
-                return refusal.into_response(&parts);
+                return refusal.into_response(&parts, &table.redact(parts.uri.path()));
             }
             // Read only by the record stage.
             let received_at = table.recorder.as_ref().map_or(SystemTime::UNIX_EPOCH, |_| SystemTime::now());
@@ -150,7 +150,7 @@ impl Routes {
             }
             let raw = match body.read(table.settings.body_limit).await {
                 Ok(raw) => raw,
-                Err(refusal) => return refusal.into_response(&parts),
+                Err(refusal) => return refusal.into_response(&parts, &table.redact(parts.uri.path())),
             };
             let rest = match table.start(Received { route, parts: &parts, raw, peer, received_at }) {
                 Ok(rest) => rest,
@@ -187,7 +187,7 @@ impl Future for Rest<'_> {
 impl Table {
     /// Receive: the route serving the request's path.
     fn receive(&self, parts: &Parts) -> Option<&Route> {
-        self.find(parts.uri.path())
+        self.route_for(parts.uri.path())
     }
 
     /// Guard: every guard of the table lets the request through.

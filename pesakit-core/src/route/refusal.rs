@@ -33,17 +33,18 @@ pub(super) enum Refusal {
 }
 
 impl Refusal {
-    /// The answer, logged once at warn with what the request asked for.
-    pub(super) fn into_response(self, parts: &Parts) -> Response<Bytes> {
-        let path = Shortened(parts.uri.path());
+    /// The answer, logged once at warn with what the request asked for;
+    /// `path` is the request's path as it may be shown (its secret hidden).
+    pub(super) fn into_response(self, parts: &Parts, path: &str) -> Response<Bytes> {
+        let path = Shortened(path);
         match self {
             Self::NotFound => {
                 tracing::warn!(%path, method = %parts.method, "no callback route at this path");
-                not_found(parts)
+                not_found(path)
             }
             Self::Concealed { reason } => {
                 tracing::warn!(%path, %reason, "a guard refused the request; answered as an unknown path");
-                not_found(parts)
+                not_found(path)
             }
             Self::Forbidden { reason } => {
                 tracing::warn!(%path, %reason, "a guard refused the request");
@@ -70,13 +71,14 @@ impl Refusal {
 }
 
 /// The same answer for an unknown path and a concealed route.
-fn not_found(parts: &Parts) -> Response<Bytes> {
-    let message = format!("no callback route at `{}`", Shortened(parts.uri.path()));
+fn not_found(path: Shortened<'_>) -> Response<Bytes> {
+    let message = format!("no callback route at `{path}`");
     error_response(StatusCode::NOT_FOUND, "not_found", &message)
 }
 
 /// A request path cut to a length fit for a log line or an error body. A
 /// parsed URI holds no control characters, so nothing else needs escaping.
+#[derive(Clone, Copy)]
 struct Shortened<'a>(&'a str);
 
 impl Shortened<'_> {
