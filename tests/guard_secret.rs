@@ -50,6 +50,20 @@ async fn the_right_secret_is_served_and_a_wrong_one_is_an_unknown_path() {
 }
 
 #[test]
+fn the_registration_url_is_the_one_place_the_secret_is_written_out() {
+    let routes = routes();
+    let urls: Vec<_> =
+        routes.iter().map(|route| routes.registration_url(route, "https://pay.example.co.ke/")).collect();
+    assert_eq!(
+        urls,
+        [
+            format!("https://pay.example.co.ke/payments/{SECRET}/stk"),
+            "https://pay.example.co.ke/results/b2c".to_owned()
+        ]
+    );
+}
+
+#[test]
 fn a_secret_path_without_a_secret_is_refused_before_serving() {
     let error = pesakit::routes![paid].check().expect_err("no secret given");
     assert_eq!(error, RouteError::MissingSecret { handler: "paid", path: "/payments/{secret}/stk" });

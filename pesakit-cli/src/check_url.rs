@@ -45,8 +45,11 @@ pub(crate) struct Finding {
     pub(crate) message: String,
 }
 
-pub(crate) fn run(url: &str, production: bool, output: &Output) -> ExitCode {
-    let findings = check(url, production);
+pub(crate) fn run(url: &str, production: bool, allowlist: bool, output: &Output) -> ExitCode {
+    let mut findings = check(url, production);
+    if production && !allowlist {
+        findings.extend(check_protection(url));
+    }
     let environment = if production { "production" } else { "sandbox" };
     if findings.is_empty() {
         output.ok(&format!("{url} follows Daraja's URL rules for {environment}"));
@@ -102,6 +105,32 @@ pub(crate) fn check(url: &str, production: bool) -> Vec<Finding> {
     findings.extend(check_host(&host, production));
     findings.extend(check_path(path, path_and_query));
     findings
+}
+
+/// A production URL that anyone who learns it can post a fake payment to:
+/// no segment that looks like a secret, and no allowlist said to be in force.
+fn check_protection(url: &str) -> Option<Finding> {
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest.find('/').map_or("", |at| &rest[at..]));
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    if path.split('/').any(looks_secret) {
+        return None;
+    }
+    Some(Finding {
+        severity: Severity::Warning,
+        message: "the path has no secret segment and no allowlist is said to be in force: anyone who learns this URL \
+                  can post a fake payment to it. Add a `{secret}` segment (`Routes::path_secret`) or enforce \
+                  `SourceGuard::safaricom()` and pass --allowlist"
+            .to_owned(),
+    })
+}
+
+/// Whether a path segment looks like a secret: 16 or more URL-safe
+/// characters with letters and digits both.
+fn looks_secret(segment: &str) -> bool {
+    segment.len() >= 16
+        && segment.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~'))
+        && segment.bytes().any(|byte| byte.is_ascii_digit())
+        && segment.bytes().any(|byte| byte.is_ascii_alphabetic())
 }
 
 /// The host, lower-cased, without user info, port or IPv6 brackets.
@@ -241,6 +270,15 @@ mod tests {
         assert_eq!(errors("http://localhost:3000/callbacks/stk", false), Vec::<String>::new());
         assert_eq!(errors("https://abc.ngrok-free.app/callbacks/stk", false), Vec::<String>::new());
         assert!(!check("https://abc.ngrok-free.app/callbacks/stk", false).is_empty());
+    }
+
+    #[test]
+    fn an_unprotected_production_url_is_warned_about() {
+        assert!(check_protection("https://pay.example.co.ke/callbacks/stk").is_some());
+        assert!(check_protection("https://pay.example.co.ke/callbacks/Zq8xW2vR5tY7uI9o/stk").is_none());
+        // Long but not secret-like: a word, or digits only.
+        assert!(check_protection("https://pay.example.co.ke/callbacks/confirmationpayments").is_some());
+        assert!(check_protection("https://pay.example.co.ke/callbacks/12345678901234567").is_some());
     }
 
     #[test]

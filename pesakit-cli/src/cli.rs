@@ -43,6 +43,10 @@ pub(crate) struct SimulateArgs {
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 10)]
     pub(crate) timeout: u64,
+    /// Send as if through a proxy, with `X-Forwarded-For: <ADDRESS>`, to
+    /// test a source allowlist behind trusted proxies.
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) forwarded_for: Option<std::net::IpAddr>,
     #[command(flatten)]
     pub(crate) values: Values,
 }
@@ -63,6 +67,11 @@ pub(crate) struct CheckUrlArgs {
     /// Apply the production rules: HTTPS, a public host, no tunnels.
     #[arg(long)]
     pub(crate) production: bool,
+    /// The endpoint enforces Safaricom's gateway allowlist
+    /// (`SourceGuard::safaricom()`), so a URL without a secret segment is
+    /// not a warning.
+    #[arg(long)]
+    pub(crate) allowlist: bool,
 }
 
 /// Values that override the scenario's defaults.

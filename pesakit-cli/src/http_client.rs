@@ -1,6 +1,7 @@
 //! One POST over HTTP/1.1 or HTTPS (rustls with the Mozilla roots), with a
 //! timeout, for the simulator.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +20,14 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
-/// POSTs `body` as JSON to `url`; errors say what to fix.
-pub(crate) async fn post(url: &str, body: String, timeout: Duration) -> Result<Answer, String> {
+/// POSTs `body` as JSON to `url`, with `X-Forwarded-For: forwarded_for`
+/// if given; errors say what to fix.
+pub(crate) async fn post(
+    url: &str,
+    body: String,
+    forwarded_for: Option<IpAddr>,
+    timeout: Duration,
+) -> Result<Answer, String> {
     let uri: Uri = url.parse().map_err(|error| format!("{url:?} is not a URL: {error}"))?;
     let secure = match uri.scheme_str() {
         Some("https") => true,
@@ -41,9 +48,9 @@ pub(crate) async fn post(url: &str, body: String, timeout: Duration) -> Result<A
             let stream = connector.connect(name, stream).await.map_err(|error| {
                 format!("TLS with {host} failed: {error}; Daraja needs a publicly trusted certificate")
             })?;
-            exchange(stream, &host, &path, body).await
+            exchange(stream, &host, &path, body, forwarded_for).await
         } else {
-            exchange(stream, &host, &path, body).await
+            exchange(stream, &host, &path, body, forwarded_for).await
         }
     };
     tokio::time::timeout(timeout, exchange)
@@ -51,7 +58,13 @@ pub(crate) async fn post(url: &str, body: String, timeout: Duration) -> Result<A
         .map_err(|_| format!("{url} did not answer within {timeout:?}; Daraja gives up on slow endpoints"))?
 }
 
-async fn exchange<IO>(io: IO, host: &str, path: &str, body: String) -> Result<Answer, String>
+async fn exchange<IO>(
+    io: IO,
+    host: &str,
+    path: &str,
+    body: String,
+    forwarded_for: Option<IpAddr>,
+) -> Result<Answer, String>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -59,12 +72,15 @@ where
         .await
         .map_err(|error| format!("HTTP handshake failed: {error}"))?;
     tokio::spawn(connection);
-    let request = Request::post(path)
+    let mut request = Request::post(path)
         .header("host", host)
         .header("content-type", "application/json")
-        .header("user-agent", concat!("pesakit-simulator/", env!("CARGO_PKG_VERSION")))
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|error| format!("cannot build the request: {error}"))?;
+        .header("user-agent", concat!("pesakit-simulator/", env!("CARGO_PKG_VERSION")));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address.to_string());
+    }
+    let request =
+        request.body(Full::new(Bytes::from(body))).map_err(|error| format!("cannot build the request: {error}"))?;
     let response = sender.send_request(request).await.map_err(|error| format!("the request failed: {error}"))?;
     let status = response.status();
     let content_type = response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(str::to_owned);

@@ -24,6 +24,6 @@ fn main() -> ExitCode {
             }
             Err(message) => output.fail(&message),
         },
-        cli::Command::CheckUrl(args) => check_url::run(&args.url, args.production, &output),
+        cli::Command::CheckUrl(args) => check_url::run(&args.url, args.production, args.allowlist, &output),
     }
 }

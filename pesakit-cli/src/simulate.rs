@@ -30,16 +30,15 @@ pub(crate) fn run(args: &SimulateArgs, output: &Output) -> ExitCode {
 }
 
 async fn simulate(args: &SimulateArgs, output: &Output) -> Result<(), String> {
-    let timeout = Duration::from_secs(args.timeout.max(1));
     if args.scenario == Scenario::C2b {
-        return c2b_sequence(args, timeout, output).await;
+        return c2b_sequence(args, output).await;
     }
     if args.confirm.is_some() {
         return Err("--confirm goes with the `c2b` scenario only".to_owned());
     }
     let built = scenario::build(&args.scenario, &args.values)?;
     let label = format!("{:?}", args.scenario).to_lowercase();
-    exchange(&label, &args.to, built.body, built.expectation, timeout, output).await.map(|outcome| {
+    exchange(&label, &args.to, built.body, built.expectation, args, output).await.map(|outcome| {
         if let Outcome::Rejected { code } = outcome {
             output.note(&format!("the endpoint rejected the payment with {code}"));
         }
@@ -47,13 +46,12 @@ async fn simulate(args: &SimulateArgs, output: &Output) -> Result<(), String> {
 }
 
 /// Validation first; the confirmation only if the payment was accepted.
-async fn c2b_sequence(args: &SimulateArgs, timeout: Duration, output: &Output) -> Result<(), String> {
+async fn c2b_sequence(args: &SimulateArgs, output: &Output) -> Result<(), String> {
     let Some(confirm_url) = &args.confirm else {
         return Err("`c2b` plays validation then confirmation: give --confirm <confirmation-url> too".to_owned());
     };
     let (validation, confirmation) = scenario::c2b_pair(&args.values)?;
-    let outcome =
-        exchange("c2b validation", &args.to, validation.build(), Expectation::Verdict, timeout, output).await?;
+    let outcome = exchange("c2b validation", &args.to, validation.build(), Expectation::Verdict, args, output).await?;
     match outcome {
         Outcome::Rejected { code } => {
             output.note(&format!(
@@ -66,16 +64,9 @@ async fn c2b_sequence(args: &SimulateArgs, timeout: Duration, output: &Output) -
                 Some(id) => confirmation.third_party_trans_id(id),
                 None => confirmation,
             };
-            exchange(
-                "c2b confirmation",
-                confirm_url,
-                confirmation.build(),
-                Expectation::Acknowledgement,
-                timeout,
-                output,
-            )
-            .await
-            .map(drop)
+            exchange("c2b confirmation", confirm_url, confirmation.build(), Expectation::Acknowledgement, args, output)
+                .await
+                .map(drop)
         }
         Outcome::Acknowledged => Err("a validation answer must accept or reject".to_owned()),
     }
@@ -86,12 +77,14 @@ async fn exchange(
     url: &str,
     body: String,
     expectation: Expectation,
-    timeout: Duration,
+    args: &SimulateArgs,
     output: &Output,
 ) -> Result<Outcome, String> {
+    let (timeout, forwarded_for) = (Duration::from_secs(args.timeout.max(1)), args.forwarded_for);
     output.progress(&format!("posting {label} to {url} …"));
-    output.detail(&format!("> POST {url}\n> content-type: application/json\n>\n{}", pretty(&body)));
-    let answer = http_client::post(url, body, timeout).await?;
+    let forwarded = forwarded_for.map(|address| format!("> x-forwarded-for: {address}\n")).unwrap_or_default();
+    output.detail(&format!("> POST {url}\n> content-type: application/json\n{forwarded}>\n{}", pretty(&body)));
+    let answer = http_client::post(url, body, forwarded_for, timeout).await?;
     output.detail(&format!(
         "< {}\n< content-type: {}\n<\n{}",
         answer.status,

@@ -255,3 +255,38 @@ async fn check_url_passes_good_urls_and_explains_bad_ones() {
     assert!(sandbox.status.success(), "sandbox allows a local URL with a note: {}", text(&sandbox));
     assert!(text(&sandbox).contains("note"), "{}", text(&sandbox));
 }
+
+#[tokio::test]
+async fn check_url_warns_when_nothing_protects_a_production_url() {
+    let open = pesakit(args(&["check-url", "https://pay.example.co.ke/callbacks/stk", "--production"])).await;
+    assert!(open.status.success(), "a warning, not a failure: {}", text(&open));
+    assert!(text(&open).contains("no secret segment"), "{}", text(&open));
+    for protected in [
+        vec!["check-url", "https://pay.example.co.ke/callbacks/stk", "--production", "--allowlist"],
+        vec!["check-url", "https://pay.example.co.ke/callbacks/Zq8xW2vR5tY7uI9o/stk", "--production"],
+    ] {
+        let output = pesakit(args(&protected)).await;
+        assert!(!text(&output).contains("no secret segment"), "{protected:?}: {}", text(&output));
+    }
+}
+
+#[tokio::test]
+async fn simulate_can_send_through_a_proxy_to_an_allowlist() {
+    let seen = Seen::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let addr = listener.local_addr().expect("bound");
+    let guard = pesakit::guard::SourceGuard::safaricom().trust_proxy("127.0.0.1").expect("an address");
+    let routes = pesakit::routes![stk].with_state(seen.clone()).guard(guard);
+    tokio::spawn(pesakit::Server::from_listener(listener).with_graceful_shutdown(std::future::pending()).serve(routes));
+    let url = format!("http://{addr}/callbacks/stk");
+
+    let from_gateway =
+        pesakit(args(&["simulate", "stk-paid", "--to", &url, "--forwarded-for", "196.201.214.200"])).await;
+    assert!(from_gateway.status.success(), "{}", text(&from_gateway));
+    let from_elsewhere = pesakit(args(&["simulate", "stk-paid", "--to", &url, "--forwarded-for", "203.0.113.9"])).await;
+    assert!(!from_elsewhere.status.success(), "{}", text(&from_elsewhere));
+    assert!(text(&from_elsewhere).contains("403"), "{}", text(&from_elsewhere));
+    let not_an_address = pesakit(args(&["simulate", "stk-paid", "--to", &url, "--forwarded-for", "gateway"])).await;
+    assert!(!not_an_address.status.success());
+    assert_eq!(seen.take().len(), 1);
+}

@@ -46,6 +46,11 @@ pub use self::source::{SAFARICOM_GATEWAYS, SourceError, SourceGuard};
 pub trait Guard: Send + Sync + 'static {
     /// The verdict on `request`.
     fn check(&self, request: &GuardRequest<'_>) -> GuardVerdict;
+
+    /// What the guard does, for the server's start-up log.
+    fn describe(&self) -> String {
+        "a custom guard".to_owned()
+    }
 }
 
 impl<F> Guard for F

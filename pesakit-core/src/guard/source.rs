@@ -144,6 +144,34 @@ impl SourceGuard {
 }
 
 impl Guard for SourceGuard {
+    /// ```
+    /// use pesakit_core::guard::{Guard, SourceGuard};
+    ///
+    /// let guard = SourceGuard::safaricom().trust_proxy("10.0.0.0/8")?.report_only();
+    /// assert_eq!(
+    ///     guard.describe(),
+    ///     "source allowlist, report-only (logs what it would refuse, refuses nothing): \
+    ///      12 addresses or ranges; 1 trusted proxy range, client from X-Forwarded-For",
+    /// );
+    /// # Ok::<(), pesakit_core::guard::SourceError>(())
+    /// ```
+    fn describe(&self) -> String {
+        let mode =
+            if self.report_only { "report-only (logs what it would refuse, refuses nothing)" } else { "enforcing" };
+        let proxies = match self.trusted_proxies.len() {
+            0 => "no trusted proxy: the peer is the client".to_owned(),
+            count => {
+                let header = match self.header {
+                    ForwardedHeader::XForwardedFor => "X-Forwarded-For",
+                    ForwardedHeader::Forwarded => "Forwarded",
+                };
+                let ranges = if count == 1 { "range" } else { "ranges" };
+                format!("{count} trusted proxy {ranges}, client from {header}")
+            }
+        };
+        format!("source allowlist, {mode}: {} addresses or ranges; {proxies}", self.allowed.len())
+    }
+
     fn check(&self, request: &GuardRequest<'_>) -> GuardVerdict {
         let Some(peer) = request.peer() else {
             return self.refusal("the host gave no peer address".to_owned(), request);

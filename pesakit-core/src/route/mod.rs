@@ -426,6 +426,39 @@ impl Routes {
         Ok(())
     }
 
+    /// The URL to register with Daraja for `route` at `origin` (such as
+    /// `https://pay.example.co.ke`), with the path secret filled in. Logs
+    /// and error bodies never show the secret: print this only where you
+    /// ask for it, when you register the URL.
+    ///
+    /// ```
+    /// use pesakit_core::{Reply, Route, Routes, kind};
+    ///
+    /// # let paid = Route::from_handler::<kind::StkCallback, _>(
+    /// #     "/payments/{secret}/stk", "paid", Vec::new(), |_, _| Box::pin(async { Ok(Reply::Ack) }));
+    /// // `paid` serves "/payments/{secret}/stk".
+    /// let routes = Routes::new().route(paid)?.path_secret("Zq8-xW2_vR5.tY7~uI9oP1")?;
+    /// for route in &routes {
+    ///     assert_eq!(
+    ///         routes.registration_url(route, "https://pay.example.co.ke"),
+    ///         "https://pay.example.co.ke/payments/Zq8-xW2_vR5.tY7~uI9oP1/stk",
+    ///     );
+    /// }
+    /// # Ok::<(), pesakit_core::RouteError>(())
+    /// ```
+    pub fn registration_url(&self, route: &Route, origin: &str) -> String {
+        let path = match (&self.table.secret, route.has_secret) {
+            (Some(secret), true) => secret.fill(route.path),
+            _ => route.path.to_owned(),
+        };
+        format!("{}{path}", origin.trim_end_matches('/'))
+    }
+
+    /// What each of the table's guards does, in order, for a start-up log.
+    pub fn guard_descriptions(&self) -> impl Iterator<Item = String> + '_ {
+        self.table.guards.iter().map(|guard| guard.describe())
+    }
+
     /// The routes, in the order they were added.
     pub fn iter(&self) -> std::slice::Iter<'_, Route> {
         self.table.routes.iter()

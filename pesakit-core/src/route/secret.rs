@@ -48,6 +48,11 @@ impl PathSecret {
         same_bytes(given.as_bytes(), self.0.as_bytes())
     }
 
+    /// `template` with its secret segment filled in.
+    pub(super) fn fill(&self, template: &str) -> String {
+        template.replacen(SECRET_SEGMENT, &self.0, 1)
+    }
+
     /// `text` with every occurrence of the secret shown as `{secret}`.
     pub(super) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if text.contains(&self.0) { Cow::Owned(text.replace(&self.0, SECRET_SEGMENT)) } else { Cow::Borrowed(text) }

@@ -281,6 +281,9 @@ impl Server {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         #[cfg(not(feature = "tls"))]
         let scheme = "http";
+        for guard in routes.guard_descriptions() {
+            tracing::info!(guard = %guard, "guarding every callback route");
+        }
         for route in routes {
             tracing::info!(
                 kind = route.kind().attribute_name(),
