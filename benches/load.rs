@@ -121,7 +121,12 @@ fn serve(server: &str, port: u16) {
             "hyper" => serve_hyper(listener, None).await,
             "hyper-timeout" => serve_hyper(listener, Some(Duration::from_secs(10))).await,
             "axum" => serve_axum(listener).await,
-            "pesakit" => serve_pesakit(listener).await,
+            "pesakit" => serve_pesakit(listener, None).await,
+            // For profiling the guard stage: Safaricom's allowlist, with loopback allowed.
+            "pesakit-allowlist" => {
+                let guard = pesakit::guard::SourceGuard::safaricom().allow("127.0.0.1").expect("an address");
+                serve_pesakit(listener, Some(guard)).await;
+            }
             other => panic!("unknown server {other}"),
         }
     });
@@ -174,10 +179,11 @@ async fn paid(callback: StkCallback) {
     }
 }
 
-async fn serve_pesakit(listener: TcpListener) {
-    pesakit::Server::from_listener(listener)
-        .max_connections(4096)
-        .serve(pesakit::routes![paid])
-        .await
-        .expect("pesakit");
+async fn serve_pesakit(listener: TcpListener, guard: Option<pesakit::guard::SourceGuard>) {
+    let routes = pesakit::routes![paid];
+    let routes = match guard {
+        Some(guard) => routes.guard(guard),
+        None => routes,
+    };
+    pesakit::Server::from_listener(listener).max_connections(4096).serve(routes).await.expect("pesakit");
 }
