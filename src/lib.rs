@@ -88,8 +88,9 @@ pub use pesakit_core::*;
 ///   callback URLs (mpesa, m-pesa, safaricom, sql, query, cmd, exe, exec).
 /// - **Handlers** are sync or `async` free functions. After the payload they
 ///   take any of [`State<T>`], [`http::HeaderMap`], [`PeerAddr`],
-///   `Option<PeerAddr>`, [`RawBody`] and, run from an [`Inbox`],
-///   [`Delivery`]. Notification handlers return `()` or `Result<(), E>`;
+///   [`ClientAddr`] (the client behind trusted proxies), [`RawBody`] and,
+///   run from an [`Inbox`], [`Delivery`]; `Option`s of the last three where
+///   they may be missing. Notification handlers return `()` or `Result<(), E>`;
 ///   validation handlers return [`Validation`], `bool` or
 ///   `Result<Validation, E>`, where `E` is an error type, `String` or
 ///   `&str`. An `Err` or a panic is answered 500 and logged with its chain

@@ -85,6 +85,34 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
     assert_eq!(concealed.status, StatusCode::NOT_FOUND, "{host}");
     assert_eq!(seen.ids.lock().expect("not poisoned").len(), handled, "{host}: refused requests were not handled");
 
+    // The source guard, behind loopback as a trusted proxy: the right-most
+    // untrusted forwarded address decides.
+    let cancelled =
+        std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_cancelled_1032.json")).expect("fixture");
+    for (forwarded, expected) in [
+        ("196.201.214.200", StatusCode::OK),
+        ("203.0.113.9", StatusCode::FORBIDDEN),
+        ("196.201.214.200, 203.0.113.9", StatusCode::FORBIDDEN),
+        ("203.0.113.9, 196.201.214.200", StatusCode::OK),
+        ("unknown", StatusCode::FORBIDDEN),
+    ] {
+        let reply =
+            client::post_with_header(addr, "/contract/stk", ("x-forwarded-for", forwarded), cancelled.clone()).await;
+        assert_eq!(reply.status, expected, "{host}: X-Forwarded-For {forwarded}");
+    }
+    // From 127.0.0.2, which is not a trusted proxy, a forwarded address is
+    // only a claim: the peer decides, and it is not allowed.
+    let claimed = client::post_from(
+        "127.0.0.2".parse().expect("an address"),
+        addr,
+        "/contract/stk",
+        ("x-forwarded-for", "196.201.214.200"),
+        cancelled.clone(),
+    )
+    .await;
+    assert_eq!(claimed.status, StatusCode::FORBIDDEN, "{host}: a client's own X-Forwarded-For");
+    let handled = seen.ids.lock().expect("not poisoned").len();
+
     // A secret path: served with the secret, 404 with any other value.
     let body =
         std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_cancelled_1032.json")).expect("fixture");

@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use pesakit::guard::{ForwardedHeader, SourceGuard};
 use pesakit::testing::{self, TestRequest};
-use pesakit::{State, StkCallback, daraja};
+use pesakit::{ClientAddr, Inbox, State, StkCallback, daraja};
 use proptest::prelude::*;
 
 #[daraja::stk_callback("/guarded/stk")]
-fn paid(callback: StkCallback, State(seen): State<Arc<Mutex<Vec<String>>>>) {
-    seen.lock().expect("not poisoned").push(callback.checkout_request_id);
+fn paid(callback: StkCallback, State(seen): State<Arc<Mutex<Vec<String>>>>, client: ClientAddr) {
+    seen.lock().expect("not poisoned").push(format!("{} from {}", callback.checkout_request_id, client.0));
 }
 
 const CANCELLED: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_9","ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
@@ -57,7 +57,24 @@ async fn behind_a_trusted_proxy_the_right_most_untrusted_hop_decides() {
     assert_eq!(post_from(&routes, proxy, Some("196.201.214.200, 6.6.6.6")).await, StatusCode::FORBIDDEN);
     assert_eq!(post_from(&routes, proxy, Some("196.201.214.200, unknown")).await, StatusCode::FORBIDDEN);
     assert_eq!(post_from(&routes, proxy, None).await, StatusCode::FORBIDDEN, "the proxy itself is not Daraja");
-    assert_eq!(seen.lock().expect("not poisoned").len(), 2);
+    // Handlers see the client the guard resolved, not the proxy.
+    assert_eq!(*seen.lock().expect("not poisoned"), ["ws_CO_9 from 196.201.214.200", "ws_CO_9 from 196.201.214.200"]);
+}
+
+#[tokio::test]
+async fn the_inbox_records_the_resolved_client_beside_the_peer() {
+    let dir = std::env::temp_dir().join(format!("pesakit-guard-inbox-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let inbox = Inbox::sqlite(dir.join("inbox.db")).expect("the inbox opens");
+    let guard = SourceGuard::safaricom().trust_proxy("10.0.0.0/8").expect("a range");
+    let (routes, _) = table(guard);
+    let routes = routes.with_inbox(inbox.clone());
+    assert_eq!(post_from(&routes, "10.0.0.5:41000", Some("6.6.6.6, 196.201.214.200")).await, StatusCode::OK);
+    let stored = inbox.list(pesakit::inbox::ListFilter::default()).await.expect("the store answers").remove(0);
+    assert_eq!(stored.peer, Some("10.0.0.5:41000".parse().expect("an address")));
+    assert_eq!(stored.client, Some("196.201.214.200".parse().expect("an address")));
+    assert_eq!(stored.forwarded.as_deref(), Some("x-forwarded-for: 6.6.6.6, 196.201.214.200"));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]

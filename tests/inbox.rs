@@ -357,6 +357,7 @@ async fn what_is_stored_is_what_arrived() {
     assert_eq!(stored.content_type.as_deref(), Some("application/json"));
     assert_eq!(stored.forwarded.as_deref(), Some("x-forwarded-for: 196.201.214.200"));
     assert_eq!(stored.peer, Some("10.0.0.7:41000".parse().expect("an address")));
+    assert_eq!(stored.client, Some("10.0.0.7".parse().expect("an address")), "no guard: the peer is the client");
     assert!(stored.received_at >= before - Duration::from_millis(5));
     assert_eq!(stored.secondary_ids.len(), 2);
 }

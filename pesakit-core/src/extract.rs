@@ -3,7 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -41,6 +41,8 @@ pub struct CallbackRequest<'a> {
     /// The peer as the host gave it: passed by the bundled runtime, read
     /// from the request's extensions for other hosts.
     pub(crate) peer: Option<PeerAddr>,
+    /// The client behind the peer, as the table's guards resolved it.
+    pub(crate) client: Option<IpAddr>,
     /// Set when the handler runs from an inbox.
     pub(crate) delivery: Option<Delivery>,
 }
@@ -71,6 +73,12 @@ impl CallbackRequest<'_> {
         self.peer
     }
 
+    /// The client's address: the peer's, or the one a guard that trusts
+    /// the proxies in front of the service resolved.
+    pub fn client(&self) -> Option<IpAddr> {
+        self.client
+    }
+
     /// The state of type `T` given with [`Routes::with_state`](crate::Routes::with_state).
     pub fn state<T: 'static>(&self) -> Option<&T> {
         self.states.get::<T>()
@@ -79,13 +87,13 @@ impl CallbackRequest<'_> {
 
 /// A handler argument taken from the request.
 ///
-/// Implemented by [`State<T>`], [`HeaderMap`], [`PeerAddr`],
-/// `Option<PeerAddr>`, [`RawBody`], and [`Delivery`] and
+/// Implemented by [`State<T>`], [`HeaderMap`], [`PeerAddr`], [`ClientAddr`]
+/// (and `Option`s of both), [`RawBody`], and [`Delivery`] and
 /// `Option<Delivery>` for handlers run from an inbox.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Daraja handler argument",
     label = "not an extractor",
-    note = "after the payload, a handler takes `State<T>`, `http::HeaderMap`, `PeerAddr`, `RawBody` or `Delivery` (or an `Option` of the last two)"
+    note = "after the payload, a handler takes `State<T>`, `http::HeaderMap`, `PeerAddr`, `ClientAddr`, `RawBody` or `Delivery`, or an `Option` of `PeerAddr`, `ClientAddr` or `Delivery`"
 )]
 pub trait FromCallbackRequest: Sized {
     /// Takes the argument from `request`.
@@ -219,6 +227,35 @@ impl FromCallbackRequest for PeerAddr {
 impl FromCallbackRequest for Option<PeerAddr> {
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
         Ok(request.peer())
+    }
+}
+
+/// The address of the client that sent the callback: the peer's, or, with
+/// a [`SourceGuard`](crate::guard::SourceGuard) that trusts the proxies in
+/// front of the service, the client they forwarded. Take
+/// `Option<ClientAddr>` where the host may give no peer address.
+///
+/// ```
+/// use pesakit_core::ClientAddr;
+/// let client = ClientAddr("196.201.214.200".parse().unwrap());
+/// assert!(client.0.is_ipv4());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddr(pub IpAddr);
+
+impl FromCallbackRequest for ClientAddr {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        request.client().map(ClientAddr).ok_or_else(|| {
+            ExtractError::new(
+                "a handler takes `ClientAddr` but the host gave no peer address; take `Option<ClientAddr>`",
+            )
+        })
+    }
+}
+
+impl FromCallbackRequest for Option<ClientAddr> {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        Ok(request.client().map(ClientAddr))
     }
 }
 

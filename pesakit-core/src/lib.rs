@@ -59,7 +59,9 @@ pub use http;
 pub use bytes;
 
 pub use adapter::MountRoutes;
-pub use extract::{CallbackRequest, ExtractError, FromCallbackRequest, PeerAddr, RawBody, RequiredState, State};
+pub use extract::{
+    CallbackRequest, ClientAddr, ExtractError, FromCallbackRequest, PeerAddr, RawBody, RequiredState, State,
+};
 pub use handler::{HandlerError, IntoAck, IntoVerdict};
 #[doc(hidden)]
 pub use handler::{HandlerFuture, Reply};

@@ -18,6 +18,7 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::SystemTime;
 
@@ -137,6 +138,7 @@ pub struct Arrival<'a> {
     pub(crate) body: &'a Bytes,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) peer: Option<PeerAddr>,
+    pub(crate) client: Option<IpAddr>,
     pub(crate) received_at: SystemTime,
 }
 
@@ -165,6 +167,12 @@ impl<'a> Arrival<'a> {
     /// The connection's peer, when the host knows it.
     pub fn peer(&self) -> Option<PeerAddr> {
         self.peer
+    }
+
+    /// The client's address, as the table's guards resolved it behind
+    /// trusted proxies (the peer's otherwise).
+    pub fn client(&self) -> Option<IpAddr> {
+        self.client
     }
 
     /// When the request arrived, before its body was read.

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pesakit::guard::{GuardRequest, GuardVerdict};
+use pesakit::guard::{GuardRequest, GuardVerdict, SourceGuard};
 use pesakit::{
     AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, PeerAddr, QueueTimeout, ReversalParams,
     Routes, State, StkCallback, TransactionStatusParams, Validation, daraja,
@@ -110,6 +110,12 @@ fn contract_guard(request: &GuardRequest<'_>) -> GuardVerdict {
     }
 }
 
+/// Safaricom's gateways, and loopback, the contract's client, which is also
+/// its trusted proxy: a forwarded address decides when there is one.
+fn source_guard() -> SourceGuard {
+    SourceGuard::safaricom().allow("127.0.0.1").and_then(|guard| guard.trust_proxy("127.0.0.1")).expect("valid sources")
+}
+
 /// The table every host serves.
 pub fn table(seen: &Seen) -> Routes {
     pesakit::routes![
@@ -130,6 +136,7 @@ pub fn table(seen: &Seen) -> Routes {
     .with_state(seen.clone())
     .validation_deadline(Duration::from_millis(100))
     .guard(contract_guard)
+    .guard(source_guard())
     .path_secret(SECRET)
     .expect("a valid secret")
 }

@@ -58,6 +58,21 @@ pub async fn try_post(addr: SocketAddr, path: &str, body: impl Into<Bytes>) -> O
     Some(Reply { status: parts.status, headers: parts.headers, body })
 }
 
+/// POSTs `body` with one extra header on a new connection from the local
+/// address `source` (any 127.x.y.z is loopback on Linux).
+pub async fn post_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    path: &str,
+    header: (&str, &str),
+    body: impl Into<Bytes>,
+) -> Reply {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.bind(SocketAddr::new(source, 0)).unwrap_or_else(|error| panic!("binding {source}: {error}"));
+    let stream = socket.connect(addr).await.unwrap_or_else(|error| panic!("connecting to {addr}: {error}"));
+    send_on(stream, Method::POST, path, Some(header), body).await
+}
+
 /// POSTs `body` on a new connection with one extra header.
 pub async fn post_with_header(addr: SocketAddr, path: &str, header: (&str, &str), body: impl Into<Bytes>) -> Reply {
     let stream = TcpStream::connect(addr).await.unwrap_or_else(|error| panic!("connecting to {addr}: {error}"));

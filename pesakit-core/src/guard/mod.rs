@@ -30,6 +30,7 @@ mod source;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::net::IpAddr;
 
 use http::{HeaderMap, Method};
 
@@ -50,6 +51,14 @@ pub trait Guard: Send + Sync + 'static {
     /// What the guard does, for the server's start-up log.
     fn describe(&self) -> String {
         "a custom guard".to_owned()
+    }
+
+    /// The client behind `peer`, when this guard knows better than the
+    /// peer address (a guard that trusts proxies); handlers see it as
+    /// [`ClientAddr`](crate::ClientAddr) and the inbox records it.
+    fn resolve_client(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
+        let _ = (peer, headers);
+        None
     }
 }
 

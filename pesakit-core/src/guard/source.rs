@@ -175,6 +175,10 @@ impl Guard for SourceGuard {
         format!("source allowlist, {mode}: {} addresses or ranges; {proxies}", self.allowed.len())
     }
 
+    fn resolve_client(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
+        self.client_address(peer, headers).ok()
+    }
+
     fn check(&self, request: &GuardRequest<'_>) -> GuardVerdict {
         let Some(peer) = request.peer() else {
             return self.refusal("the host gave no peer address".to_owned(), request);

@@ -41,6 +41,7 @@ const MIGRATIONS: [&str; 1] = [r"
         content_type TEXT,
         forwarded TEXT,
         peer TEXT,
+        client TEXT,
         received_at INTEGER NOT NULL,
         last_seen_at INTEGER NOT NULL,
         seen_count INTEGER NOT NULL DEFAULT 1,
@@ -71,7 +72,7 @@ const CARRYING: &str =
 
 const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, received_at, \
     last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, reconcile_reason, settled_at, \
-    secondary_ids";
+    secondary_ids, client";
 
 /// The SQLite inbox store; see [`Inbox::sqlite`](super::Inbox::sqlite).
 ///
@@ -362,8 +363,8 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
     let inserted = connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
-             received_at, last_seen_at, due_at, is_final, secondary_ids) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11) \
+             received_at, last_seen_at, due_at, is_final, secondary_ids, client) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12) \
              ON CONFLICT (kind, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -378,6 +379,7 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
             millis(callback.lease_until),
             callback.outcome_unknown.is_none(),
             serde_json::to_string(&callback.secondary_ids).unwrap_or_else(|_| "[]".to_owned()),
+            callback.client.map(|client| client.to_string()),
         ])?;
     if inserted == 0 {
         let (id, code, tag) = connection
@@ -443,7 +445,7 @@ fn quarantine(
     connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, state, body, content_type, forwarded, peer, received_at, \
-             last_seen_at, last_error, is_final) VALUES (?1, ?2, 'quarantined', ?3, ?4, ?5, ?6, ?7, ?7, ?8, 0)",
+             last_seen_at, last_error, is_final, client) VALUES (?1, ?2, 'quarantined', ?3, ?4, ?5, ?6, ?7, ?7, ?8, 0, ?9)",
         )?
         .execute(params![
             callback.kind.attribute_name(),
@@ -454,6 +456,7 @@ fn quarantine(
             callback.peer.map(|peer| peer.to_string()),
             millis(callback.received_at),
             callback.parse_error,
+            callback.client.map(|client| client.to_string()),
         ])?;
     let id = connection.last_insert_rowid();
     let mut dropped = 0_u64;
@@ -543,6 +546,7 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredCallback> {
         content_type: row.get(6)?,
         forwarded: row.get(7)?,
         peer: peer.and_then(|peer| peer.parse::<SocketAddr>().ok()),
+        client: row.get::<_, Option<String>>(20)?.and_then(|client| client.parse().ok()),
         received_at: time(row.get(9)?),
         last_seen_at: time(row.get(10)?),
         seen_count: u32::try_from(row.get::<_, i64>(11)?).unwrap_or(u32::MAX),

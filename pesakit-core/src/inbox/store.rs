@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::time::SystemTime;
 
@@ -81,6 +81,8 @@ pub struct NewCallback {
     pub forwarded: Option<String>,
     /// The connection's peer, when the host knew it.
     pub peer: Option<SocketAddr>,
+    /// The client behind the peer, as the table's guards resolved it.
+    pub client: Option<IpAddr>,
     /// When the request arrived.
     pub received_at: SystemTime,
     /// Why its outcome is not final, when it is not.
@@ -104,6 +106,8 @@ pub struct QuarantinedCallback {
     pub forwarded: Option<String>,
     /// The connection's peer.
     pub peer: Option<SocketAddr>,
+    /// The client behind the peer, as the table's guards resolved it.
+    pub client: Option<IpAddr>,
     /// When the request arrived.
     pub received_at: SystemTime,
     /// Why it did not parse.
@@ -247,6 +251,8 @@ pub struct StoredCallback {
     pub forwarded: Option<String>,
     /// The connection's peer.
     pub peer: Option<SocketAddr>,
+    /// The client behind the peer, as the table's guards resolved it.
+    pub client: Option<IpAddr>,
     /// When it first arrived.
     pub received_at: SystemTime,
     /// When a copy last arrived.

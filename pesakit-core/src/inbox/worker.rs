@@ -167,6 +167,7 @@ impl Recorder for Inbox {
             content_type: arrived.content_type,
             forwarded: arrived.forwarded,
             peer: arrived.peer,
+            client: arrived.client,
             received_at: arrived.received_at,
             outcome_unknown: callback.outcome_unknown().map(str::to_owned),
             lease_until: self.lease_until(SystemTime::now()),
@@ -205,6 +206,7 @@ impl Recorder for Inbox {
             content_type: arrived.content_type,
             forwarded: arrived.forwarded,
             peer: arrived.peer,
+            client: arrived.client,
             received_at: arrived.received_at,
             parse_error: callback.error().to_string(),
         };
@@ -222,6 +224,7 @@ struct Arrived {
     content_type: Option<String>,
     forwarded: Option<String>,
     peer: Option<std::net::SocketAddr>,
+    client: Option<std::net::IpAddr>,
     received_at: SystemTime,
 }
 
@@ -234,6 +237,7 @@ impl From<&Arrival<'_>> for Arrived {
             content_type: header_text(arrival.headers(), &[http::header::CONTENT_TYPE.as_str()]),
             forwarded: header_text(arrival.headers(), FORWARDING_HEADERS),
             peer: arrival.peer().map(|peer| peer.0),
+            client: arrival.client(),
             received_at: arrival.received_at(),
         }
     }

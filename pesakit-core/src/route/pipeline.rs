@@ -14,6 +14,7 @@
 //! theirs cost a branch.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
@@ -152,7 +153,8 @@ impl Routes {
                 Ok(raw) => raw,
                 Err(refusal) => return refusal.into_response(&parts, &table.redact(parts.uri.path())),
             };
-            let rest = match table.start(Received { route, parts: &parts, raw, peer, received_at }) {
+            let client = table.client_of(peer, &parts.headers);
+            let rest = match table.start(Received { route, parts: &parts, raw, peer, client, received_at }) {
                 Ok(rest) => rest,
                 Err(unparsed) => return unparsed,
             };
@@ -210,6 +212,13 @@ impl Table {
             }
         }
         Ok(())
+    }
+
+    /// The client behind `peer`: the first guard that resolves one (behind
+    /// trusted proxies), else the peer's address.
+    fn client_of(&self, peer: Option<PeerAddr>, headers: &http::HeaderMap) -> Option<IpAddr> {
+        let peer = peer?.0.ip();
+        Some(self.guards.iter().find_map(|guard| guard.resolve_client(peer, headers)).unwrap_or(peer))
     }
 
     /// Admit: POST only, with a declared size under the limit.
@@ -343,6 +352,7 @@ struct Received<'a> {
     parts: &'a Parts,
     raw: Bytes,
     peer: Option<PeerAddr>,
+    client: Option<IpAddr>,
     received_at: SystemTime,
 }
 
@@ -354,12 +364,13 @@ impl<'a> Received<'a> {
             body: &self.raw,
             headers: &self.parts.headers,
             peer: self.peer,
+            client: self.client,
             received_at: self.received_at,
         }
     }
 
     fn request<'r>(&'r self, states: &'r StateMap, delivery: Option<Delivery>) -> CallbackRequest<'r> {
-        CallbackRequest { parts: self.parts, body: &self.raw, states, peer: self.peer, delivery }
+        CallbackRequest { parts: self.parts, body: &self.raw, states, peer: self.peer, client: self.client, delivery }
     }
 }
 

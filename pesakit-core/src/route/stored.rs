@@ -37,6 +37,7 @@ impl Handlers for Table {
             body: &callback.body,
             states: &self.states,
             peer: callback.peer.map(PeerAddr),
+            client: callback.client,
             delivery: Some(delivery),
         };
         let call = parsed.bind(&request);
