@@ -13,7 +13,7 @@
 
 use pesakit::{
     AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, Payload, QueueTimeout, RejectCode,
-    ReversalParams, StkCallback, StkOutcome, TransactionStatusParams, Validation, daraja,
+    ReversalParams, StkCallback, StkOutcome, TransactionStatusParams, Untrusted, Validation, daraja,
 };
 use tracing::info;
 
@@ -22,12 +22,15 @@ const INBOX: &str = "pesakit-inbox.db";
 
 #[daraja::stk_callback]
 async fn stk(callback: StkCallback) {
-    let id = callback.correlation_id();
+    let id = safe(callback.correlation_id());
     match callback.outcome() {
         StkOutcome::Paid(payment) => {
-            info!(kind = "stk_callback", %id, amount = %payment.amount, receipt = %payment.receipt, "paid");
+            info!(kind = "stk_callback", %id, amount = %payment.amount, receipt = %safe(&payment.receipt), "paid");
         }
-        outcome => info!(kind = "stk_callback", %id, code = %callback.result_code, ?outcome, "not paid"),
+        outcome => {
+            let outcome = safe(format_args!("{outcome:?}"));
+            info!(kind = "stk_callback", %id, code = %safe(&callback.result_code), %outcome, "not paid");
+        }
     }
 }
 
@@ -38,7 +41,7 @@ fn c2b_validation(payment: C2bPayment) -> Validation {
     } else {
         Validation::Accept
     };
-    info!(kind = "c2b_validation", id = %payment.correlation_id(), amount = %payment.trans_amount, ?verdict, "validated");
+    info!(kind = "c2b_validation", id = %safe(payment.correlation_id()), amount = %payment.trans_amount, ?verdict, "validated");
     verdict
 }
 
@@ -46,9 +49,9 @@ fn c2b_validation(payment: C2bPayment) -> Validation {
 async fn c2b_confirmation(payment: C2bPayment) {
     info!(
         kind = "c2b_confirmation",
-        id = %payment.correlation_id(),
+        id = %safe(payment.correlation_id()),
         amount = %payment.trans_amount,
-        account = %payment.bill_ref_number,
+        account = %safe(&payment.bill_ref_number),
         "received"
     );
 }
@@ -57,36 +60,43 @@ async fn c2b_confirmation(payment: C2bPayment) {
 async fn b2c_result(result: DarajaResult<B2cParams>) {
     let amount = result.params.transaction_amount.map(|amount| amount.to_string()).unwrap_or_default();
     let receipt = result.params.transaction_receipt.as_deref().unwrap_or_default();
-    info!(kind = "b2c_result", id = %result.correlation_id(), code = %result.result_code, amount, receipt, "result");
+    let receipt = safe(receipt);
+    info!(kind = "b2c_result", id = %safe(result.correlation_id()), code = %safe(&result.result_code), amount, %receipt, "result");
 }
 
 #[daraja::account_balance_result]
 async fn account_balance_result(result: DarajaResult<AccountBalanceParams>) {
     for account in &result.params.accounts {
-        info!(kind = "account_balance_result", id = %result.correlation_id(), account = %account.name, available = %account.amounts[0], "balance");
+        info!(kind = "account_balance_result", id = %safe(result.correlation_id()), account = %safe(&account.name), available = %account.amounts[0], "balance");
     }
 }
 
 #[daraja::transaction_status_result]
 async fn transaction_status_result(result: DarajaResult<TransactionStatusParams>) {
     let status = result.params.transaction_status.as_deref().unwrap_or("unknown");
-    info!(kind = "transaction_status_result", id = %result.correlation_id(), code = %result.result_code, status, "status");
+    info!(kind = "transaction_status_result", id = %safe(result.correlation_id()), code = %safe(&result.result_code), status = %safe(status), "status");
 }
 
 #[daraja::reversal_result]
 async fn reversal_result(result: DarajaResult<ReversalParams>) {
-    info!(kind = "reversal_result", id = %result.correlation_id(), code = %result.result_code, "result");
+    info!(kind = "reversal_result", id = %safe(result.correlation_id()), code = %safe(&result.result_code), "result");
 }
 
 #[daraja::b2b_result]
 async fn b2b_result(result: DarajaResult<B2bParams>) {
     let amount = result.params.amount.map(|amount| amount.to_string()).unwrap_or_default();
-    info!(kind = "b2b_result", id = %result.correlation_id(), code = %result.result_code, amount, "result");
+    info!(kind = "b2b_result", id = %safe(result.correlation_id()), code = %safe(&result.result_code), amount, "result");
 }
 
 #[daraja::queue_timeout]
 async fn queue_timeout(timeout: QueueTimeout) {
-    info!(kind = "queue_timeout", id = %timeout.correlation_id(), "timed out in the queue: reconcile with a status query");
+    info!(kind = "queue_timeout", id = %safe(timeout.correlation_id()), "timed out in the queue: reconcile with a status query");
+}
+
+/// A value from a callback, escaped and cut short for the log: a caller
+/// must not be able to forge log lines or flood them.
+fn safe(value: impl std::fmt::Display) -> String {
+    Untrusted(&value.to_string()).to_string()
 }
 
 const SAMPLE_STK: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"29115-34620561-1","CheckoutRequestID":"ws_CO_191220191020363925","ResultCode":0,"ResultDesc":"The service request is processed successfully.","CallbackMetadata":{"Item":[{"Name":"Amount","Value":1.00},{"Name":"MpesaReceiptNumber","Value":"NLJ7RT61SV"},{"Name":"TransactionDate","Value":20191219102115},{"Name":"PhoneNumber","Value":254708374149}]}}}}"#;

@@ -51,6 +51,7 @@ mod route;
 #[cfg(feature = "runtime")]
 mod server;
 pub mod testing;
+mod untrusted;
 
 /// The `http` crate, whose `HeaderMap`, `Request` and `Response` pesakit uses.
 pub use http;
@@ -77,3 +78,4 @@ pub use route::{DEFAULT_BODY_LIMIT, DEFAULT_VALIDATION_DEADLINE, ResponseBody, R
 pub use server::TlsConfig;
 #[cfg(feature = "runtime")]
 pub use server::{Server, serve};
+pub use untrusted::Untrusted;

@@ -2,12 +2,21 @@
 
 use std::fmt;
 
+use crate::untrusted::sanitized;
+
+/// The most characters of a JSON path shown; paths name Daraja's fields.
+const MAX_PATH_CHARS: usize = 256;
+/// The most characters of a message shown.
+const MAX_MESSAGE_CHARS: usize = 512;
+
 /// Why a callback body was refused.
 ///
 /// Every error names where the problem is (a JSON path such as
 /// `Body.stkCallback.CallbackMetadata.Item[Amount].Value`, empty for the body
 /// as a whole) and what was expected, and says which of three layers failed:
-/// see [`PayloadErrorKind`].
+/// see [`PayloadErrorKind`]. Values it quotes from the body are escaped and
+/// cut to 64 characters with their length, so it is safe to log and to send
+/// back.
 ///
 /// ```
 /// use pesakit_core::{Payload, PayloadErrorKind, StkCallback};
@@ -62,8 +71,11 @@ impl PayloadErrorKind {
 }
 
 impl PayloadError {
+    /// An error whose path and message quote the body: both are escaped and
+    /// cut short here, once, whatever a body holds.
     pub(crate) fn new(kind: PayloadErrorKind, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, path: path.into(), message: message.into() }
+        let (path, message) = (path.into(), message.into());
+        Self { kind, path: sanitized(&path, MAX_PATH_CHARS), message: sanitized(&message, MAX_MESSAGE_CHARS) }
     }
 
     pub(crate) fn syntax(message: impl Into<String>) -> Self {
@@ -81,7 +93,8 @@ impl PayloadError {
     /// Puts `prefix` in front of this error's path, for errors found while
     /// parsing a nested document on its own.
     pub(crate) fn within(mut self, prefix: &str) -> Self {
-        self.path = if self.path.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.path) };
+        let path = if self.path.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.path) };
+        self.path = sanitized(&path, MAX_PATH_CHARS);
         self
     }
 

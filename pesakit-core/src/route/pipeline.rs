@@ -39,6 +39,7 @@ use crate::inbox::worker::Handlers;
 use crate::kind::CallbackKind;
 use crate::payload::PayloadError;
 use crate::record::{Arrival, IncomingCallback, RecordId, Recorded, Recorder, Settlement, UnparsedCallback};
+use crate::untrusted::Untrusted;
 
 /// The error type a streaming request body may have.
 type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -264,7 +265,8 @@ impl Table {
             // nothing to enter on every poll.
             span = Span::none();
         } else {
-            span.record("correlation_id", tracing::field::display(parsed.correlation_id()));
+            let correlation_id = parsed.correlation_id().to_string();
+            span.record("correlation_id", tracing::field::display(Untrusted(&correlation_id)));
         }
         let settings = &self.settings;
         match &self.recorder {

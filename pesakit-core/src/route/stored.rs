@@ -12,6 +12,7 @@ use crate::extract::{CallbackRequest, PeerAddr};
 use crate::handler::HandlerFuture;
 use crate::inbox::worker::Handlers;
 use crate::inbox::{Delivery, StoredCallback};
+use crate::untrusted::Untrusted;
 
 impl Handlers for Table {
     fn bind_stored(&self, callback: &StoredCallback, delivery: Delivery) -> Result<(HandlerFuture, Span), String> {
@@ -30,7 +31,8 @@ impl Handlers for Table {
         let _entered = span.enter();
         let parsed =
             route.endpoint.parse(&callback.body).map_err(|error| format!("the body no longer parses: {error}"))?;
-        span.record("correlation_id", tracing::field::display(parsed.correlation_id()));
+        let correlation_id = parsed.correlation_id().to_string();
+        span.record("correlation_id", tracing::field::display(Untrusted(&correlation_id)));
         let parts = stored_parts(callback);
         let request = CallbackRequest {
             parts: &parts,
