@@ -389,3 +389,56 @@ async fn one_state_is_shared_by_every_handler() {
     let kinds: Vec<_> = seen.take().into_iter().map(|(kind, ..)| kind).collect();
     assert_eq!(kinds, ["stk", "c2b_confirmation", "c2b_validation"]);
 }
+
+/// Held shut until the test opens it (or five seconds pass).
+#[derive(Clone, Default)]
+struct Door(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Door {
+    /// Whether the door opened before the wait gave up.
+    fn wait(&self) -> bool {
+        let (open, opened) = &*self.0;
+        let guard = open.lock().expect("not poisoned");
+        let (guard, _) = opened.wait_timeout_while(guard, Duration::from_secs(5), |open| !*open).expect("not poisoned");
+        *guard
+    }
+
+    fn open(&self) {
+        *self.0.0.lock().expect("not poisoned") = true;
+        self.0.1.notify_all();
+    }
+}
+
+#[daraja::stk_callback("/busy/stk")]
+fn busy(_callback: StkCallback, State(door): State<Door>) -> Result<(), &'static str> {
+    // Blocks its thread until the door opens, as a sync client waiting on a
+    // slow database does.
+    if door.wait() { Ok(()) } else { Err("the door stayed shut: the validation never got through") }
+}
+
+#[daraja::c2b_validation("/busy/validate")]
+async fn quick(_payment: C2bPayment) -> Validation {
+    Validation::Accept
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_sync_notification_handlers_do_not_hold_up_a_validation() {
+    let door = Door::default();
+    let routes = pesakit::routes![busy, quick].with_state(door.clone()).validation_deadline(Duration::from_millis(300));
+    // More blocked handlers than async threads.
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let routes = routes.clone();
+            tokio::spawn(async move { testing::post(&routes, "/busy/stk", CANCELLED).await.status() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // With the async threads blocked, the validation could not be answered
+    // until the busy handlers gave up, and they would fail.
+    let verdict = testing::post(&routes, "/busy/validate", PAYMENT).await;
+    door.open();
+    assert_eq!(verdict.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
+    for handled in busy {
+        assert_eq!(handled.await.expect("the post task"), StatusCode::OK);
+    }
+}

@@ -237,3 +237,25 @@ async fn unknown_paths_and_wrong_methods_are_warned_about() {
         ]
     );
 }
+
+#[daraja::b2c_result("/traced/sync")]
+fn logging_sync(_result: pesakit::DarajaResult<pesakit::B2cParams>) {
+    tracing::info!("recording the payout");
+}
+
+#[tokio::test]
+async fn a_sync_handler_logs_in_the_request_span_on_the_blocking_pool() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let body = pesakit::testing::ResultBuilder::b2c_success().originator_conversation_id("oc-7").build();
+
+    testing::post(&pesakit::routes![logging_sync], "/traced/sync", body).await;
+
+    let events = capture.events.lock().expect("not poisoned").clone();
+    let (_, _, span) = events
+        .iter()
+        .find(|(_, fields, _)| field(fields, "message") == "recording the payout")
+        .unwrap_or_else(|| panic!("the handler's event: {events:?}"));
+    let span = span.as_ref().expect("the handler's event is in the request span");
+    assert_eq!((field(span, "kind"), field(span, "path")), ("b2c_result", "/traced/sync"));
+}

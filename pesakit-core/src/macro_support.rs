@@ -55,20 +55,34 @@ where
     Box::pin(future)
 }
 
-/// Runs a synchronous validation handler off the async threads, so its
-/// deadline can fire while it blocks.
+/// How many synchronous handlers run at once; more wait for a turn without
+/// holding an async thread.
+pub const MAX_BLOCKING_HANDLERS: usize = 64;
+
+/// Runs a synchronous handler on Tokio's blocking pool, so that it cannot
+/// stall the async threads (and a validation's deadline can fire while it
+/// blocks); at most [`MAX_BLOCKING_HANDLERS`] run at once.
 pub async fn run_blocking<T, F>(call: F) -> Result<T, HandlerError>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => runtime.spawn_blocking(call).await.map_err(|error| match error.try_into_panic() {
-            Ok(payload) => HandlerError::from_panic(payload.as_ref()),
-            Err(error) => HandlerError::new(format!("the handler task failed: {error}")),
-        }),
-        Err(_) => Ok(call()),
-    }
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_BLOCKING_HANDLERS);
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Ok(call());
+    };
+    // The semaphore is never closed.
+    let turn = TURNS.acquire().await.map_err(|error| HandlerError::new(error.to_string()))?;
+    // With the caller's subscriber, in the request's span, so that the
+    // handler's log lines go where the request's go and carry its fields.
+    let (dispatch, span) = (tracing::dispatcher::get_default(Clone::clone), tracing::Span::current());
+    let outcome =
+        runtime.spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(call))).await;
+    drop(turn);
+    outcome.map_err(|error| match error.try_into_panic() {
+        Ok(payload) => HandlerError::from_panic(payload.as_ref()),
+        Err(error) => HandlerError::new(format!("the handler task failed: {error}")),
+    })
 }
 
 /// Compares two paths in a constant, for `routes![…]`'s duplicate check.

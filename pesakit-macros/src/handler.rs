@@ -142,10 +142,8 @@ impl<'a> Signature<'a> {
         });
         let invoke = if self.is_async {
             quote!(#name(argument_payload, #(#extracted),*).await)
-        } else if kind.is_validation() {
-            quote!(#private::run_blocking(move || #name(argument_payload, #(#extracted),*)).await?)
         } else {
-            quote!(#name(argument_payload, #(#extracted),*))
+            quote!(#private::run_blocking(move || #name(argument_payload, #(#extracted),*)).await?)
         };
         let result_span = self.output.map_or_else(|| name.span(), Spanned::span);
         let output = Ident::new("output", Span::call_site());

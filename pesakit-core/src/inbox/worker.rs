@@ -5,6 +5,7 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
+use tracing::instrument::WithSubscriber;
 use tracing::{Instrument, Span};
 
 use super::store::{NewCallback, Outcome, StoredCallback, StoredVerdict};
@@ -55,7 +56,9 @@ impl Inbox {
         span: Span,
     ) {
         let inbox = self.clone();
-        runtime.spawn(async move { inbox.run_attempt(id, attempt, call).await }.instrument(span));
+        runtime.spawn(
+            async move { inbox.run_attempt(id, attempt, call).await }.instrument(span).with_current_subscriber(),
+        );
     }
 
     /// Runs attempt `attempt` of callback `id`'s handler, then settles its

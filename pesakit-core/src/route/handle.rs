@@ -6,6 +6,7 @@ use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tracing::instrument::WithSubscriber;
 use tracing::{Instrument, Span};
 
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
@@ -64,7 +65,7 @@ async fn handle_validation(call: HandlerFuture, deadline: Duration, fallback: &V
         tracing::error!("no Tokio runtime with timers: C2B validation runs without its deadline");
         return settlement(CatchUnwind(call).await);
     };
-    let mut task = tokio::spawn(CatchUnwind(call).instrument(Span::current()));
+    let mut task = tokio::spawn(CatchUnwind(call).instrument(Span::current()).with_current_subscriber());
     let mut sleep = pin!(sleep);
     let joined = poll_fn(|cx| match Pin::new(&mut task).poll(cx) {
         Poll::Ready(joined) => Poll::Ready(Some(joined)),
@@ -80,7 +81,7 @@ async fn handle_validation(call: HandlerFuture, deadline: Duration, fallback: &V
                 ?fallback,
                 "validation handler missed its deadline; sending the fallback verdict"
             );
-            tokio::spawn(log_late_verdict(task).instrument(Span::current()));
+            tokio::spawn(log_late_verdict(task).instrument(Span::current()).with_current_subscriber());
             Settlement::FellBack(fallback.clone())
         }
     }

@@ -26,6 +26,7 @@ use http::{Method, Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tracing::instrument::Instrumented;
+use tracing::instrument::WithSubscriber;
 use tracing::{Instrument, Span};
 
 use super::endpoint::ParsedCallback;
@@ -340,7 +341,11 @@ impl Table {
             // A verdict is sent at once; storing it must not delay it.
             (None, Ok(runtime)) => {
                 let recorder = Arc::clone(recorder);
-                runtime.spawn(async move { settle(&*recorder, record_id, &settlement).await }.instrument(span));
+                runtime.spawn(
+                    async move { settle(&*recorder, record_id, &settlement).await }
+                        .instrument(span)
+                        .with_current_subscriber(),
+                );
             }
             _ => settle(&**recorder, record_id, &settlement).await,
         }
