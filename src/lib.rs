@@ -86,7 +86,8 @@ pub use pesakit_core::*;
 ///   compile time: an absolute path without scheme, host, query, fragment,
 ///   spaces, empty or dot segments, and without a word Safaricom rejects in
 ///   callback URLs (mpesa, m-pesa, safaricom, sql, query, cmd, exe, exec).
-/// - **Handlers** are sync or `async` free functions. After the payload they
+/// - **Handlers** are sync or `async` free functions; sync ones run on
+///   Tokio's blocking pool, at most 64 at once. After the payload they
 ///   take any of [`State<T>`], [`http::HeaderMap`], [`PeerAddr`],
 ///   [`ClientAddr`] (the client behind trusted proxies), [`RawBody`] and,
 ///   run from an [`Inbox`], [`Delivery`]; `Option`s of the last three where
