@@ -442,3 +442,19 @@ async fn busy_sync_notification_handlers_do_not_hold_up_a_validation() {
         assert_eq!(handled.await.expect("the post task"), StatusCode::OK);
     }
 }
+
+#[test]
+fn settings_that_cannot_serve_daraja_are_refused_before_serving() {
+    let cases = [
+        (pesakit::routes![quick].body_limit(0), "body_limit"),
+        (pesakit::routes![quick].body_limit(64 * 1024 * 1024), "body_limit"),
+        (pesakit::routes![quick].validation_deadline(Duration::ZERO), "validation_deadline"),
+        (pesakit::routes![quick].validation_deadline(Duration::from_secs(8)), "validation_deadline"),
+    ];
+    for (routes, setting) in cases {
+        let error = routes.check().expect_err(setting);
+        assert!(matches!(error, pesakit::RouteError::InvalidSetting { setting: named, .. } if named == setting));
+        assert!(error.to_string().contains("the default is"), "{error}");
+    }
+    assert_eq!(pesakit::routes![quick].validation_deadline(Duration::from_millis(7_900)).check(), Ok(()));
+}

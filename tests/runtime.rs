@@ -192,6 +192,21 @@ async fn a_guard_refuses_a_request_whose_body_is_held_back_at_once() {
 }
 
 #[tokio::test]
+async fn a_zero_or_absurd_timeout_is_refused_when_serving_starts() {
+    for configure in [
+        (|server: Server| server.header_read_timeout(Duration::ZERO)) as fn(Server) -> Server,
+        |server: Server| server.request_timeout(Duration::from_secs(2 * 60 * 60)),
+        |server: Server| server.keep_alive_timeout(Duration::ZERO),
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let served = configure(Server::from_listener(listener)).serve(pesakit::routes![stk]).await;
+        let error = served.expect_err("refused");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("at most an hour"), "{error}");
+    }
+}
+
+#[tokio::test]
 async fn a_client_sending_headers_slowly_is_cut_off() {
     let server = start(|server| server.header_read_timeout(Duration::from_millis(200)), Gate::default()).await;
     let mut stream = TcpStream::connect(server.addr).await.expect("connect");

@@ -151,6 +151,27 @@ struct Settings {
     invalid_validation_reply: RejectCode,
 }
 
+impl Settings {
+    /// Refuses settings that could not serve Daraja: a body limit below a
+    /// real callback or absurdly high, a validation deadline of zero or past
+    /// the 8 seconds Daraja waits.
+    fn check(&self) -> Result<(), RouteError> {
+        if !(1024..=16 * 1024 * 1024).contains(&self.body_limit) {
+            return Err(RouteError::InvalidSetting {
+                setting: "body_limit",
+                allowed: "1 KiB to 16 MiB (real Daraja bodies are under 3 KiB; the default is 64 KiB)",
+            });
+        }
+        if self.validation_deadline.is_zero() || self.validation_deadline >= Duration::from_secs(8) {
+            return Err(RouteError::InvalidSetting {
+                setting: "validation_deadline",
+                allowed: "more than zero and under 8 s, the time Daraja waits for a verdict (the default is 5 s)",
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for Table {
     fn default() -> Self {
         Self {
@@ -213,6 +234,13 @@ pub enum RouteError {
         /// The path, with its `{secret}` segment.
         path: &'static str,
     },
+    /// A setting is outside what can serve Daraja.
+    InvalidSetting {
+        /// The setter, such as `body_limit`.
+        setting: &'static str,
+        /// What is allowed.
+        allowed: &'static str,
+    },
     /// The value given to [`Routes::path_secret`] cannot be a path secret.
     InvalidSecret {
         /// What a secret must be.
@@ -242,6 +270,7 @@ impl fmt::Display for RouteError {
                  give the table one with `.path_secret(…)`, from configuration, never from the source code"
             ),
             Self::InvalidSecret { reason } => write!(f, "invalid path secret: {reason}"),
+            Self::InvalidSetting { setting, allowed } => write!(f, "`{setting}` is out of range: {allowed}"),
             Self::MissingState { handler, path, state } => write!(
                 f,
                 "the handler `{handler}` (at `{path}`) takes `State<{state}>`, but the route table has no `{state}`: \
@@ -397,8 +426,9 @@ impl Routes {
 
     /// Checks that the table gives every handler what it takes: each
     /// `State<T>` a handler's arguments need was added with
-    /// [`with_state`](Self::with_state), and a path with a `{secret}`
-    /// segment has a [secret](Self::path_secret).
+    /// [`with_state`](Self::with_state), a path with a `{secret}` segment
+    /// has a [secret](Self::path_secret), and the body limit and validation
+    /// deadline are in range.
     ///
     /// The bundled server, the framework adapters and
     /// [`testing`](crate::testing) run this before the first request; call
@@ -411,6 +441,7 @@ impl Routes {
     /// ```
     pub fn check(&self) -> Result<(), RouteError> {
         let table = &*self.table;
+        table.settings.check()?;
         for route in &table.routes {
             if table.secret.is_none() && route.has_secret {
                 return Err(RouteError::MissingSecret { handler: route.handler_name, path: route.path });

@@ -98,6 +98,26 @@ pub(crate) struct ServerSettings {
     pub(crate) keep_alive_timeout: Duration,
 }
 
+impl ServerSettings {
+    /// Refuses timeouts of zero (which would cut every connection) or over
+    /// an hour (which would let a client hold a connection that long).
+    fn check(&self) -> io::Result<()> {
+        let in_range = |timeout: Duration| !timeout.is_zero() && timeout <= Duration::from_secs(60 * 60);
+        for (setting, timeout) in [
+            ("header_read_timeout", self.header_read_timeout),
+            ("request_timeout", self.request_timeout),
+            ("keep_alive_timeout", self.keep_alive_timeout),
+        ] {
+            if !in_range(timeout) {
+                let message =
+                    format!("`{setting}` is {timeout:?}: give a timeout of more than zero and at most an hour");
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, message));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
@@ -210,6 +230,7 @@ impl Server {
     /// an error of kind [`io::ErrorKind::InvalidInput`].
     pub async fn serve(self, routes: Routes) -> io::Result<()> {
         routes.check().map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+        self.settings.check()?;
         // Callbacks a crash left pending are taken up now, not at the first request.
         routes.start_inbox();
         let local_addr = self.listener.local_addr()?;
