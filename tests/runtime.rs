@@ -84,6 +84,26 @@ async fn read_until_closed(stream: &mut (impl AsyncRead + Unpin)) -> (String, bo
     (String::from_utf8_lossy(&received).into_owned(), closed)
 }
 
+/// Reads until the first response line arrived or the peer closed.
+async fn read_until_closed_or_answered(stream: &mut TcpStream) -> (String, bool) {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return true,
+                Ok(read) => received.extend_from_slice(&buffer[..read]),
+            }
+            if received.windows(2).any(|pair| pair == b"\r\n") {
+                return false;
+            }
+        }
+    })
+    .await
+    .expect("an answer in time");
+    (String::from_utf8_lossy(&received).into_owned(), closed)
+}
+
 /// Reads until `responses` complete HTTP responses (by `Content-Length`) arrived.
 async fn read_responses(stream: &mut TcpStream, responses: usize) -> Vec<String> {
     let mut received = Vec::new();
@@ -204,6 +224,24 @@ async fn a_zero_or_absurd_timeout_is_refused_when_serving_starts() {
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
         assert!(error.to_string().contains("at most an hour"), "{error}");
     }
+}
+
+#[tokio::test]
+async fn headers_past_the_limit_are_answered_431() {
+    let server = start(|server| server, Gate::default()).await;
+    for (header_bytes, expected) in [(10 * 1024, "HTTP/1.1 200"), (20 * 1024, "HTTP/1.1 431")] {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        let request = format!(
+            "POST /stk HTTP/1.1\r\nHost: localhost\r\nX-Padding: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{CANCELLED}",
+            "a".repeat(header_bytes),
+            CANCELLED.len()
+        );
+        // A refused client may see its write cut short: the answer is what counts.
+        stream.write_all(request.as_bytes()).await.ok();
+        let (received, _) = read_until_closed_or_answered(&mut stream).await;
+        assert!(received.starts_with(expected), "{header_bytes} bytes of headers: {received:?}");
+    }
+    server.stop().await;
 }
 
 #[tokio::test]

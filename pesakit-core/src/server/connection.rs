@@ -67,6 +67,7 @@ impl Connection {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let Connection { routes, settings, peer, stopping } = self;
+        let max_header_bytes = settings.max_header_bytes;
         // One per connection: cloning it per request touches no cache line
         // that other connections' threads write.
         let shared = Arc::new((routes, Activity::default()));
@@ -93,7 +94,7 @@ impl Connection {
         };
         let mut http = hyper::server::conn::http1::Builder::new();
         // The watcher enforces the header read timeout (see the module docs).
-        http.header_read_timeout(None).keep_alive(true);
+        http.header_read_timeout(None).keep_alive(true).max_header_size(max_header_bytes);
         let mut connection = pin!(http.serve_connection(TokioIo::new(io), service));
         let close = &shared.1.close;
         let mut closing = false;

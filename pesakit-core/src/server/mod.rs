@@ -14,6 +14,7 @@
 //! | reading the request headers (and, with TLS, the handshake) | 10 s | [`Server::header_read_timeout`] |
 //! | a whole request, body and handler | 30 s, answered 408 | [`Server::request_timeout`] |
 //! | an idle keep-alive connection | 60 s, and never past the header read timeout | [`Server::keep_alive_timeout`] |
+//! | request line and headers | 16 KiB and 100 headers, answered 431 | [`Server::max_header_bytes`] |
 //! | open connections | 1024; more wait in the listen backlog | [`Server::max_connections`] |
 //! | pause after `accept` runs out of descriptors, buffers or memory | 100 ms, doubling to 1 s | [`Server::accept_error_backoff`] |
 //! | finishing in-flight requests at shutdown | 30 s | [`Server::shutdown_deadline`] |
@@ -46,6 +47,10 @@ pub use tls::TlsConfig;
 use self::accept::AcceptFailure;
 use self::backoff::Backoff;
 use crate::route::Routes;
+
+/// Default cap on a request's line and headers: Daraja sends a handful of
+/// small headers.
+const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// The largest connection cap accepted; far beyond what one process serves.
 const MAX_CONNECTIONS: usize = 1_000_000;
@@ -96,6 +101,7 @@ pub(crate) struct ServerSettings {
     pub(crate) header_read_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) keep_alive_timeout: Duration,
+    pub(crate) max_header_bytes: usize,
 }
 
 impl ServerSettings {
@@ -143,6 +149,7 @@ impl Server {
                 header_read_timeout: Duration::from_secs(10),
                 request_timeout: Duration::from_secs(30),
                 keep_alive_timeout: Duration::from_secs(60),
+                max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             }),
             max_connections: 1024,
             accept_error_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(1)),
@@ -183,6 +190,15 @@ impl Server {
     /// idle connection is closed once the shorter of the two passes.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.settings).keep_alive_timeout = timeout;
+        self
+    }
+
+    /// The most bytes of request line and headers a request may have
+    /// (default 16 KiB, from 1 KiB to 1 MiB); more is answered 431 and the
+    /// connection closed, so an unfinished header holds at most this much
+    /// memory. The header count is capped at 100 the same way.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        Arc::make_mut(&mut self.settings).max_header_bytes = bytes;
         self
     }
 
