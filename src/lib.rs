@@ -162,3 +162,9 @@ pub mod __private {
     };
     pub use pesakit_macros::routes_impl;
 }
+
+/// The README's Rust snippets, compiled (and, but for the servers, run) as
+/// doctests, so that what the README shows cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
