@@ -3,10 +3,11 @@
 //! unknown path; the secret never shows in logs, spans, error bodies or
 //! the inbox.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/log_text.rs"]
+mod log_text;
 
 use http::{Method, StatusCode};
+use log_text::LogText;
 use pesakit::inbox::ListFilter;
 use pesakit::testing::{self, StkCallbackBuilder, TestRequest, TestResponse};
 use pesakit::{Inbox, RouteError, StkCallback, daraja};
@@ -71,31 +72,9 @@ fn a_secret_path_without_a_secret_is_refused_before_serving() {
     assert!(matches!(pesakit::routes![paid].path_secret("too-short"), Err(RouteError::InvalidSecret { .. })));
 }
 
-/// Everything written to the log, as text.
-#[derive(Clone, Default)]
-struct LogText(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogText {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_secret_never_shows_in_logs_bodies_or_the_inbox() {
-    let log = LogText::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (log, _guard) = LogText::capture();
 
     let dir = std::env::temp_dir().join(format!("pesakit-secret-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
@@ -118,7 +97,7 @@ async fn the_secret_never_shows_in_logs_bodies_or_the_inbox() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 
-    let text = String::from_utf8_lossy(&log.0.lock().expect("not poisoned")).into_owned();
+    let text = log.text();
     assert!(text.contains("{secret}"), "the log shows where the secret was: {text}");
     assert!(!text.contains(SECRET), "the secret leaked into the log:\n{text}");
 

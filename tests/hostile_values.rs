@@ -2,48 +2,17 @@
 //! bad value comes back and is logged cut short, and ids with line breaks
 //! or terminal escapes are logged escaped.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/log_text.rs"]
+mod log_text;
 
 use http::StatusCode;
+use log_text::LogText;
 use pesakit::testing::{self, StkCallbackBuilder};
 use pesakit::{StkCallback, daraja};
 
 #[daraja::stk_callback("/hostile/stk")]
 fn paid(_callback: StkCallback) {
     tracing::info!("handled");
-}
-
-/// Everything written to the log, as text.
-#[derive(Clone, Default)]
-struct LogText(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogText {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogText {
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let log = Self::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (log, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
-    }
 }
 
 #[tokio::test]
