@@ -52,7 +52,7 @@ pub use self::retry::RetryPolicy;
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteStore;
 pub use self::store::{
-    CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
+    Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
     StoreFuture, StoredCallback, StoredVerdict,
 };
 use crate::extract::{CallbackRequest, ExtractError, FromCallbackRequest};

@@ -359,7 +359,7 @@ fn write_loop(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Job>>, 
 }
 
 fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<Recorded> {
-    let kind = callback.kind.attribute_name();
+    let kind = callback.arrived.kind.attribute_name();
     let inserted = connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
@@ -369,17 +369,17 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
         )?
         .execute(params![
             kind,
-            callback.route_path,
+            callback.arrived.route_path,
             callback.dedupe_key,
-            &callback.body[..],
-            callback.content_type,
-            callback.forwarded,
-            callback.peer.map(|peer| peer.to_string()),
-            millis(callback.received_at),
+            &callback.arrived.body[..],
+            callback.arrived.content_type,
+            callback.arrived.forwarded,
+            callback.arrived.peer.map(|peer| peer.to_string()),
+            millis(callback.arrived.received_at),
             millis(callback.lease_until),
             callback.outcome_unknown.is_none(),
             serde_json::to_string(&callback.secondary_ids).unwrap_or_else(|_| "[]".to_owned()),
-            callback.client.map(|client| client.to_string()),
+            callback.arrived.client.map(|client| client.to_string()),
         ])?;
     if inserted == 0 {
         let (id, code, tag) = connection
@@ -387,7 +387,7 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
                 "UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = ?3 \
                  WHERE kind = ?1 AND dedupe_key = ?2 RETURNING id, verdict_code, verdict_tag",
             )?
-            .query_row(params![kind, callback.dedupe_key, millis(callback.received_at)], |row| {
+            .query_row(params![kind, callback.dedupe_key, millis(callback.arrived.received_at)], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?))
             })?;
         let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
@@ -448,15 +448,15 @@ fn quarantine(
              last_seen_at, last_error, is_final, client) VALUES (?1, ?2, 'quarantined', ?3, ?4, ?5, ?6, ?7, ?7, ?8, 0, ?9)",
         )?
         .execute(params![
-            callback.kind.attribute_name(),
-            callback.route_path,
-            &callback.body[..],
-            callback.content_type,
-            callback.forwarded,
-            callback.peer.map(|peer| peer.to_string()),
-            millis(callback.received_at),
+            callback.arrived.kind.attribute_name(),
+            callback.arrived.route_path,
+            &callback.arrived.body[..],
+            callback.arrived.content_type,
+            callback.arrived.forwarded,
+            callback.arrived.peer.map(|peer| peer.to_string()),
+            millis(callback.arrived.received_at),
             callback.parse_error,
-            callback.client.map(|client| client.to_string()),
+            callback.arrived.client.map(|client| client.to_string()),
         ])?;
     let id = connection.last_insert_rowid();
     let mut dropped = 0_u64;

@@ -62,22 +62,20 @@ pub trait InboxStore: Send + Sync + 'static {
     }
 }
 
-/// A callback that parsed, for [`InboxStore::record`].
+/// What a store keeps of any request to a callback route: where it was
+/// posted, when, by whom, and what it carried (the owned form of
+/// [`Arrival`](crate::record::Arrival)).
 #[derive(Debug, Clone)]
-pub struct NewCallback {
+pub struct Arrived {
     /// The kind of the route it was posted to.
     pub kind: CallbackKind,
     /// The route's path, so that a retry finds its handler.
     pub route_path: String,
-    /// The id unique per kind across repeated deliveries.
-    pub dedupe_key: String,
-    /// Other ids it carries, as `(name, value)`.
-    pub secondary_ids: Vec<(String, String)>,
     /// The body exactly as received.
     pub body: Bytes,
     /// `Content-Type`, as sent.
     pub content_type: Option<String>,
-    /// `Forwarded` and `X-Forwarded-For`, as sent, one per line.
+    /// `Forwarded` and `X-Forwarded-For`, as sent, one `name: value` per line.
     pub forwarded: Option<String>,
     /// The connection's peer, when the host knew it.
     pub peer: Option<SocketAddr>,
@@ -85,6 +83,17 @@ pub struct NewCallback {
     pub client: Option<IpAddr>,
     /// When the request arrived.
     pub received_at: SystemTime,
+}
+
+/// A callback that parsed, for [`InboxStore::record`].
+#[derive(Debug, Clone)]
+pub struct NewCallback {
+    /// The request it came in.
+    pub arrived: Arrived,
+    /// The id unique per kind across repeated deliveries.
+    pub dedupe_key: String,
+    /// Other ids it carries, as `(name, value)`.
+    pub secondary_ids: Vec<(String, String)>,
     /// Why its outcome is not final, when it is not.
     pub outcome_unknown: Option<String>,
     /// Until when the first run of its handler holds it.
@@ -94,22 +103,8 @@ pub struct NewCallback {
 /// A body that did not parse, for [`InboxStore::quarantine`].
 #[derive(Debug, Clone)]
 pub struct QuarantinedCallback {
-    /// The kind of the route it was posted to.
-    pub kind: CallbackKind,
-    /// The route's path.
-    pub route_path: String,
-    /// The body exactly as received.
-    pub body: Bytes,
-    /// `Content-Type`, as sent.
-    pub content_type: Option<String>,
-    /// `Forwarded` and `X-Forwarded-For`, as sent.
-    pub forwarded: Option<String>,
-    /// The connection's peer.
-    pub peer: Option<SocketAddr>,
-    /// The client behind the peer, as the table's guards resolved it.
-    pub client: Option<IpAddr>,
-    /// When the request arrived.
-    pub received_at: SystemTime,
+    /// The request it came in.
+    pub arrived: Arrived,
     /// Why it did not parse.
     pub parse_error: String,
 }

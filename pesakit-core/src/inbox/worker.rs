@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tracing::instrument::WithSubscriber;
 use tracing::{Instrument, Span};
 
-use super::store::{NewCallback, Outcome, StoredCallback, StoredVerdict};
+use super::store::{Arrived, NewCallback, Outcome, StoredCallback, StoredVerdict};
 use super::{Delivery, Inbox};
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
 use crate::record::{
@@ -160,18 +160,10 @@ fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, runtime: &tokio::runtime::
 impl Recorder for Inbox {
     fn record<'a>(&'a self, callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
         let ids = callback.ids();
-        let arrived = Arrived::from(callback.arrival());
         let new = NewCallback {
-            kind: arrived.kind,
-            route_path: arrived.route_path,
+            arrived: Arrived::from(callback.arrival()),
             dedupe_key: ids.dedupe_key().to_owned(),
             secondary_ids: ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
-            body: arrived.body,
-            content_type: arrived.content_type,
-            forwarded: arrived.forwarded,
-            peer: arrived.peer,
-            client: arrived.client,
-            received_at: arrived.received_at,
             outcome_unknown: callback.outcome_unknown().map(str::to_owned),
             lease_until: self.lease_until(SystemTime::now()),
         };
@@ -201,34 +193,14 @@ impl Recorder for Inbox {
     }
 
     fn quarantine<'a>(&'a self, callback: UnparsedCallback<'a>) -> RecordFuture<'a, Result<(), RecordError>> {
-        let arrived = Arrived::from(callback.arrival());
         let quarantined = super::QuarantinedCallback {
-            kind: arrived.kind,
-            route_path: arrived.route_path,
-            body: arrived.body,
-            content_type: arrived.content_type,
-            forwarded: arrived.forwarded,
-            peer: arrived.peer,
-            client: arrived.client,
-            received_at: arrived.received_at,
+            arrived: Arrived::from(callback.arrival()),
             parse_error: callback.error().to_string(),
         };
         Box::pin(async move {
             self.store.quarantine(quarantined).await.map(|_| ()).map_err(|error| RecordError(Box::new(error)))
         })
     }
-}
-
-/// What the inbox keeps of an [`Arrival`], owned.
-struct Arrived {
-    kind: crate::kind::CallbackKind,
-    route_path: String,
-    body: bytes::Bytes,
-    content_type: Option<String>,
-    forwarded: Option<String>,
-    peer: Option<std::net::SocketAddr>,
-    client: Option<std::net::IpAddr>,
-    received_at: SystemTime,
 }
 
 impl From<&Arrival<'_>> for Arrived {
