@@ -104,7 +104,7 @@ async fn the_secret_never_shows_in_logs_bodies_or_the_inbox() {
     let stored = inbox.list(ListFilter::default()).await.expect("the store answers");
     assert_eq!(stored.len(), 2, "the callback and the quarantined body");
     for callback in stored {
-        assert_eq!(callback.route_path, "/payments/{secret}/stk");
+        assert_eq!(callback.arrived.route_path, "/payments/{secret}/stk");
         let row = format!("{callback:?}");
         assert!(!row.contains(SECRET), "{row}");
     }

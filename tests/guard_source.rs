@@ -71,9 +71,9 @@ async fn the_inbox_records_the_resolved_client_beside_the_peer() {
     let routes = routes.with_inbox(inbox.clone());
     assert_eq!(post_from(&routes, "10.0.0.5:41000", Some("6.6.6.6, 196.201.214.200")).await, StatusCode::OK);
     let stored = inbox.list(pesakit::inbox::ListFilter::default()).await.expect("the store answers").remove(0);
-    assert_eq!(stored.peer, Some("10.0.0.5:41000".parse().expect("an address")));
-    assert_eq!(stored.client, Some("196.201.214.200".parse().expect("an address")));
-    assert_eq!(stored.forwarded.as_deref(), Some("x-forwarded-for: 6.6.6.6, 196.201.214.200"));
+    assert_eq!(stored.arrived.peer, Some("10.0.0.5:41000".parse().expect("an address")));
+    assert_eq!(stored.arrived.client, Some("196.201.214.200".parse().expect("an address")));
+    assert_eq!(stored.arrived.forwarded.as_deref(), Some("x-forwarded-for: 6.6.6.6, 196.201.214.200"));
     std::fs::remove_dir_all(&dir).ok();
 }
 

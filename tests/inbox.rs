@@ -252,9 +252,9 @@ async fn every_bad_body_on_a_notification_route_is_quarantined_before_its_400() 
     assert_eq!(quarantined.len(), bad.len());
     // Newest first: the same bodies, in reverse order, each with its error.
     for (stored, (name, body)) in quarantined.iter().rev().zip(&bad) {
-        assert_eq!(&stored.body[..], &body[..], "{name}");
-        assert_eq!(stored.kind, CallbackKind::B2cResult, "{name}");
-        assert_eq!(stored.route_path, "/inbox/b2c", "{name}");
+        assert_eq!(&stored.arrived.body[..], &body[..], "{name}");
+        assert_eq!(stored.arrived.kind, CallbackKind::B2cResult, "{name}");
+        assert_eq!(stored.arrived.route_path, "/inbox/b2c", "{name}");
         assert!(stored.last_error.as_deref().is_some_and(|error| !error.is_empty()), "{name}");
     }
     assert!(log.runs().is_empty());
@@ -270,7 +270,8 @@ async fn quarantine_is_bounded_and_drops_the_oldest() {
         testing::post(&routes, "/inbox/b2c", format!("not json {number}")).await;
     }
     let kept = inbox.list(ListFilter::default()).await.expect("the store answers");
-    let bodies: Vec<_> = kept.iter().map(|callback| String::from_utf8_lossy(&callback.body).into_owned()).collect();
+    let bodies: Vec<_> =
+        kept.iter().map(|callback| String::from_utf8_lossy(&callback.arrived.body).into_owned()).collect();
     assert_eq!(bodies, ["not json 4", "not json 3", "not json 2"]);
 }
 
@@ -331,11 +332,14 @@ async fn any_daraja_id_finds_every_callback_that_carries_it() {
     testing::post(&routes, "/inbox/confirm", C2bPaymentBuilder::pay_bill().trans_id("RKT0000042").build()).await;
 
     let found = inbox.find("RKT0000042").await.expect("the store answers");
-    let kinds: Vec<_> = found.iter().map(|callback| callback.kind).collect();
+    let kinds: Vec<_> = found.iter().map(|callback| callback.arrived.kind).collect();
     assert_eq!(kinds.len(), 2);
     assert!(kinds.contains(&CallbackKind::StkCallback) && kinds.contains(&CallbackKind::C2bConfirmation));
     assert_eq!(inbox.find("29115-1").await.expect("the store answers").len(), 1);
-    assert_eq!(inbox.find(&stk.checkout_id()).await.expect("the store answers")[0].kind, CallbackKind::StkCallback);
+    assert_eq!(
+        inbox.find(&stk.checkout_id()).await.expect("the store answers")[0].arrived.kind,
+        CallbackKind::StkCallback
+    );
     assert!(inbox.find("nothing-like-it").await.expect("the store answers").is_empty());
 }
 
@@ -353,12 +357,16 @@ async fn what_is_stored_is_what_arrived() {
         .build();
     testing::send(&routes, request).await;
     let stored = inbox.list(ListFilter::default()).await.expect("the store answers").remove(0);
-    assert_eq!(&stored.body[..], body.as_bytes());
-    assert_eq!(stored.content_type.as_deref(), Some("application/json"));
-    assert_eq!(stored.forwarded.as_deref(), Some("x-forwarded-for: 196.201.214.200"));
-    assert_eq!(stored.peer, Some("10.0.0.7:41000".parse().expect("an address")));
-    assert_eq!(stored.client, Some("10.0.0.7".parse().expect("an address")), "no guard: the peer is the client");
-    assert!(stored.received_at >= before - Duration::from_millis(5));
+    assert_eq!(&stored.arrived.body[..], body.as_bytes());
+    assert_eq!(stored.arrived.content_type.as_deref(), Some("application/json"));
+    assert_eq!(stored.arrived.forwarded.as_deref(), Some("x-forwarded-for: 196.201.214.200"));
+    assert_eq!(stored.arrived.peer, Some("10.0.0.7:41000".parse().expect("an address")));
+    assert_eq!(
+        stored.arrived.client,
+        Some("10.0.0.7".parse().expect("an address")),
+        "no guard: the peer is the client"
+    );
+    assert!(stored.arrived.received_at >= before - Duration::from_millis(5));
     assert_eq!(stored.secondary_ids.len(), 2);
 }
 

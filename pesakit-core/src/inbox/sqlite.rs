@@ -14,7 +14,7 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use super::store::{
-    CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
+    Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
     StoreFuture, StoredCallback, StoredVerdict,
 };
 use crate::kind::CallbackKind;
@@ -534,34 +534,32 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredCallback> {
     let kind: String = row.get(1)?;
     let state: String = row.get(4)?;
     let peer: Option<String> = row.get(8)?;
-    let verdict_code: Option<String> = row.get(15)?;
-    Ok(StoredCallback {
-        id: record_id(row.get(0)?),
+    let client: Option<String> = row.get(20)?;
+    let (verdict_code, verdict_tag): (Option<String>, Option<String>) = (row.get(15)?, row.get(16)?);
+    let arrived = Arrived {
         kind: CallbackKind::from_attribute_name(&kind).ok_or_else(|| invalid(1, "an unknown callback kind"))?,
         route_path: row.get(2)?,
-        dedupe_key: row.get(3)?,
-        secondary_ids: parse_ids(&row.get::<_, String>(19)?),
-        state: CallbackState::from_name(&state).ok_or_else(|| invalid(4, "an unknown state"))?,
         body: Bytes::from(row.get::<_, Vec<u8>>(5)?),
         content_type: row.get(6)?,
         forwarded: row.get(7)?,
         peer: peer.and_then(|peer| peer.parse::<SocketAddr>().ok()),
-        client: row.get::<_, Option<String>>(20)?.and_then(|client| client.parse().ok()),
+        client: client.and_then(|client| client.parse().ok()),
         received_at: time(row.get(9)?),
+    };
+    Ok(StoredCallback {
+        id: record_id(row.get(0)?),
+        arrived,
+        dedupe_key: row.get(3)?,
+        secondary_ids: parse_ids(&row.get::<_, String>(19)?),
+        state: CallbackState::from_name(&state).ok_or_else(|| invalid(4, "an unknown state"))?,
         last_seen_at: time(row.get(10)?),
         seen_count: u32::try_from(row.get::<_, i64>(11)?).unwrap_or(u32::MAX),
         attempts: u32::try_from(row.get::<_, i64>(12)?).unwrap_or(u32::MAX),
         next_attempt_at: row.get::<_, Option<i64>>(13)?.map(time),
         last_error: row.get(14)?,
-        verdict: verdict_code.map(|code| StoredVerdict { code, tag: None }),
+        verdict: verdict_code.map(|code| StoredVerdict { code, tag: verdict_tag }),
         needs_reconciliation: row.get(17)?,
         settled_at: row.get::<_, Option<i64>>(18)?.map(time),
-    })
-    .and_then(|mut callback| {
-        if let Some(verdict) = &mut callback.verdict {
-            verdict.tag = row.get(16)?;
-        }
-        Ok(callback)
     })
 }
 

@@ -65,7 +65,7 @@ pub trait InboxStore: Send + Sync + 'static {
 /// What a store keeps of any request to a callback route: where it was
 /// posted, when, by whom, and what it carried (the owned form of
 /// [`Arrival`](crate::record::Arrival)).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arrived {
     /// The kind of the route it was posted to.
     pub kind: CallbackKind,
@@ -228,28 +228,15 @@ impl fmt::Display for CallbackState {
 pub struct StoredCallback {
     /// The inbox's id.
     pub id: RecordId,
-    /// The kind of the route it was posted to.
-    pub kind: CallbackKind,
-    /// The route's path.
-    pub route_path: String,
+    /// The request it came in (for a callback that arrived several times,
+    /// the first).
+    pub arrived: Arrived,
     /// The dedupe key; `None` for a quarantined body.
     pub dedupe_key: Option<String>,
     /// Other ids it carries, as `(name, value)`.
     pub secondary_ids: Vec<(String, String)>,
     /// Where it stands.
     pub state: CallbackState,
-    /// The body exactly as received.
-    pub body: Bytes,
-    /// `Content-Type`, as sent.
-    pub content_type: Option<String>,
-    /// Forwarding headers, as sent.
-    pub forwarded: Option<String>,
-    /// The connection's peer.
-    pub peer: Option<SocketAddr>,
-    /// The client behind the peer, as the table's guards resolved it.
-    pub client: Option<IpAddr>,
-    /// When it first arrived.
-    pub received_at: SystemTime,
     /// When a copy last arrived.
     pub last_seen_at: SystemTime,
     /// How many copies arrived, the first included.

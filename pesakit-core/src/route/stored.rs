@@ -16,10 +16,10 @@ use crate::untrusted::Untrusted;
 
 impl Handlers for Table {
     fn bind_stored(&self, callback: &StoredCallback, delivery: Delivery) -> Result<(HandlerFuture, Span), String> {
-        let route = self
-            .find(&callback.route_path)
-            .filter(|route| route.kind == callback.kind)
-            .ok_or_else(|| format!("no {} route serves `{}` any more", callback.kind, callback.route_path))?;
+        let route =
+            self.find(&callback.arrived.route_path).filter(|route| route.kind == callback.arrived.kind).ok_or_else(
+                || format!("no {} route serves `{}` any more", callback.arrived.kind, callback.arrived.route_path),
+            )?;
         let span = tracing::info_span!(
             "daraja_callback",
             kind = route.kind.attribute_name(),
@@ -29,17 +29,19 @@ impl Handlers for Table {
             attempt = delivery.attempt,
         );
         let _entered = span.enter();
-        let parsed =
-            route.endpoint.parse(&callback.body).map_err(|error| format!("the body no longer parses: {error}"))?;
+        let parsed = route
+            .endpoint
+            .parse(&callback.arrived.body)
+            .map_err(|error| format!("the body no longer parses: {error}"))?;
         let correlation_id = parsed.correlation_id().to_string();
         span.record("correlation_id", tracing::field::display(Untrusted(&correlation_id)));
         let parts = stored_parts(callback);
         let request = CallbackRequest {
             parts: &parts,
-            body: &callback.body,
+            body: &callback.arrived.body,
             states: &self.states,
-            peer: callback.peer.map(PeerAddr),
-            client: callback.client,
+            peer: callback.arrived.peer.map(PeerAddr),
+            client: callback.arrived.client,
             delivery: Some(delivery),
         };
         let call = parsed.bind(&request);
@@ -53,14 +55,14 @@ impl Handlers for Table {
 fn stored_parts(callback: &StoredCallback) -> http::request::Parts {
     let mut request = Request::new(Bytes::new());
     *request.method_mut() = Method::POST;
-    if let Ok(uri) = callback.route_path.parse() {
+    if let Ok(uri) = callback.arrived.route_path.parse() {
         *request.uri_mut() = uri;
     }
     let headers = request.headers_mut();
-    if let Some(value) = callback.content_type.as_deref().and_then(|value| HeaderValue::from_str(value).ok()) {
+    if let Some(value) = callback.arrived.content_type.as_deref().and_then(|value| HeaderValue::from_str(value).ok()) {
         headers.insert(CONTENT_TYPE, value);
     }
-    for line in callback.forwarded.iter().flat_map(|text| text.lines()) {
+    for line in callback.arrived.forwarded.iter().flat_map(|text| text.lines()) {
         let Some((name, value)) = line.split_once(": ") else { continue };
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
             headers.append(name, value);
