@@ -217,7 +217,7 @@ fn serve(server: &str, port: u16) {
             }
             other => panic!("unknown server {other}"),
         };
-        pesakit::Server::from_listener(listener).max_connections(4096).serve(routes).await.expect("pesakit");
+        loopback::bench_server(listener).serve(routes).await.expect("pesakit");
     });
 }
 

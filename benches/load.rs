@@ -185,5 +185,5 @@ async fn serve_pesakit(listener: TcpListener, guard: Option<pesakit::guard::Sour
         Some(guard) => routes.guard(guard),
         None => routes,
     };
-    pesakit::Server::from_listener(listener).max_connections(4096).serve(routes).await.expect("pesakit");
+    loopback::bench_server(listener).serve(routes).await.expect("pesakit");
 }

@@ -101,7 +101,8 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
         assert_eq!(reply.status, expected, "{host}: X-Forwarded-For {forwarded}");
     }
     // From 127.0.0.2, which is not a trusted proxy, a forwarded address is
-    // only a claim: the peer decides, and it is not allowed.
+    // only a claim: the peer decides, and it is not allowed. The bundled
+    // runtime closes such a connection at accept; a framework answers 403.
     let claimed = client::post_from(
         "127.0.0.2".parse().expect("an address"),
         addr,
@@ -110,7 +111,8 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
         cancelled.clone(),
     )
     .await;
-    assert_eq!(claimed.status, StatusCode::FORBIDDEN, "{host}: a client's own X-Forwarded-For");
+    let refused = if host == BUNDLED_RUNTIME { None } else { Some(StatusCode::FORBIDDEN) };
+    assert_eq!(claimed.map(|reply| reply.status), refused, "{host}: a client's own X-Forwarded-For");
     let handled = seen.ids.lock().expect("not poisoned").len();
 
     // A secret path: served with the secret, 404 with any other value.
@@ -122,6 +124,9 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
     assert_eq!(wrong.status, StatusCode::NOT_FOUND, "{host}");
     assert_eq!(seen.ids.lock().expect("not poisoned").len(), handled + 1, "{host}: only the right secret was handled");
 }
+
+/// The host whose own accept loop closes refused peers before reading.
+const BUNDLED_RUNTIME: &str = "bundled runtime";
 
 async fn loopback() -> (TcpListener, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
@@ -141,7 +146,7 @@ async fn bundled_runtime() {
             })
             .serve(callbacks::table(&seen)),
     );
-    contract(addr, &seen, "bundled runtime").await;
+    contract(addr, &seen, BUNDLED_RUNTIME).await;
     stop.send(()).expect("server running");
     server.await.expect("server task").expect("server stopped cleanly");
 }

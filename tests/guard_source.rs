@@ -84,25 +84,36 @@ async fn report_only_lets_everything_through() {
     assert_eq!(seen.lock().expect("not poisoned").len(), 1);
 }
 
+/// Serves `guard`'s table on a loopback port and POSTs one callback to it;
+/// `None` if the connection closed unanswered.
+async fn post_to_bundled_runtime(guard: SourceGuard) -> Option<StatusCode> {
+    let (routes, _) = table(guard);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let addr = listener.local_addr().expect("bound");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = pesakit::Server::from_listener(listener).with_graceful_shutdown(async move {
+        stopped.await.ok();
+    });
+    let task = tokio::spawn(server.serve(routes));
+    let reply = client::try_post(addr, "/guarded/stk", CANCELLED).await;
+    stop.send(()).ok();
+    task.await.expect("the server task").expect("a clean stop");
+    reply.map(|reply| reply.status)
+}
+
 #[tokio::test]
 async fn the_bundled_runtime_passes_the_real_peer() {
-    for (guard, expected) in [
-        (SourceGuard::safaricom(), StatusCode::FORBIDDEN),
-        (SourceGuard::safaricom().allow("127.0.0.1").expect("an address"), StatusCode::OK),
-    ] {
-        let (routes, _) = table(guard);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        let addr = listener.local_addr().expect("bound");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = pesakit::Server::from_listener(listener).with_graceful_shutdown(async move {
-            stopped.await.ok();
-        });
-        let task = tokio::spawn(server.serve(routes));
-        let reply = client::post(addr, "/guarded/stk", CANCELLED).await;
-        assert_eq!(reply.status, expected, "{}", reply.text());
-        stop.send(()).ok();
-        task.await.expect("the server task").expect("a clean stop");
-    }
+    let allowed = SourceGuard::safaricom().allow("127.0.0.1").expect("an address");
+    assert_eq!(post_to_bundled_runtime(allowed).await, Some(StatusCode::OK));
+    // Through a trusted proxy, the forwarded client decides, per request.
+    let behind_proxy = SourceGuard::safaricom().trust_proxy("127.0.0.1").expect("an address");
+    assert_eq!(post_to_bundled_runtime(behind_proxy).await, Some(StatusCode::FORBIDDEN));
+}
+
+#[tokio::test]
+async fn the_bundled_runtime_closes_a_refused_peer_before_reading_a_byte() {
+    assert_eq!(post_to_bundled_runtime(SourceGuard::safaricom()).await, None);
+    assert_eq!(post_to_bundled_runtime(SourceGuard::safaricom().report_only()).await, Some(StatusCode::OK));
 }
 
 /// Every address a header's text could name: the oracle for "nothing but

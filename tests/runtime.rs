@@ -4,6 +4,8 @@
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/raw_http.rs"]
+mod raw_http;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,14 +14,12 @@ use std::time::Duration;
 use http::{Method, StatusCode};
 use pesakit::guard::{GuardRequest, GuardVerdict};
 use pesakit::{Server, State, StkCallback, daraja};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use raw_http::{PATIENCE, post_bytes, read_responses, read_until_closed, read_until_closed_or_answered};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 const CANCELLED: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_1","ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
-
-/// Longest any test waits for something that should happen.
-const PATIENCE: Duration = Duration::from_secs(10);
 
 #[daraja::stk_callback("/stk")]
 fn stk(_callback: StkCallback) {}
@@ -64,91 +64,6 @@ async fn start(configure: impl FnOnce(Server) -> Server, gate: Gate) -> Running 
     });
     let task = tokio::spawn(server.serve(pesakit::routes![stk, b2c, slow].with_state(gate)));
     Running { addr, stop: Some(stop), task }
-}
-
-/// Reads until the peer closes or `PATIENCE` passes; returns what arrived
-/// and whether the connection closed.
-async fn read_until_closed(stream: &mut (impl AsyncRead + Unpin)) -> (String, bool) {
-    let mut received = Vec::new();
-    let closed = tokio::time::timeout(PATIENCE, async {
-        let mut buffer = [0u8; 4096];
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(read) => received.extend_from_slice(&buffer[..read]),
-            }
-        }
-    })
-    .await
-    .is_ok();
-    (String::from_utf8_lossy(&received).into_owned(), closed)
-}
-
-/// Reads until the first response line arrived or the peer closed.
-async fn read_until_closed_or_answered(stream: &mut TcpStream) -> (String, bool) {
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 4096];
-    let closed = tokio::time::timeout(PATIENCE, async {
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return true,
-                Ok(read) => received.extend_from_slice(&buffer[..read]),
-            }
-            if received.windows(2).any(|pair| pair == b"\r\n") {
-                return false;
-            }
-        }
-    })
-    .await
-    .expect("an answer in time");
-    (String::from_utf8_lossy(&received).into_owned(), closed)
-}
-
-/// Reads until `responses` complete HTTP responses (by `Content-Length`) arrived.
-async fn read_responses(stream: &mut TcpStream, responses: usize) -> Vec<String> {
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 4096];
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            let text = String::from_utf8_lossy(&received).into_owned();
-            let bodies = split_responses(&text);
-            if bodies.len() >= responses {
-                return bodies;
-            }
-            let read = stream.read(&mut buffer).await.expect("reading responses");
-            assert!(read > 0, "connection closed after {text:?}");
-            received.extend_from_slice(&buffer[..read]);
-        }
-    })
-    .await
-    .expect("responses in time")
-}
-
-/// The bodies of the complete responses in `text`.
-fn split_responses(mut text: &str) -> Vec<String> {
-    let mut bodies = Vec::new();
-    while let Some(head_end) = text.find("\r\n\r\n") {
-        let head = &text[..head_end];
-        let length = head
-            .lines()
-            .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
-            .and_then(|value| value.parse::<usize>().ok())
-            .unwrap_or(0);
-        let body_start = head_end + 4;
-        if text.len() < body_start + length {
-            break;
-        }
-        bodies.push(format!("{} {}", &head[..12], &text[body_start..body_start + length]));
-        text = &text[body_start + length..];
-    }
-    bodies
-}
-
-fn post_bytes(path: &str, body: &str) -> String {
-    format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
 }
 
 #[tokio::test]
@@ -346,20 +261,37 @@ async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
 }
 
 #[tokio::test]
-async fn the_connection_cap_holds_and_waiting_clients_are_served_later() {
-    let server = start(|server| server.max_connections(1), Gate::default()).await;
-    let mut first = TcpStream::connect(server.addr).await.expect("connect");
-    first.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
-    assert!(read_responses(&mut first, 1).await[0].starts_with("HTTP/1.1 200"));
-
-    let mut second = TcpStream::connect(server.addr).await.expect("the backlog takes the connection");
-    second.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
-    let mut buffer = [0u8; 64];
-    let early = tokio::time::timeout(Duration::from_millis(300), second.read(&mut buffer)).await;
-    assert!(early.is_err(), "a second connection was served while the first held the only place");
-
-    drop(first);
-    assert!(read_responses(&mut second, 1).await[0].starts_with("HTTP/1.1 200"));
+async fn ambiguous_framing_and_a_missing_host_are_answered_400_and_the_connection_closed() {
+    let server = start(|server| server, Gate::default()).await;
+    let chunked = "5\r\nhello\r\n0\r\n\r\n";
+    for (request, error) in [
+        (
+            format!("POST /stk HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n{chunked}"),
+            "ambiguous_transfer_encoding",
+        ),
+        (
+            format!("POST /stk HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n{chunked}"),
+            "ambiguous_transfer_encoding",
+        ),
+        (format!("POST /stk HTTP/1.1\r\nContent-Length: {}\r\n\r\n{CANCELLED}", CANCELLED.len()), "missing_host"),
+    ] {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("request");
+        let (received, closed) = read_until_closed(&mut stream).await;
+        assert!(received.starts_with("HTTP/1.1 400"), "{request:?}: {received}");
+        assert!(received.contains(error), "{request:?}: {received}");
+        assert!(closed, "{request:?}: the connection stayed open");
+    }
+    // HTTP/1.0 has no Host requirement, and one plain chunked coding is fine.
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let request = format!("POST /stk HTTP/1.0\r\nContent-Length: {}\r\n\r\n{CANCELLED}", CANCELLED.len());
+    stream.write_all(request.as_bytes()).await.expect("request");
+    assert!(read_until_closed(&mut stream).await.0.starts_with("HTTP/1.0 200"));
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let body = format!("{:x}\r\n{CANCELLED}\r\n0\r\n\r\n", CANCELLED.len());
+    let request = format!("POST /stk HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    assert!(read_responses(&mut stream, 1).await[0].starts_with("HTTP/1.1 200"));
     server.stop().await;
 }
 
@@ -383,14 +315,12 @@ async fn graceful_shutdown_lets_an_in_flight_request_finish() {
     assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed after shutdown");
 }
 
-#[tokio::test]
-async fn tls_handshake_and_request_with_a_generated_certificate() {
+/// A server certificate for `localhost` and a connector that trusts it.
+fn tls_pair() -> (pesakit::TlsConfig, tokio_rustls::TlsConnector) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
     let certificate_pem = certified.cert.pem();
     let key_pem = certified.signing_key.serialize_pem();
     let tls = pesakit::TlsConfig::from_pem(certificate_pem.as_bytes(), key_pem.as_bytes()).expect("valid pair");
-    let server = start(|server| server.tls(tls), Gate::default()).await;
-
     let mut roots = rustls::RootCertStore::empty();
     roots.add(certified.cert.der().clone()).expect("trusted root");
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -398,10 +328,22 @@ async fn tls_handshake_and_request_with_a_generated_certificate() {
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    (tls, tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+async fn tls_connect(
+    connector: &tokio_rustls::TlsConnector,
+    stream: TcpStream,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
     let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
-    let tls_stream = connector.connect(name, stream).await.expect("TLS handshake");
+    connector.connect(name, stream).await.expect("TLS handshake")
+}
+
+#[tokio::test]
+async fn tls_handshake_and_request_with_a_generated_certificate() {
+    let (tls, connector) = tls_pair();
+    let server = start(|server| server.tls(tls), Gate::default()).await;
+    let tls_stream = tls_connect(&connector, TcpStream::connect(server.addr).await.expect("connect")).await;
     let reply = client::request_on(tls_stream, Method::POST, "/stk", CANCELLED).await;
     assert_eq!((reply.status, reply.text()), (StatusCode::OK, r#"{"ResultCode":0,"ResultDesc":"Success"}"#.to_owned()));
 
@@ -410,6 +352,26 @@ async fn tls_handshake_and_request_with_a_generated_certificate() {
     plain.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
     let (received, _) = read_until_closed(&mut plain).await;
     assert!(!received.contains("200"), "{received:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_tls_handshake_counts_against_the_header_read_timeout() {
+    let (tls, connector) = tls_pair();
+    let server = start(|server| server.tls(tls).header_read_timeout(Duration::from_secs(1)), Gate::default()).await;
+    // 0.8 s before the handshake and 0.8 s inside the headers: each within
+    // the timeout, together past it (and past the watcher's quarter-period
+    // slack), so the connection is cut before the request is whole.
+    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut tls_stream = tls_connect(&connector, stream).await;
+    let request = post_bytes("/stk", CANCELLED);
+    let (head, rest) = request.split_at(20);
+    tls_stream.write_all(head.as_bytes()).await.expect("the first bytes");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    tls_stream.write_all(rest.as_bytes()).await.ok();
+    let (received, closed) = read_until_closed(&mut tls_stream).await;
+    assert!(closed && !received.contains("200"), "served after 1.6 s of a 1 s budget: {received:?}");
     server.stop().await;
 }
 

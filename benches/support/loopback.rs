@@ -23,6 +23,18 @@ pub struct Requests {
     pub ack: &'static [u8],
 }
 
+/// The bundled server as the load runs it: every load connection comes
+/// from one loopback address and stays open for the whole run, so the
+/// per-address and per-connection limits are lifted, as the hand-written
+/// baselines have none.
+pub fn bench_server(listener: tokio::net::TcpListener) -> pesakit::Server {
+    pesakit::Server::from_listener(listener)
+        .max_connections(4096)
+        .max_connections_per_address(4096)
+        .max_requests_per_connection(u64::MAX)
+        .max_connection_age(std::time::Duration::from_secs(24 * 60 * 60))
+}
+
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]

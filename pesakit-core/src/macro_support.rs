@@ -76,9 +76,14 @@ where
     // With the caller's subscriber, in the request's span, so that the
     // handler's log lines go where the request's go and carry its fields.
     let (dispatch, span) = (tracing::dispatcher::get_default(Clone::clone), tracing::Span::current());
-    let outcome =
-        runtime.spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(call))).await;
-    drop(turn);
+    // The turn goes with the thread: a handler abandoned by a cancelled
+    // caller (a validation past its grace) still counts until it returns.
+    let outcome = runtime
+        .spawn_blocking(move || {
+            let _turn = turn;
+            tracing::dispatcher::with_default(&dispatch, || span.in_scope(call))
+        })
+        .await;
     outcome.map_err(|error| match error.try_into_panic() {
         Ok(payload) => HandlerError::from_panic(payload.as_ref()),
         Err(error) => HandlerError::new(format!("the handler task failed: {error}")),

@@ -45,32 +45,23 @@ pub async fn post(addr: SocketAddr, path: &str, body: impl Into<Bytes>) -> Reply
 /// it answered.
 pub async fn try_post(addr: SocketAddr, path: &str, body: impl Into<Bytes>) -> Option<Reply> {
     let stream = TcpStream::connect(addr).await.ok()?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
-    tokio::spawn(connection);
-    let request = Request::post(path)
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .body(Full::new(body.into()))
-        .ok()?;
-    let response = sender.send_request(request).await.ok()?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.ok()?.to_bytes();
-    Some(Reply { status: parts.status, headers: parts.headers, body })
+    try_send_on(stream, Method::POST, path, None, body).await
 }
 
 /// POSTs `body` with one extra header on a new connection from the local
-/// address `source` (any 127.x.y.z is loopback on Linux).
+/// address `source` (any 127.x.y.z is loopback on Linux); `None` if the
+/// server closed the connection unanswered.
 pub async fn post_from(
     source: std::net::IpAddr,
     addr: SocketAddr,
     path: &str,
     header: (&str, &str),
     body: impl Into<Bytes>,
-) -> Reply {
+) -> Option<Reply> {
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
     socket.bind(SocketAddr::new(source, 0)).unwrap_or_else(|error| panic!("binding {source}: {error}"));
     let stream = socket.connect(addr).await.unwrap_or_else(|error| panic!("connecting to {addr}: {error}"));
-    send_on(stream, Method::POST, path, Some(header), body).await
+    try_send_on(stream, Method::POST, path, Some(header), body).await
 }
 
 /// POSTs `body` on a new connection with one extra header.
@@ -91,8 +82,22 @@ async fn send_on<IO>(io: IO, method: Method, path: &str, header: Option<(&str, &
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.expect("HTTP/1.1 handshake");
+    try_send_on(io, method, path, header, body).await.expect("a whole response")
+}
+
+/// Sends one request; `None` if the connection failed or closed before a
+/// whole response came back.
+async fn try_send_on<IO>(
+    io: IO,
+    method: Method,
+    path: &str,
+    header: Option<(&str, &str)>,
+    body: impl Into<Bytes>,
+) -> Option<Reply>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await.ok()?;
     tokio::spawn(connection);
     let mut request = Request::builder()
         .method(method)
@@ -103,8 +108,8 @@ where
         request = request.header(name, value);
     }
     let request = request.body(Full::new(body.into())).expect("valid request");
-    let response = sender.send_request(request).await.expect("a response");
+    let response = sender.send_request(request).await.ok()?;
     let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("the whole body").to_bytes();
-    Reply { status: parts.status, headers: parts.headers, body }
+    let body = body.collect().await.ok()?.to_bytes();
+    Some(Reply { status: parts.status, headers: parts.headers, body })
 }

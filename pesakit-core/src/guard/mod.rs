@@ -60,6 +60,25 @@ pub trait Guard: Send + Sync + 'static {
         let _ = (peer, headers);
         None
     }
+
+    /// Whether any request from a connection with `peer` could be allowed.
+    /// The bundled runtime asks as it accepts a connection and closes one
+    /// that could not be, before reading a byte. The default admits every
+    /// peer; answer `false` only for peers that [`check`](Self::check)
+    /// refuses whatever they send.
+    ///
+    /// ```
+    /// use pesakit_core::guard::{Guard, SourceGuard};
+    ///
+    /// let guard = SourceGuard::safaricom();
+    /// assert!(guard.admits_connection("196.201.214.200".parse()?));
+    /// assert!(!guard.admits_connection("203.0.113.9".parse()?));
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
+    fn admits_connection(&self, peer: IpAddr) -> bool {
+        let _ = peer;
+        true
+    }
 }
 
 impl<F> Guard for F

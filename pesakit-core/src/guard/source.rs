@@ -179,6 +179,13 @@ impl Guard for SourceGuard {
         self.client_address(peer, headers).ok()
     }
 
+    /// A peer that is neither allowed nor a trusted proxy is the client of
+    /// every request it sends, and refused; in report-only mode, every peer
+    /// is admitted.
+    fn admits_connection(&self, peer: IpAddr) -> bool {
+        self.report_only || self.allows(peer) || self.is_trusted_proxy(peer)
+    }
+
     fn check(&self, request: &GuardRequest<'_>) -> GuardVerdict {
         let Some(peer) = request.peer() else {
             return self.refusal("the host gave no peer address".to_owned(), request);

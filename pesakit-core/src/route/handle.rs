@@ -3,6 +3,8 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -29,12 +31,64 @@ enum Call<'a> {
 
 impl<'a> Handling<'a> {
     /// Starts handling `call`, a handler of `kind`; a validation gets
-    /// `deadline`, then `fallback`.
-    pub(super) fn start(kind: CallbackKind, call: HandlerFuture, deadline: Duration, fallback: &'a Validation) -> Self {
+    /// `deadline`, then `fallback`, and may run on as one of the `late`.
+    pub(super) fn start(
+        kind: CallbackKind,
+        call: HandlerFuture,
+        deadline: Duration,
+        fallback: &'a Validation,
+        late: &'a LateValidations,
+    ) -> Self {
         match kind.acknowledgement() {
             Some(_) => Self(Call::Notification(CatchUnwind(call))),
-            None => Self(Call::Validation(Box::pin(handle_validation(call, deadline, fallback)))),
+            None => Self(Call::Validation(Box::pin(handle_validation(call, deadline, fallback, late)))),
         }
+    }
+}
+
+/// Validation handlers still running past their deadline: how long each
+/// may run on, how many may at once, and how many do.
+///
+/// Past its deadline a validation's verdict can no longer be sent, but the
+/// handler may be midway through work worth finishing (a reservation, a
+/// write). It gets a grace period, then it is cancelled: an async handler
+/// is dropped at its next `.await`; a sync one cannot be stopped, so it is
+/// abandoned to finish on its thread, which stays counted against the
+/// bound on sync handlers running at once. Past the bound on late
+/// handlers, a handler that misses its deadline is cancelled at once.
+#[derive(Debug, Clone)]
+pub(super) struct LateValidations {
+    pub(super) grace: Duration,
+    pub(super) max_alive: usize,
+    /// Shared by every clone of the table.
+    alive: Arc<AtomicUsize>,
+}
+
+/// One late validation handler, counted while it lives.
+struct LateHandler(Arc<AtomicUsize>);
+
+impl LateValidations {
+    pub(super) fn new(grace: Duration, max_alive: usize) -> Self {
+        Self { grace, max_alive, alive: Arc::default() }
+    }
+
+    /// How many validation handlers are running past their deadline.
+    pub(super) fn alive(&self) -> usize {
+        self.alive.load(Ordering::Acquire)
+    }
+
+    /// Counts one more late handler, unless the bound is reached.
+    fn admit(&self) -> Option<LateHandler> {
+        self.alive
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |alive| (alive < self.max_alive).then_some(alive + 1))
+            .ok()
+            .map(|_| LateHandler(Arc::clone(&self.alive)))
+    }
+}
+
+impl Drop for LateHandler {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -58,9 +112,15 @@ fn settlement(outcome: Result<Reply, HandlerError>) -> Settlement {
 }
 
 /// Handle a validation under its deadline. The handler runs as its own
-/// task, in the request's span, so that past the deadline it can finish and
-/// have its late verdict logged while the fallback is sent.
-async fn handle_validation(call: HandlerFuture, deadline: Duration, fallback: &Validation) -> Settlement {
+/// task, in the request's span, so that past the deadline it can finish
+/// within its grace and have its late verdict logged while the fallback is
+/// sent.
+async fn handle_validation(
+    call: HandlerFuture,
+    deadline: Duration,
+    fallback: &Validation,
+    late: &LateValidations,
+) -> Settlement {
     let Some(sleep) = deadline_timer(deadline) else {
         tracing::error!("no Tokio runtime with timers: C2B validation runs without its deadline");
         return settlement(CatchUnwind(call).await);
@@ -76,12 +136,29 @@ async fn handle_validation(call: HandlerFuture, deadline: Duration, fallback: &V
         Some(Ok(outcome)) => settlement(outcome),
         Some(Err(error)) => Settlement::Failed(HandlerError::from_error(error)),
         None => {
-            tracing::warn!(
-                ?deadline,
-                ?fallback,
-                "validation handler missed its deadline; sending the fallback verdict"
-            );
-            tokio::spawn(log_late_verdict(task).instrument(Span::current()).with_current_subscriber());
+            match late.admit() {
+                Some(counted) => {
+                    tracing::warn!(
+                        ?deadline,
+                        ?fallback,
+                        grace = ?late.grace,
+                        late_handlers = late.alive(),
+                        "validation handler missed its deadline; sending the fallback verdict"
+                    );
+                    let finishing = finish_late(task, late.grace, counted);
+                    tokio::spawn(finishing.instrument(Span::current()).with_current_subscriber());
+                }
+                None => {
+                    task.abort();
+                    tracing::warn!(
+                        ?deadline,
+                        ?fallback,
+                        max_late_handlers = late.max_alive,
+                        "validation handler missed its deadline and was cancelled at once, as the most late \
+                         handlers allowed are running; sending the fallback verdict"
+                    );
+                }
+            }
             Settlement::FellBack(fallback.clone())
         }
     }
@@ -108,8 +185,19 @@ fn deadline_timer(deadline: Duration) -> Option<tokio::time::Sleep> {
     std::panic::catch_unwind(|| tokio::time::sleep(deadline)).ok()
 }
 
-async fn log_late_verdict(task: tokio::task::JoinHandle<Result<Reply, HandlerError>>) {
-    match task.await {
+/// Lets a late validation handler finish within `grace` and logs what it
+/// did, or cancels it; `_counted` keeps it counted until then.
+async fn finish_late(
+    mut task: tokio::task::JoinHandle<Result<Reply, HandlerError>>,
+    grace: Duration,
+    _counted: LateHandler,
+) {
+    let Ok(joined) = tokio::time::timeout(grace, &mut task).await else {
+        task.abort();
+        tracing::warn!(?grace, "validation handler still running after its grace period; cancelled");
+        return;
+    };
+    match joined {
         Ok(Ok(Reply::Verdict(verdict))) => tracing::warn!(?verdict, "late validation verdict was not sent"),
         Ok(Ok(Reply::Ack)) => {}
         Ok(Err(error)) => {

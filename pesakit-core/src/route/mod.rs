@@ -17,6 +17,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use self::endpoint::{Endpoint, TypedEndpoint};
+use self::handle::{Handling, LateValidations};
 use self::secret::PathSecret;
 use crate::extract::{CallbackRequest, RequiredState, StateMap};
 use crate::guard::Guard;
@@ -34,6 +35,13 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// Default time a C2B validation handler has to answer; Daraja waits about
 /// 8 seconds from when the request leaves M-Pesa.
 pub const DEFAULT_VALIDATION_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How long a validation handler may run on past its deadline by default.
+const DEFAULT_LATE_VALIDATION_GRACE: Duration = Duration::from_secs(30);
+
+/// How many validation handlers may run past their deadline at once by
+/// default.
+const DEFAULT_MAX_LATE_VALIDATIONS: usize = 1024;
 
 /// One callback route: a kind, a path and the handler that serves it.
 ///
@@ -149,6 +157,7 @@ struct Settings {
     validation_deadline: Duration,
     validation_fallback: Validation,
     invalid_validation_reply: RejectCode,
+    late_validations: LateValidations,
 }
 
 impl Settings {
@@ -168,7 +177,19 @@ impl Settings {
                 allowed: "more than zero and under 8 s, the time Daraja waits for a verdict (the default is 5 s)",
             });
         }
+        if self.late_validations.grace > Duration::from_secs(10 * 60) {
+            return Err(RouteError::InvalidSetting {
+                setting: "late_validation_grace",
+                allowed: "at most 10 minutes (the default is 30 s; zero cancels a handler at its deadline)",
+            });
+        }
         Ok(())
+    }
+
+    /// Starts `call`, a handler of `kind`, under these settings; a
+    /// validation gets `deadline`.
+    fn handling(&self, kind: CallbackKind, call: HandlerFuture, deadline: Duration) -> Handling<'_> {
+        Handling::start(kind, call, deadline, &self.validation_fallback, &self.late_validations)
     }
 }
 
@@ -182,6 +203,7 @@ impl Default for Table {
                 validation_deadline: DEFAULT_VALIDATION_DEADLINE,
                 validation_fallback: Validation::Reject(RejectCode::OtherError),
                 invalid_validation_reply: RejectCode::OtherError,
+                late_validations: LateValidations::new(DEFAULT_LATE_VALIDATION_GRACE, DEFAULT_MAX_LATE_VALIDATIONS),
             },
             guards: Vec::new(),
             recorder: None,
@@ -417,6 +439,38 @@ impl Routes {
         self
     }
 
+    /// How long a validation handler may run on past its deadline, its
+    /// verdict no longer sent, before it is cancelled (default 30 s, at most
+    /// 10 minutes; zero cancels it at the deadline).
+    ///
+    /// An async handler is dropped at its next `.await`; a sync handler
+    /// cannot be stopped, so it is abandoned to finish on its thread, which
+    /// stays counted against the bound on sync handlers running at once.
+    /// Each cancellation is logged once, at warn.
+    pub fn late_validation_grace(mut self, grace: Duration) -> Self {
+        self.table_mut().settings.late_validations.grace = grace;
+        self
+    }
+
+    /// How many validation handlers may run past their deadline at once
+    /// (default 1,024). One that misses its deadline with this many already
+    /// running on is cancelled at once, so handlers that never return
+    /// cannot pile up.
+    pub fn max_late_validations(mut self, handlers: usize) -> Self {
+        self.table_mut().settings.late_validations.max_alive = handlers;
+        self
+    }
+
+    /// How many validation handlers are running past their deadline now:
+    /// a number to watch, as it grows when handlers hang.
+    ///
+    /// ```
+    /// assert_eq!(pesakit_core::Routes::new().late_validations(), 0);
+    /// ```
+    pub fn late_validations(&self) -> usize {
+        self.table.settings.late_validations.alive()
+    }
+
     /// The reject code answered to a validation request whose body cannot
     /// be parsed (default `C2B00016`).
     pub fn invalid_validation_reply(mut self, code: RejectCode) -> Self {
@@ -483,6 +537,12 @@ impl Routes {
             _ => route.path.to_owned(),
         };
         format!("{}{path}", origin.trim_end_matches('/'))
+    }
+
+    /// Whether every guard admits a connection from `peer` (see
+    /// [`Guard::admits_connection`]).
+    pub(crate) fn admits_connection(&self, peer: std::net::IpAddr) -> bool {
+        self.table.guards.iter().all(|guard| guard.admits_connection(peer))
     }
 
     /// What each of the table's guards does, in order, for a start-up log.

@@ -274,8 +274,7 @@ impl Table {
             None => {
                 let request = received.request(&self.states, None);
                 let call = within(&span, || parsed.bind(&request));
-                let handling =
-                    Handling::start(route.kind, call, settings.validation_deadline, &settings.validation_fallback);
+                let handling = settings.handling(route.kind, call, settings.validation_deadline);
                 Ok(Rest::Handling(HandleAndAnswer { kind: route.kind, span, handling }))
             }
             Some(recorder) => {
@@ -335,7 +334,7 @@ impl Table {
         }
         let call = parsed.bind(&received.request(&self.states, None));
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let settlement = Handling::start(route.kind, call, remaining, &settings.validation_fallback).await;
+        let settlement = settings.handling(route.kind, call, remaining).await;
         let response = answer::settled(route.kind, &settlement);
         match (route.kind.acknowledgement(), tokio::runtime::Handle::try_current()) {
             // A verdict is sent at once; storing it must not delay it.

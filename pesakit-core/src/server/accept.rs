@@ -1,10 +1,13 @@
 //! What a failed `accept` means for the accept loop.
 
 use std::io;
+use std::time::Duration;
+
+use super::backoff::Backoff;
 
 /// How the accept loop treats a failed `accept`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AcceptFailure {
+enum AcceptFailure {
     /// One connection failed before it was accepted (reset in the backlog,
     /// a network error reported on the new socket): skip it and go on, so
     /// that no client can pause the server.
@@ -18,7 +21,7 @@ pub(super) enum AcceptFailure {
 }
 
 impl AcceptFailure {
-    pub(super) fn of(error: &io::Error) -> Self {
+    fn of(error: &io::Error) -> Self {
         use io::ErrorKind;
         match error.kind() {
             ErrorKind::ConnectionAborted
@@ -33,6 +36,28 @@ impl AcceptFailure {
             Some(code) if CONNECTION_ERRORS.contains(&code) => Self::Connection,
             Some(code) if EXHAUSTION_ERRORS.contains(&code) => Self::Exhausted,
             _ => Self::Listener,
+        }
+    }
+}
+
+/// Logs a failed `accept` and says how long to pause before the next: not
+/// at all when one connection failed, so that no client can pause the
+/// server.
+pub(super) fn pause_after(error: &io::Error, backoff: &mut Backoff) -> Option<Duration> {
+    match AcceptFailure::of(error) {
+        AcceptFailure::Connection => {
+            tracing::debug!(%error, "a connection failed before it was accepted; skipped");
+            None
+        }
+        AcceptFailure::Exhausted => {
+            let pause = backoff.pause();
+            tracing::warn!(%error, ?pause, "out of resources to accept connections; pausing");
+            Some(pause)
+        }
+        AcceptFailure::Listener => {
+            let pause = backoff.pause();
+            tracing::error!(%error, ?pause, "the listener failed to accept; pausing");
+            Some(pause)
         }
     }
 }
