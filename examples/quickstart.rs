@@ -103,8 +103,10 @@ const SAMPLE_STK: &str = r#"{"Body":{"stkCallback":{"MerchantRequestID":"29115-3
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Logs at info unless RUST_LOG says otherwise; colours only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let routes = pesakit::routes![
         stk,

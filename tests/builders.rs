@@ -160,14 +160,77 @@ fn result_builders_make_every_kind() {
     assert!(!timeout.raw_json().contains("TransactionID"));
 }
 
+/// A Kenyan mobile number in one of the forms people write, and the twelve
+/// digits Daraja sends for it.
+fn written_phone() -> impl Strategy<Value = (String, String)> {
+    let subscriber =
+        (prop_oneof![Just('7'), Just('1')], 0u64..100_000_000).prop_map(|(first, rest)| format!("{first}{rest:08}"));
+    (subscriber, 0..4usize).prop_map(|(subscriber, form)| {
+        let written = match form {
+            0 => format!("0{subscriber}"),
+            1 => format!("+254{subscriber}"),
+            2 => format!("254{subscriber}"),
+            _ => subscriber.clone(),
+        };
+        (written, format!("254{subscriber}"))
+    })
+}
+
+/// Every STK scenario the builders make.
+fn stk_scenario() -> impl Strategy<Value = StkCallbackBuilder> {
+    prop_oneof![
+        Just(StkCallbackBuilder::paid()),
+        Just(StkCallbackBuilder::cancelled()),
+        Just(StkCallbackBuilder::timeout()),
+        Just(StkCallbackBuilder::insufficient_funds()),
+        Just(StkCallbackBuilder::wrong_pin()),
+        Just(StkCallbackBuilder::expired()),
+    ]
+}
+
 proptest! {
     #[test]
-    fn any_amount_and_phone_round_trip_through_the_stk_builder(cents in 0i64..10_000_000_000, subscriber in 700_000_000u64..800_000_000) {
-        let phone = format!("254{subscriber}");
-        let callback = stk(&StkCallbackBuilder::paid().amount(amount(cents)).phone(&phone));
-        let payment = callback.payment().expect("paid");
-        prop_assert_eq!(payment.amount, amount(cents));
-        prop_assert_eq!(payment.phone.normalised(), Some(phone.as_str()));
+    fn any_amount_and_written_phone_round_trip_through_every_stk_scenario(
+        builder in stk_scenario(),
+        cents in 0i64..10_000_000_000,
+        (written, expected) in written_phone(),
+    ) {
+        let body = builder.amount(amount(cents)).phone(&written).build();
+        prop_assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "not JSON: {}", body);
+        let callback = StkCallback::from_slice(body.as_bytes()).map_err(|error| TestCaseError::fail(format!("{error}: {body}")))?;
+        if let Some(payment) = callback.payment() {
+            prop_assert_eq!(payment.amount, amount(cents));
+            prop_assert_eq!(payment.phone.normalised(), Some(expected.as_str()));
+        }
+    }
+
+    #[test]
+    fn any_amount_and_written_phone_round_trip_through_every_c2b_scenario(
+        buy_goods in any::<bool>(),
+        validation in any::<bool>(),
+        cents in 0i64..10_000_000_000,
+        (written, expected) in written_phone(),
+    ) {
+        let builder = if buy_goods { C2bPaymentBuilder::buy_goods() } else { C2bPaymentBuilder::pay_bill() };
+        let builder = builder.amount(amount(cents)).msisdn(&written);
+        let body = if validation { builder.for_validation().build() } else { builder.build() };
+        prop_assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "not JSON: {}", body);
+        let payment = C2bPayment::from_slice(body.as_bytes()).map_err(|error| TestCaseError::fail(format!("{error}: {body}")))?;
+        prop_assert_eq!(payment.trans_amount, amount(cents));
+        prop_assert_eq!(payment.msisdn.normalised(), Some(expected.as_str()));
+    }
+
+    #[test]
+    fn text_that_is_not_a_kenyan_mobile_number_is_refused(text in "\\PC{0,16}") {
+        let written = text.trim_start_matches('+');
+        let plain = written.bytes().all(|byte| byte.is_ascii_digit())
+            && matches!(
+                (written.len(), written.get(..1), written.get(..4)),
+                (9, Some("7" | "1"), _) | (10, Some("0"), _) | (12, _, Some("2547" | "2541"))
+            )
+            && (written.len() != 10 || matches!(written.get(1..2), Some("7" | "1")))
+            && (!text.starts_with('+') || written.len() == 12);
+        prop_assert_eq!(pesakit::testing::kenyan_mobile_number(&text).is_ok(), plain, "{:?}", text);
     }
 
     #[test]
@@ -176,4 +239,10 @@ proptest! {
         prop_assert_eq!(payment.bill_ref_number, bill_ref);
         prop_assert_eq!(payment.first_name, Some(first).filter(|name| !name.is_empty()));
     }
+}
+
+#[test]
+#[should_panic(expected = "is not a Kenyan mobile number")]
+fn a_builder_refuses_a_phone_daraja_would_never_send() {
+    let _ = StkCallbackBuilder::paid().phone("abc");
 }

@@ -1,5 +1,5 @@
 //! Bad input is refused whole, with an error that names the problem
-//! (spec §6), by every payload type.
+//! (no second JSON value, no duplicate keys, bounded depth), by every payload type.
 
 mod common;
 

@@ -1,4 +1,6 @@
-//! `pesakit check-url`: Daraja's rules for callback URLs (spec §1.2).
+//! `pesakit check-url`: Daraja's rules for callback URLs: a scheme and a
+//! host Safaricom can reach, no words its filter blocks, no tunnels in
+//! production, and a stable path.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -186,9 +188,13 @@ fn check_host(host: &str, production: bool) -> Vec<Finding> {
         }
     };
     if private {
-        let message = format!("`{host}` is not reachable from the internet: Safaricom's servers cannot call it");
-        let severity = if production { Severity::Error } else { Severity::Warning };
-        findings.push(Finding { severity, message });
+        // Sandbox callbacks come from Safaricom's servers too: such a URL is
+        // unusable in either environment.
+        let message = format!(
+            "`{host}` is not reachable from the internet: Safaricom's servers cannot call it, in sandbox or \
+             production. To test a local endpoint, post to it with `pesakit simulate <scenario> --to <url>`"
+        );
+        findings.push(Finding { severity: Severity::Error, message });
     } else if host.parse::<IpAddr>().is_ok() && production {
         findings.push(Finding {
             severity: Severity::Warning,
@@ -266,10 +272,19 @@ mod tests {
     }
 
     #[test]
-    fn sandbox_only_warns_about_tunnels_and_local_hosts() {
-        assert_eq!(errors("http://localhost:3000/callbacks/stk", false), Vec::<String>::new());
+    fn sandbox_only_warns_about_tunnels() {
         assert_eq!(errors("https://abc.ngrok-free.app/callbacks/stk", false), Vec::<String>::new());
         assert!(!check("https://abc.ngrok-free.app/callbacks/stk", false).is_empty());
+    }
+
+    #[test]
+    fn a_local_host_is_unreachable_in_sandbox_and_production_alike() {
+        for url in ["http://127.0.0.1:3000/callbacks/stk", "http://localhost:3000/callbacks/stk", "http://10.0.0.5/x"] {
+            for production in [false, true] {
+                let found = errors(url, production);
+                assert!(found.iter().any(|message| message.contains("in sandbox or production")), "{url}: {found:?}");
+            }
+        }
     }
 
     #[test]

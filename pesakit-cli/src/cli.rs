@@ -9,9 +9,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
-    /// Show requests and responses in full even when not on a terminal.
-    #[arg(long, short, global = true)]
-    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +44,9 @@ pub(crate) struct SimulateArgs {
     /// test a source allowlist behind trusted proxies.
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) forwarded_for: Option<std::net::IpAddr>,
+    /// Show requests and responses in full even when not on a terminal.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
     #[command(flatten)]
     pub(crate) values: Values,
 }
@@ -80,7 +80,8 @@ pub(crate) struct Values {
     /// Amount in KES, such as `10` or `1500.50`.
     #[arg(long)]
     pub(crate) amount: Option<String>,
-    /// Payer's number, such as `254708374149`.
+    /// Payer's number: `0712345678`, `+254712345678`, `254712345678` or
+    /// `712345678`; sent as Daraja sends it, `254712345678`.
     #[arg(long)]
     pub(crate) phone: Option<String>,
     /// C2B account number (`BillRefNumber`).

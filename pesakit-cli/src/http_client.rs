@@ -28,6 +28,10 @@ pub(crate) async fn post(
     forwarded_for: Option<IpAddr>,
     timeout: Duration,
 ) -> Result<Answer, String> {
+    let without_scheme = || format!("{url:?} has no scheme: did you mean \"http://{url}\"?");
+    if !url.contains("://") {
+        return Err(without_scheme());
+    }
     let uri: Uri = url.parse().map_err(|error| format!("{url:?} is not a URL: {error}"))?;
     let secure = match uri.scheme_str() {
         Some("https") => true,

@@ -14,7 +14,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let output = output::Output::detect(cli.verbose);
+    let verbose = matches!(&cli.command, cli::Command::Simulate(args) if args.verbose);
+    let output = output::Output::detect(verbose);
     match cli.command {
         cli::Command::Simulate(args) => simulate::run(&args, &output),
         cli::Command::Payload(args) => match scenario::build(&args.scenario, &args.values) {

@@ -12,7 +12,7 @@ pub(crate) struct Output {
 
 impl Output {
     /// Colour on a terminal unless `NO_COLOR` or `CI` is set; full
-    /// exchanges on a terminal or with `--verbose`.
+    /// exchanges on a terminal or with `simulate --verbose`.
     pub(crate) fn detect(verbose: bool) -> Self {
         let terminal = std::io::stdout().is_terminal();
         let in_ci = std::env::var_os("CI").is_some();
@@ -34,9 +34,10 @@ impl Output {
         println!("{} {message}", self.paint("33", "note"));
     }
 
-    /// A failed check, printed where it happens.
+    /// A failed check, printed where it happens: on standard error, so that
+    /// a pipe from standard output carries only what was asked for.
     pub(crate) fn problem(&self, message: &str) {
-        println!("{} {message}", self.paint("31", "error"));
+        eprintln!("{} {message}", self.paint("31", "error"));
     }
 
     /// A failure that ends the run.
@@ -45,7 +46,7 @@ impl Output {
         ExitCode::FAILURE
     }
 
-    /// Detail shown only on a terminal or with `--verbose`.
+    /// Detail shown only on a terminal or with `simulate --verbose`.
     pub(crate) fn detail(&self, text: &str) {
         if self.detailed {
             println!("{}", self.paint("2", text));

@@ -1,7 +1,7 @@
 //! Scenario names to bodies, through pesakit's own test builders.
 
 use pesakit::Amount;
-use pesakit::testing::{C2bPaymentBuilder, ResultBuilder, StkCallbackBuilder};
+use pesakit::testing::{C2bPaymentBuilder, ResultBuilder, StkCallbackBuilder, kenyan_mobile_number};
 
 use crate::cli::{Scenario, Values};
 
@@ -25,8 +25,9 @@ pub(crate) struct Built {
 /// request; see [`c2b_pair`].
 pub(crate) fn build(scenario: &Scenario, values: &Values) -> Result<Built, String> {
     let amount = values.amount.as_deref().map(parse_amount).transpose()?;
+    let phone = values.phone.as_deref().map(parse_phone).transpose()?;
     let stk = |builder: StkCallbackBuilder| {
-        let builder = match &values.phone {
+        let builder = match &phone {
             Some(phone) => builder.phone(phone),
             None => builder,
         };
@@ -48,11 +49,11 @@ pub(crate) fn build(scenario: &Scenario, values: &Values) -> Result<Built, Strin
         Scenario::StkWrongPin => stk(StkCallbackBuilder::wrong_pin()).build(),
         Scenario::StkExpired => stk(StkCallbackBuilder::expired()).build(),
         Scenario::C2b | Scenario::C2bValidation => {
-            let built = c2b(C2bPaymentBuilder::pay_bill(), values, amount).for_validation().build();
+            let built = c2b(C2bPaymentBuilder::pay_bill(), values, amount, phone.as_deref()).for_validation().build();
             return Ok(Built { body: built, expectation: Expectation::Verdict });
         }
-        Scenario::C2bConfirmation => c2b(C2bPaymentBuilder::pay_bill(), values, amount).build(),
-        Scenario::C2bBuyGoods => c2b(C2bPaymentBuilder::buy_goods(), values, amount).build(),
+        Scenario::C2bConfirmation => c2b(C2bPaymentBuilder::pay_bill(), values, amount, phone.as_deref()).build(),
+        Scenario::C2bBuyGoods => c2b(C2bPaymentBuilder::buy_goods(), values, amount, phone.as_deref()).build(),
         Scenario::B2cSuccess => result(ResultBuilder::b2c_success()).build(),
         Scenario::B2cFailure => {
             ResultBuilder::b2c_failure(failure_code(2001), "The initiator information is invalid.").build()
@@ -70,16 +71,17 @@ pub(crate) fn build(scenario: &Scenario, values: &Values) -> Result<Built, Strin
 /// it, sharing one `TransID`.
 pub(crate) fn c2b_pair(values: &Values) -> Result<(C2bPaymentBuilder, C2bPaymentBuilder), String> {
     let amount = values.amount.as_deref().map(parse_amount).transpose()?;
-    let confirmation = c2b(C2bPaymentBuilder::pay_bill(), values, amount);
+    let phone = values.phone.as_deref().map(parse_phone).transpose()?;
+    let confirmation = c2b(C2bPaymentBuilder::pay_bill(), values, amount, phone.as_deref());
     Ok((confirmation.clone().for_validation(), confirmation))
 }
 
-fn c2b(builder: C2bPaymentBuilder, values: &Values, amount: Option<Amount>) -> C2bPaymentBuilder {
+fn c2b(builder: C2bPaymentBuilder, values: &Values, amount: Option<Amount>, phone: Option<&str>) -> C2bPaymentBuilder {
     let mut builder = builder;
     if let Some(amount) = amount {
         builder = builder.amount(amount);
     }
-    if let Some(phone) = &values.phone {
+    if let Some(phone) = phone {
         builder = builder.msisdn(phone);
     }
     if let Some(bill_ref) = &values.bill_ref {
@@ -89,6 +91,11 @@ fn c2b(builder: C2bPaymentBuilder, values: &Values, amount: Option<Amount>) -> C
         builder = builder.short_code(short_code);
     }
     if values.masked { builder.masked_msisdn() } else { builder }
+}
+
+/// `--phone` as Daraja sends it; the builders would panic on anything else.
+fn parse_phone(text: &str) -> Result<String, String> {
+    kenyan_mobile_number(text).map_err(|error| format!("--phone: {error}"))
 }
 
 fn parse_amount(text: &str) -> Result<Amount, String> {

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::cli::{Scenario, SimulateArgs};
@@ -37,7 +38,7 @@ async fn simulate(args: &SimulateArgs, output: &Output) -> Result<(), String> {
         return Err("--confirm goes with the `c2b` scenario only".to_owned());
     }
     let built = scenario::build(&args.scenario, &args.values)?;
-    let label = format!("{:?}", args.scenario).to_lowercase();
+    let label = args.scenario.to_possible_value().map_or_else(String::new, |value| value.get_name().to_owned());
     exchange(&label, &args.to, built.body, built.expectation, args, output).await.map(|outcome| {
         if let Outcome::Rejected { code } = outcome {
             output.note(&format!("the endpoint rejected the payment with {code}"));

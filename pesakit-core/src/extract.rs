@@ -17,7 +17,7 @@ use crate::inbox::Delivery;
 /// [`FromCallbackRequest`] implementation reads.
 ///
 /// ```
-/// use pesakit_core::{CallbackRequest, ExtractError, FromCallbackRequest};
+/// use pesakit::{CallbackRequest, ExtractError, FromCallbackRequest};
 ///
 /// /// The `X-Request-Id` header a proxy in front of the service adds.
 /// struct RequestId(String);
@@ -112,7 +112,7 @@ pub trait FromCallbackRequest: Sized {
 /// [`FromCallbackRequest::required_state`].
 ///
 /// ```
-/// use pesakit_core::{FromCallbackRequest, RequiredState, State};
+/// use pesakit::{FromCallbackRequest, RequiredState, State};
 ///
 /// #[derive(Clone)]
 /// struct Ledger;
@@ -142,7 +142,7 @@ impl RequiredState {
 /// (a state, a peer address), or a custom extractor refused the request.
 ///
 /// ```
-/// use pesakit_core::ExtractError;
+/// use pesakit::ExtractError;
 /// let error = ExtractError::new("no state");
 /// assert_eq!(error.to_string(), "no state");
 /// ```
@@ -174,7 +174,7 @@ impl From<ExtractError> for HandlerError {
 /// [`Routes::with_state`](crate::Routes::with_state), cloned into each call.
 ///
 /// ```
-/// use pesakit_core::State;
+/// use pesakit::State;
 ///
 /// #[derive(Clone)]
 /// struct Ledger { till: String }
@@ -209,7 +209,7 @@ impl<T: Clone + Send + Sync + 'static> FromCallbackRequest for State<T> {
 /// request's extensions. Take `Option<PeerAddr>` where it may be missing.
 ///
 /// ```
-/// use pesakit_core::PeerAddr;
+/// use pesakit::PeerAddr;
 /// let peer = PeerAddr("196.201.214.200:443".parse().unwrap());
 /// assert_eq!(peer.0.port(), 443);
 /// ```
@@ -236,7 +236,7 @@ impl FromCallbackRequest for Option<PeerAddr> {
 /// `Option<ClientAddr>` where the host may give no peer address.
 ///
 /// ```
-/// use pesakit_core::ClientAddr;
+/// use pesakit::ClientAddr;
 /// let client = ClientAddr("196.201.214.200".parse().unwrap());
 /// assert!(client.0.is_ipv4());
 /// ```
@@ -262,7 +262,7 @@ impl FromCallbackRequest for Option<ClientAddr> {
 /// The request body exactly as received, for storing the raw callback.
 ///
 /// ```
-/// use pesakit_core::RawBody;
+/// use pesakit::RawBody;
 /// let raw = RawBody(bytes::Bytes::from_static(b"{}"));
 /// assert_eq!(&raw.0[..], b"{}");
 /// ```

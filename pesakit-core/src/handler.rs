@@ -34,7 +34,7 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, HandlerError>
 /// every cause, as `outer: cause: root cause`.
 ///
 /// ```
-/// use pesakit_core::{HandlerError, IntoAck};
+/// use pesakit::{HandlerError, IntoAck};
 ///
 /// let error = HandlerError::new("database unavailable");
 /// assert_eq!(error.to_string(), "database unavailable");
@@ -123,7 +123,7 @@ impl Eq for HandlerError {}
 /// `anyhow::Error`), whose chain of causes is logged.
 ///
 /// ```
-/// use pesakit_core::IntoAck;
+/// use pesakit::IntoAck;
 ///
 /// assert!(().into_ack().is_ok());
 /// assert!(Err::<(), _>("card declined").into_ack().is_err());
@@ -155,7 +155,7 @@ impl<E: Into<Box<dyn Error + Send + Sync>>> IntoAck for Result<(), E> {
 /// for [`IntoAck`].
 ///
 /// ```
-/// use pesakit_core::{IntoVerdict, Validation};
+/// use pesakit::{IntoVerdict, Validation};
 ///
 /// assert_eq!(true.into_verdict(), Ok(Validation::Accept));
 /// assert!(Err::<Validation, _>("ledger offline").into_verdict().is_err());

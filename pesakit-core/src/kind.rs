@@ -18,7 +18,7 @@ macro_rules! define_kinds {
         /// A kind of Daraja callback: what was sent, and what pesakit answers.
         ///
         /// ```
-        /// use pesakit_core::CallbackKind;
+        /// use pesakit::CallbackKind;
         ///
         /// let kind = CallbackKind::C2bValidation;
         /// assert_eq!(kind.attribute_name(), "c2b_validation");
@@ -54,7 +54,7 @@ macro_rules! define_kinds {
             /// The kind whose [attribute name](Self::attribute_name) is `name`.
             ///
             /// ```
-            /// use pesakit_core::CallbackKind;
+            /// use pesakit::CallbackKind;
             /// assert_eq!(CallbackKind::from_attribute_name("b2c_result"), Some(CallbackKind::B2cResult));
             /// assert_eq!(CallbackKind::from_attribute_name("b2c"), None);
             /// ```
@@ -114,8 +114,8 @@ with_callback_kinds!(define_kinds);
 /// `K` can only be made from a handler that takes `K::Payload`.
 ///
 /// ```
-/// use pesakit_core::kind::{self, Kind};
-/// use pesakit_core::{C2bPayment, CallbackKind};
+/// use pesakit::kind::{self, Kind};
+/// use pesakit::{C2bPayment, CallbackKind};
 ///
 /// fn payload_of<K: Kind>() -> CallbackKind { K::KIND }
 /// assert_eq!(payload_of::<kind::C2bConfirmation>(), CallbackKind::C2bConfirmation);

@@ -40,7 +40,7 @@ pub type RecordFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
-/// use pesakit_core::record::{IncomingCallback, RecordFuture, RecordId, Recorded, Recorder, RecordError, Settlement};
+/// use pesakit::record::{IncomingCallback, RecordFuture, RecordId, Recorded, Recorder, RecordError, Settlement};
 ///
 /// /// Remembers what it saw, in memory: for tests only, nothing survives a restart.
 /// #[derive(Default)]
@@ -63,7 +63,7 @@ pub type RecordFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///     }
 /// }
 ///
-/// let routes = pesakit_core::Routes::new().record_with(Remembered::default());
+/// let routes = pesakit::Routes::new().record_with(Remembered::default());
 /// ```
 pub trait Recorder: Send + Sync + 'static {
     /// Stores `callback` durably, or finds that it was stored before.

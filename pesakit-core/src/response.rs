@@ -13,7 +13,7 @@ use std::fmt;
 /// A body pesakit sends back to Daraja.
 ///
 /// ```
-/// use pesakit_core::{DarajaResponse, ResultAck};
+/// use pesakit::{DarajaResponse, ResultAck};
 ///
 /// assert_eq!(&*ResultAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#);
 /// ```
@@ -25,7 +25,7 @@ pub trait DarajaResponse {
 /// The acknowledgement of an STK callback.
 ///
 /// ```
-/// use pesakit_core::{DarajaResponse, StkAck};
+/// use pesakit::{DarajaResponse, StkAck};
 /// assert_eq!(&*StkAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Success"}"#);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,7 +35,7 @@ pub struct StkAck;
 /// documented as "always 0": the money has already moved).
 ///
 /// ```
-/// use pesakit_core::{ConfirmationAck, DarajaResponse};
+/// use pesakit::{ConfirmationAck, DarajaResponse};
 /// assert_eq!(&*ConfirmationAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Success"}"#);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,7 +44,7 @@ pub struct ConfirmationAck;
 /// The acknowledgement of a `ResultURL` or `QueueTimeOutURL` callback.
 ///
 /// ```
-/// use pesakit_core::{DarajaResponse, ResultAck};
+/// use pesakit::{DarajaResponse, ResultAck};
 /// assert_eq!(&*ResultAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,7 +89,7 @@ impl DarajaResponse for ResultAck {
 /// `C2B000xx` code to reject. Daraja waits about 8 seconds for it.
 ///
 /// ```
-/// use pesakit_core::{DarajaResponse, RejectCode, Validation};
+/// use pesakit::{DarajaResponse, RejectCode, Validation};
 ///
 /// assert_eq!(&*Validation::Accept.to_json(), br#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
 /// assert_eq!(
@@ -101,7 +101,7 @@ impl DarajaResponse for ResultAck {
 ///     &*tagged.to_json(),
 ///     br#"{"ResultCode":"0","ResultDesc":"Accepted","ThirdPartyTransID":"1234567890"}"#,
 /// );
-/// # Ok::<(), pesakit_core::ResponseValueError>(())
+/// # Ok::<(), pesakit::ResponseValueError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Validation {
@@ -152,12 +152,12 @@ impl DarajaResponse for Validation {
 /// codes, or one agreed with Safaricom.
 ///
 /// ```
-/// use pesakit_core::RejectCode;
+/// use pesakit::RejectCode;
 ///
 /// assert_eq!(RejectCode::InvalidMsisdn.as_str(), "C2B00011");
 /// assert_eq!(RejectCode::custom("C2B00099")?.as_str(), "C2B00099");
 /// assert!(RejectCode::custom("0").is_err()); // "0" means accept
-/// # Ok::<(), pesakit_core::ResponseValueError>(())
+/// # Ok::<(), pesakit::ResponseValueError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -194,10 +194,10 @@ impl RejectCode {
     /// one.
     ///
     /// ```
-    /// use pesakit_core::RejectCode;
+    /// use pesakit::RejectCode;
     /// assert_eq!(RejectCode::from_code("C2B00012")?, RejectCode::InvalidAccountNumber);
     /// assert_eq!(RejectCode::from_code("C2B00099")?.as_str(), "C2B00099");
-    /// # Ok::<(), pesakit_core::ResponseValueError>(())
+    /// # Ok::<(), pesakit::ResponseValueError>(())
     /// ```
     pub fn from_code(code: &str) -> Result<Self, ResponseValueError> {
         Ok(match code {
@@ -238,11 +238,11 @@ pub struct CustomRejectCode(String);
 /// A checked `ThirdPartyTransID`: 1–64 ASCII letters, digits, `-`, `_` or `.`.
 ///
 /// ```
-/// use pesakit_core::ThirdPartyTransId;
+/// use pesakit::ThirdPartyTransId;
 ///
 /// assert_eq!(ThirdPartyTransId::new("order-42")?.as_str(), "order-42");
 /// assert!(ThirdPartyTransId::new("has space").is_err());
-/// # Ok::<(), pesakit_core::ResponseValueError>(())
+/// # Ok::<(), pesakit::ResponseValueError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ThirdPartyTransId(String);
@@ -263,7 +263,7 @@ impl ThirdPartyTransId {
 /// A value that cannot go into a Daraja response.
 ///
 /// ```
-/// use pesakit_core::RejectCode;
+/// use pesakit::RejectCode;
 ///
 /// let err = RejectCode::custom("").unwrap_err();
 /// assert_eq!(err.to_string(), "invalid reject code: it is empty");

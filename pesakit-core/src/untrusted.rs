@@ -14,7 +14,7 @@ const MAX_CHARS: usize = 64;
 /// characters the rest is replaced by its length.
 ///
 /// ```
-/// use pesakit_core::Untrusted;
+/// use pesakit::Untrusted;
 ///
 /// assert_eq!(Untrusted("RKTQDM7W6S").to_string(), "RKTQDM7W6S");
 /// assert_eq!(Untrusted("ws_CO_1\r\nINFO forged").to_string(), "ws_CO_1\\r\\nINFO forged");

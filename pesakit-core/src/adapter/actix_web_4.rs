@@ -18,7 +18,7 @@ use crate::route::Routes;
 ///
 /// ```
 /// use actix_web::App;
-/// use pesakit_core::{MountRoutes, Routes};
+/// use pesakit::{MountRoutes, Routes};
 ///
 /// let app = App::new().mount(Routes::new());
 /// ```

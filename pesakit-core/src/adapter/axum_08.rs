@@ -17,7 +17,7 @@ use crate::route::Routes;
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use pesakit_core::{MountRoutes, Routes};
+/// use pesakit::{MountRoutes, Routes};
 ///
 /// let app: Router = Router::new().route("/health", get(|| async { "ok" })).mount(Routes::new());
 /// ```

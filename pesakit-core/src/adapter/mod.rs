@@ -35,7 +35,7 @@
 //! mounted.
 //!
 //! ```
-//! use pesakit_core::{MountRoutes, Routes};
+//! use pesakit::{MountRoutes, Routes};
 //!
 //! /// A toy framework: a list of paths and the table that serves them.
 //! #[derive(Default)]

@@ -21,7 +21,7 @@ const MAX_BYTES: usize = 4096;
 /// and a proxy passes on what it does not write.
 ///
 /// ```
-/// use pesakit_core::guard::ForwardedHeader;
+/// use pesakit::guard::ForwardedHeader;
 /// assert_eq!(ForwardedHeader::default(), ForwardedHeader::XForwardedFor);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -9,8 +9,8 @@
 //! answers.
 //!
 //! ```
-//! use pesakit_core::guard::{GuardRequest, GuardVerdict};
-//! use pesakit_core::Routes;
+//! use pesakit::guard::{GuardRequest, GuardVerdict};
+//! use pesakit::Routes;
 //!
 //! // Only callbacks relayed by our own tunnel, which adds its token.
 //! let routes = Routes::new().guard(|request: &GuardRequest<'_>| {
@@ -68,7 +68,7 @@ pub trait Guard: Send + Sync + 'static {
     /// refuses whatever they send.
     ///
     /// ```
-    /// use pesakit_core::guard::{Guard, SourceGuard};
+    /// use pesakit::guard::{Guard, SourceGuard};
     ///
     /// let guard = SourceGuard::safaricom();
     /// assert!(guard.admits_connection("196.201.214.200".parse()?));
@@ -133,7 +133,7 @@ impl<'a> GuardRequest<'a> {
 /// answered 503 instead of retrying it.
 ///
 /// ```
-/// use pesakit_core::guard::GuardVerdict;
+/// use pesakit::guard::GuardVerdict;
 ///
 /// let verdict = GuardVerdict::Conceal("wrong path secret".into());
 /// assert_eq!(verdict.to_string(), "concealed: wrong path secret");

@@ -40,14 +40,14 @@ pub const SAFARICOM_GATEWAYS: [Ipv4Addr; 12] = [
 /// that cannot be read whole refuses the request.
 ///
 /// ```
-/// use pesakit_core::Routes;
-/// use pesakit_core::guard::SourceGuard;
+/// use pesakit::Routes;
+/// use pesakit::guard::SourceGuard;
 ///
 /// let guard = SourceGuard::safaricom()
 ///     .allow("2001:db8:42::/48")?          // a range of your own, such as a monitor
 ///     .trust_proxy("10.0.0.0/8")?;          // the load balancers in front of the service
 /// let routes = Routes::new().guard(guard);
-/// # Ok::<(), pesakit_core::guard::SourceError>(())
+/// # Ok::<(), pesakit::guard::SourceError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct SourceGuard {
@@ -106,8 +106,8 @@ impl SourceGuard {
     /// there is no header).
     ///
     /// ```
-    /// use pesakit_core::guard::SourceGuard;
-    /// use pesakit_core::http::HeaderMap;
+    /// use pesakit::guard::SourceGuard;
+    /// use pesakit::http::HeaderMap;
     ///
     /// let guard = SourceGuard::safaricom().trust_proxy("10.0.0.0/8")?;
     /// let mut headers = HeaderMap::new();
@@ -148,7 +148,7 @@ impl SourceGuard {
 
 impl Guard for SourceGuard {
     /// ```
-    /// use pesakit_core::guard::{Guard, SourceGuard};
+    /// use pesakit::guard::{Guard, SourceGuard};
     ///
     /// let guard = SourceGuard::safaricom().trust_proxy("10.0.0.0/8")?.report_only();
     /// assert_eq!(
@@ -156,7 +156,7 @@ impl Guard for SourceGuard {
     ///     "source allowlist, report-only (logs what it would refuse, refuses nothing): \
     ///      12 addresses or ranges; 1 trusted proxy range, client from X-Forwarded-For",
     /// );
-    /// # Ok::<(), pesakit_core::guard::SourceError>(())
+    /// # Ok::<(), pesakit::guard::SourceError>(())
     /// ```
     fn describe(&self) -> String {
         let mode =
@@ -240,7 +240,7 @@ fn parse_source(source: &str) -> Result<IpNet, SourceError> {
 /// A source that is neither an IP address nor a range in CIDR notation.
 ///
 /// ```
-/// use pesakit_core::guard::SourceGuard;
+/// use pesakit::guard::SourceGuard;
 ///
 /// let error = SourceGuard::safaricom().allow("safaricom.co.ke").unwrap_err();
 /// assert!(error.to_string().contains("`safaricom.co.ke`"));

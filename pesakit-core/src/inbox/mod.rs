@@ -4,9 +4,9 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "sqlite")]
-//! # async fn run(routes: pesakit_core::Routes) -> Result<(), Box<dyn std::error::Error>> {
-//! let inbox = pesakit_core::Inbox::sqlite("pesakit-inbox.db")?; // created if missing
-//! pesakit_core::serve("0.0.0.0:3000", routes.with_inbox(inbox)).await?;
+//! # async fn run(routes: pesakit::Routes) -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = pesakit::Inbox::sqlite("pesakit-inbox.db")?; // created if missing
+//! pesakit::serve("0.0.0.0:3000", routes.with_inbox(inbox)).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -71,7 +71,7 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use pesakit_core::{Inbox, Routes};
+/// use pesakit::{Inbox, Routes};
 ///
 /// # let dir = std::env::temp_dir().join(format!("pesakit-doc-inbox-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).unwrap();
@@ -81,7 +81,7 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 ///     .retention(Duration::from_secs(30 * 24 * 60 * 60));
 /// let routes = Routes::new().with_inbox(inbox);
 /// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), pesakit_core::inbox::StoreError>(())
+/// # Ok::<(), pesakit::inbox::StoreError>(())
 /// ```
 #[derive(Clone)]
 pub struct Inbox {
@@ -207,8 +207,8 @@ impl Inbox {
 /// inbox.
 ///
 /// ```
-/// use pesakit_core::inbox::Delivery;
-/// use pesakit_core::record::RecordId;
+/// use pesakit::inbox::Delivery;
+/// use pesakit::record::RecordId;
 ///
 /// let delivery = Delivery { id: RecordId(7), attempt: 2, first_received: std::time::SystemTime::UNIX_EPOCH };
 /// assert!(delivery.is_retry());

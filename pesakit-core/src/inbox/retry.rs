@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 ///
 /// ```
 /// use std::time::Duration;
-/// use pesakit_core::inbox::RetryPolicy;
+/// use pesakit::inbox::RetryPolicy;
 ///
 /// let policy = RetryPolicy::default();
 /// assert_eq!(policy.max_attempts, 8);

@@ -77,7 +77,7 @@ const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_ty
 /// The SQLite inbox store; see [`Inbox::sqlite`](super::Inbox::sqlite).
 ///
 /// ```
-/// use pesakit_core::inbox::{InboxStore, ListFilter, SqliteStore};
+/// use pesakit::inbox::{InboxStore, ListFilter, SqliteStore};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let dir = std::env::temp_dir().join(format!("pesakit-doc-{}", std::process::id()));
@@ -85,7 +85,7 @@ const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_ty
 /// let store = SqliteStore::open(dir.join("inbox.db"))?;
 /// assert!(store.list(ListFilter::default()).await?.is_empty());
 /// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), pesakit_core::inbox::StoreError>(())
+/// # Ok::<(), pesakit::inbox::StoreError>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug, Clone)]

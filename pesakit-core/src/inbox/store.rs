@@ -146,8 +146,8 @@ impl StoredVerdict {
     /// The verdict as stored.
     ///
     /// ```
-    /// use pesakit_core::inbox::StoredVerdict;
-    /// use pesakit_core::{RejectCode, Validation};
+    /// use pesakit::inbox::StoredVerdict;
+    /// use pesakit::{RejectCode, Validation};
     ///
     /// let stored = StoredVerdict::from_validation(&Validation::Reject(RejectCode::InvalidAmount));
     /// assert_eq!(stored.code, "C2B00013");
@@ -176,7 +176,7 @@ impl StoredVerdict {
 /// Where a stored callback stands.
 ///
 /// ```
-/// use pesakit_core::inbox::CallbackState;
+/// use pesakit::inbox::CallbackState;
 ///
 /// assert_eq!(CallbackState::from_name("dead"), Some(CallbackState::Dead));
 /// assert_eq!(CallbackState::Quarantined.to_string(), "quarantined");
@@ -259,8 +259,8 @@ pub struct StoredCallback {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use pesakit_core::CallbackKind;
-/// use pesakit_core::inbox::{CallbackState, ListFilter};
+/// use pesakit::CallbackKind;
+/// use pesakit::inbox::{CallbackState, ListFilter};
 ///
 /// // Dead STK callbacks of the last day, at most 20.
 /// let filter = ListFilter {

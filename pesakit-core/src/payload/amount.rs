@@ -3,7 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A transaction amount in KES: exact, never negative (spec §4.1).
+/// A transaction amount in KES: exact, never negative. Daraja sends
+/// amounts as JSON numbers or strings (`1`, `1.0`, `"1.00"`); all are read
+/// as the same whole cents.
 ///
 /// Held as integer cents. Parsing accepts `1`, `1.0` and `1.00` alike and
 /// refuses anything that would need rounding or could not be a payment:
@@ -11,36 +13,39 @@ use std::str::FromStr;
 /// an `i64` holds.
 ///
 /// ```
-/// use pesakit_core::Amount;
+/// use pesakit::Amount;
 ///
 /// let amount: Amount = "1500.5".parse()?;
 /// assert_eq!(amount.minor_units(), 150_050);
 /// assert_eq!(amount.to_string(), "1500.50");
 /// assert!("1.005".parse::<Amount>().is_err());
 /// assert!("-1".parse::<Amount>().is_err());
-/// # Ok::<(), pesakit_core::AmountError>(())
+/// // Debug output says what the number is.
+/// assert_eq!(format!("{amount:?}"), "KES 1500.50");
+/// # Ok::<(), pesakit::AmountError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Amount(i64);
 
 /// An account balance or available-funds figure in KES: exact, and unlike
 /// [`Amount`] it may be negative (a Charges Paid account often is).
 ///
 /// ```
-/// use pesakit_core::Balance;
+/// use pesakit::Balance;
 ///
 /// let charges: Balance = "-1980.00".parse()?;
 /// assert_eq!(charges.minor_units(), -198_000);
 /// assert_eq!(charges.to_string(), "-1980.00");
-/// # Ok::<(), pesakit_core::AmountError>(())
+/// assert_eq!(format!("{charges:?}"), "KES -1980.00");
+/// # Ok::<(), pesakit::AmountError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Balance(i64);
 
 /// Why a text is not an exact KES amount.
 ///
 /// ```
-/// use pesakit_core::{Amount, AmountError};
+/// use pesakit::{Amount, AmountError};
 ///
 /// assert_eq!("2.345".parse::<Amount>(), Err(AmountError::TooManyDecimals));
 /// ```
@@ -80,7 +85,7 @@ impl Amount {
     /// An amount of `cents` hundredths of a shilling, or `None` if negative.
     ///
     /// ```
-    /// use pesakit_core::Amount;
+    /// use pesakit::Amount;
     /// assert_eq!(Amount::from_minor_units(100).map(|a| a.to_string()), Some("1.00".into()));
     /// assert_eq!(Amount::from_minor_units(-1), None);
     /// ```
@@ -98,7 +103,7 @@ impl Balance {
     /// A balance of `cents` hundredths of a shilling.
     ///
     /// ```
-    /// use pesakit_core::Balance;
+    /// use pesakit::Balance;
     /// assert_eq!(Balance::from_minor_units(-5).to_string(), "-0.05");
     /// ```
     pub const fn from_minor_units(cents: i64) -> Self {
@@ -148,6 +153,20 @@ impl fmt::Display for Amount {
 impl fmt::Display for Balance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_cents(self.0, f)
+    }
+}
+
+// In debug output (a handler's `{:?}` of a payload), the currency and the
+// decimal point, never the raw cents.
+impl fmt::Debug for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KES {self}")
+    }
+}
+
+impl fmt::Debug for Balance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KES {self}")
     }
 }
 

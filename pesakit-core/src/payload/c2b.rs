@@ -1,4 +1,4 @@
-//! The C2B validation and confirmation requests (spec §2.2).
+//! The C2B validation and confirmation requests.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -20,12 +20,12 @@ use super::timestamp::DarajaTime;
 /// that has already moved.
 ///
 /// Beyond Daraja's minimum — a non-empty `TransID`, a valid `TransTime` and
-/// `TransAmount`, and an `MSISDN` string (spec §6 rule 18) — members may be
+/// `TransAmount`, and an `MSISDN` string — members may be
 /// absent without refusing the payment: a confirmation refused is a payment
 /// forgotten.
 ///
 /// ```
-/// use pesakit_core::{C2bPayment, Payload};
+/// use pesakit::{C2bPayment, Payload};
 ///
 /// let body = br#"{"TransactionType":"Pay Bill","TransID":"RKL51ZDR4F",
 ///     "TransTime":"20231121121325","TransAmount":"5.00","BusinessShortCode":"600966",
@@ -38,7 +38,7 @@ use super::timestamp::DarajaTime;
 /// assert_eq!(payment.bill_ref_number, "invoice-42");
 /// assert_eq!(payment.msisdn.normalised(), None); // masked by Daraja
 /// assert_eq!(payment.middle_name, None);
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

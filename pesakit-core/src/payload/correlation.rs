@@ -2,10 +2,12 @@
 
 use std::fmt;
 
-/// The correlation id of a payload (spec §5), for logs and deduplication.
+/// The correlation id of a payload for logs and deduplication:
+/// the `CheckoutRequestID` of an STK result, the `TransID` of a C2B payment,
+/// the `ConversationID` of a result or queue timeout.
 ///
 /// ```
-/// use pesakit_core::{CorrelationId, Payload, StkCallback};
+/// use pesakit::{CorrelationId, Payload, StkCallback};
 ///
 /// let body = br#"{"Body":{"stkCallback":{"MerchantRequestID":"8555-67195-1",
 ///     "CheckoutRequestID":"ws_CO_27072017151044001","ResultCode":1032,
@@ -13,7 +15,7 @@ use std::fmt;
 /// let callback = StkCallback::from_slice(body)?;
 /// assert_eq!(callback.correlation_id(), CorrelationId::CheckoutRequest("ws_CO_27072017151044001"));
 /// assert_eq!(callback.correlation_id().to_string(), "ws_CO_27072017151044001");
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -19,7 +19,7 @@ const MAX_MESSAGE_CHARS: usize = 512;
 /// back.
 ///
 /// ```
-/// use pesakit_core::{Payload, PayloadErrorKind, StkCallback};
+/// use pesakit::{Payload, PayloadErrorKind, StkCallback};
 ///
 /// let err = StkCallback::from_slice(br#"{"Body":{}}"#).unwrap_err();
 /// assert_eq!(err.kind(), PayloadErrorKind::Shape);
@@ -36,7 +36,7 @@ pub struct PayloadError {
 /// The layer at which a body was refused.
 ///
 /// ```
-/// use pesakit_core::{C2bPayment, Payload, PayloadErrorKind};
+/// use pesakit::{C2bPayment, Payload, PayloadErrorKind};
 ///
 /// let err = C2bPayment::from_slice(b"{\"TransID\":").unwrap_err();
 /// assert_eq!(err.kind(), PayloadErrorKind::Syntax);
@@ -59,7 +59,7 @@ impl PayloadErrorKind {
     /// `"syntax"`, `"shape"` or `"value"`, as used in error responses.
     ///
     /// ```
-    /// assert_eq!(pesakit_core::PayloadErrorKind::Shape.as_str(), "shape");
+    /// assert_eq!(pesakit::PayloadErrorKind::Shape.as_str(), "shape");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {

@@ -77,7 +77,8 @@ pub(crate) fn timestamp(value: &Scalar<'_>, path: &dyn Fn() -> String) -> Result
     parsed.map_err(|error| PayloadError::value(path(), format!("{error}, got {value}")))
 }
 
-/// A correlation id: a non-empty string (spec §6 rule 13).
+/// A correlation id: a non-empty string, as every id that ties a callback
+/// to its request must be.
 pub(crate) fn non_empty(value: String, path: &str) -> Result<String, PayloadError> {
     if value.is_empty() {
         Err(PayloadError::value(path, "the id is an empty string; Daraja always sends one"))

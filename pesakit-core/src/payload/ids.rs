@@ -14,7 +14,7 @@ use std::fmt;
 /// the `TransID` of a C2B confirmation when the payment went to a paybill.
 ///
 /// ```
-/// use pesakit_core::{DarajaId, Payload, StkCallback};
+/// use pesakit::{DarajaId, Payload, StkCallback};
 ///
 /// let body = br#"{"Body":{"stkCallback":{"MerchantRequestID":"29115-34620561-1",
 ///     "CheckoutRequestID":"ws_CO_191220191020363925","ResultCode":0,
@@ -28,7 +28,7 @@ use std::fmt;
 /// assert_eq!(ids.dedupe_key(), "ws_CO_191220191020363925");
 /// let secondary: Vec<_> = ids.secondary().collect();
 /// assert_eq!(secondary, [DarajaId::MerchantRequest("29115-34620561-1"), DarajaId::Receipt("NLJ7RT61SV")]);
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DarajaIds<'a> {

@@ -1,4 +1,5 @@
-//! Strict JSON intake shared by every payload kind (spec §6 rules 1–7).
+//! Strict JSON intake shared by every payload kind: one JSON value, no
+//! duplicate keys, bounded depth, and objects where Daraja sends objects.
 //!
 //! Parsing runs in two stages. This module turns bytes into private `serde`
 //! structs that borrow from the body, so syntax and shape errors come from one
@@ -166,7 +167,7 @@ fn check_unicode_escape(body: &[u8], start: usize) -> Result<usize, PayloadError
 }
 
 /// A JSON object deserialised as `T`. Derived `Deserialize` would also take an
-/// array of positional members; Daraja wrappers must be objects (spec §6.8).
+/// array of positional members; Daraja wrappers must be objects.
 #[derive(Debug)]
 pub(crate) struct Object<T>(pub(crate) T);
 
@@ -191,7 +192,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 }
 
 /// A list Daraja sends either as an array or, with one element, as a bare
-/// object (spec §4.5). Always normalised to a `Vec`.
+/// object. Always normalised to a `Vec`.
 #[derive(Debug)]
 pub(crate) struct OneOrMany<T>(pub(crate) Vec<T>);
 
@@ -253,7 +254,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// One `{Name|Key, Value}` list item as sent (spec §4.5).
+/// One `{Name|Key, Value}` list item as sent: Daraja names items
+/// `Name` in some APIs and `Key` in others.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct RawEntry<'a> {
     #[serde(rename = "Name", borrow, default)]

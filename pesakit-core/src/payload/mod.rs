@@ -43,7 +43,7 @@ pub use timestamp::{DarajaTime, EAT, TimestampError, TimestampLayout};
 /// does not is refused whole with a [`PayloadError`] naming the field.
 ///
 /// ```
-/// use pesakit_core::{C2bPayment, Payload};
+/// use pesakit::{C2bPayment, Payload};
 ///
 /// let body = br#"{"TransID":"RKTQDM7W6S","TransTime":"20191122063845",
 ///     "TransAmount":"10","MSISDN":"25470****149"}"#;
@@ -53,7 +53,7 @@ pub use timestamp::{DarajaTime, EAT, TimestampError, TimestampLayout};
 /// let err = C2bPayment::from_slice(br#"{"TransID":"X","TransTime":"20191122063845","TransAmount":"1.005","MSISDN":""}"#)
 ///     .unwrap_err();
 /// assert_eq!(err.path(), "TransAmount");
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 pub trait Payload: Sized + Send + Sync + 'static {
     /// Parses a callback body.
@@ -74,4 +74,39 @@ pub trait Payload: Sized + Send + Sync + 'static {
     fn outcome_unknown(&self) -> Option<&'static str> {
         None
     }
+}
+
+/// `TryFrom<&str>` for every payload: [`Payload::from_slice`] on a body's
+/// text, with nothing to import, so that a unit test can call a handler by
+/// name.
+///
+/// ```
+/// use pesakit::C2bPayment;
+///
+/// fn validate(payment: C2bPayment) -> bool {
+///     payment.bill_ref_number.starts_with("invoice-")
+/// }
+///
+/// let body = r#"{"TransID":"RKTQDM7W6S","TransTime":"20191122063845","TransAmount":"10",
+///     "BillRefNumber":"invoice-7","MSISDN":"25470****149"}"#;
+/// assert!(validate(C2bPayment::try_from(body)?));
+/// # Ok::<(), pesakit::PayloadError>(())
+/// ```
+macro_rules! payload_from_text {
+    ($(impl$(<$param:ident: $bound:path>)? for $payload:ty;)*) => {$(
+        impl$(<$param: $bound>)? TryFrom<&str> for $payload {
+            type Error = PayloadError;
+
+            fn try_from(body: &str) -> Result<Self, PayloadError> {
+                <Self as Payload>::from_slice(body.as_bytes())
+            }
+        }
+    )*};
+}
+
+payload_from_text! {
+    impl for StkCallback;
+    impl for C2bPayment;
+    impl<P: ResultParams> for DarajaResult<P>;
+    impl for QueueTimeout;
 }

@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// A customer phone number exactly as Daraja sent it, with what could be
-/// learned from it (spec §4.3).
+/// learned from it. Daraja sends the payer's number plain (`2547…`), masked
+/// (`2547 ***** 126`) or, on newer C2B registrations, hashed; all are kept.
 ///
 /// Daraja sends plain numbers, masks (`2547 ***** 126`, `2******9`) and
 /// 64-character hashes depending on how the URL was registered. None of those
@@ -14,7 +15,7 @@ use std::fmt;
 /// MSISDNs are personal data: its `Debug` form is redacted.
 ///
 /// ```
-/// use pesakit_core::{Msisdn, MsisdnForm};
+/// use pesakit::{Msisdn, MsisdnForm};
 ///
 /// let plain = Msisdn::new("0708374149");
 /// assert_eq!(plain.normalised(), Some("254708374149"));
@@ -34,7 +35,7 @@ pub struct Msisdn {
 /// What kind of phone text a [`Msisdn`] holds.
 ///
 /// ```
-/// use pesakit_core::{Msisdn, MsisdnForm};
+/// use pesakit::{Msisdn, MsisdnForm};
 ///
 /// let hash = "a".repeat(64);
 /// assert_eq!(Msisdn::new(hash).form(), MsisdnForm::Hashed);

@@ -5,7 +5,8 @@ use std::fmt;
 use super::error::PayloadError;
 use super::json::Scalar;
 
-/// A Daraja `ResultCode`, numeric or textual, never coerced (spec §3).
+/// A Daraja `ResultCode`, numeric or textual, never coerced: Daraja sends
+/// numbers (`0`, `1032`) and, for some APIs, text (`"R000002"`).
 ///
 /// Daraja sends integers (`0`, `1032`, `2001`), numeric strings (`"0"`,
 /// `"1032"`) and opaque strings (`"R000002"`, `"SFC_IC0003"`). A string of
@@ -13,7 +14,7 @@ use super::json::Scalar;
 /// `0` is success.
 ///
 /// ```
-/// use pesakit_core::ResultCode;
+/// use pesakit::ResultCode;
 ///
 /// assert!(ResultCode::Numeric(0).is_success());
 /// assert!(!ResultCode::Text("SFC_IC0003".into()).is_success());
@@ -39,7 +40,7 @@ impl ResultCode {
     /// the outcome before telling the customer.
     ///
     /// ```
-    /// use pesakit_core::ResultCode;
+    /// use pesakit::ResultCode;
     /// assert!(ResultCode::Numeric(1032).is_final_stk_outcome());
     /// assert!(!ResultCode::Numeric(1037).is_final_stk_outcome());
     /// assert!(!ResultCode::Numeric(4242).is_final_stk_outcome());
@@ -56,7 +57,7 @@ impl ResultCode {
     /// known failure); an unknown code leaves the outcome to be queried.
     ///
     /// ```
-    /// use pesakit_core::ResultCode;
+    /// use pesakit::ResultCode;
     /// assert!(ResultCode::Text("R000001".into()).is_documented_result());
     /// assert!(!ResultCode::Numeric(77).is_documented_result());
     /// ```
@@ -72,7 +73,7 @@ impl ResultCode {
     /// The numeric value, if the code is numeric.
     ///
     /// ```
-    /// use pesakit_core::ResultCode;
+    /// use pesakit::ResultCode;
     /// assert_eq!(ResultCode::Numeric(17).as_i64(), Some(17));
     /// assert_eq!(ResultCode::Text("R000002".into()).as_i64(), None);
     /// ```

@@ -1,4 +1,4 @@
-//! The STK push (M-Pesa Express) result sent to `CallBackURL` (spec §2.1).
+//! The STK push (M-Pesa Express) result sent to `CallBackURL` .
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -25,7 +25,7 @@ const METADATA: &str = "Body.stkCallback.CallbackMetadata";
 /// ignored: it is never evidence of payment.
 ///
 /// ```
-/// use pesakit_core::{Payload, StkCallback, StkOutcome};
+/// use pesakit::{Payload, StkCallback, StkOutcome};
 ///
 /// let body = br#"{"Body":{"stkCallback":{
 ///     "MerchantRequestID":"29115-34620561-1",
@@ -44,7 +44,7 @@ const METADATA: &str = "Body.stkCallback.CallbackMetadata";
 /// assert_eq!(payment.receipt, "NLJ7RT61SV");
 /// assert_eq!(payment.phone.normalised(), Some("254708374149"));
 /// assert_eq!(payment.transaction_date.to_string(), "2019-12-19T10:21:15+03:00");
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StkCallback {
@@ -63,14 +63,14 @@ pub struct StkCallback {
 /// The metadata of a successful STK payment.
 ///
 /// ```
-/// # use pesakit_core::{Payload, StkCallback};
+/// # use pesakit::{Payload, StkCallback};
 /// # let body = std::fs::read("../../shared/fixtures/stk/official_v1_success_with_balance_item.json")
 /// #     .or_else(|_| std::fs::read("../shared/fixtures/stk/official_v1_success_with_balance_item.json"))
 /// #     .unwrap();
 /// let payment = StkCallback::from_slice(&body)?.payment().cloned().unwrap();
 /// assert_eq!(payment.amount.minor_units(), 100);
 /// assert_eq!(payment.balance, None); // the Balance item never carries a value
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -87,15 +87,17 @@ pub struct StkPayment {
     pub balance: Option<Balance>,
 }
 
-/// What an STK push came to, classified by result code (spec §3.1).
+/// What an STK push came to, classified by result code: 0 is paid, the codes
+/// Daraja documents as final failures are failed, and any other code is kept
+/// as unknown, never read as paid.
 ///
 /// ```
-/// use pesakit_core::{Payload, StkCallback, StkOutcome};
+/// use pesakit::{Payload, StkCallback, StkOutcome};
 ///
 /// let body = br#"{"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":"ws_CO_1",
 ///     "ResultCode":1032,"ResultDesc":"Request cancelled by user"}}}"#;
 /// assert_eq!(StkCallback::from_slice(body)?.outcome(), StkOutcome::Cancelled);
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

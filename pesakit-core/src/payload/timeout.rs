@@ -17,7 +17,7 @@ use super::result_code::ResultCode;
 /// whole body is kept as [`raw_json`](Self::raw_json).
 ///
 /// ```
-/// use pesakit_core::{Payload, QueueTimeout};
+/// use pesakit::{Payload, QueueTimeout};
 ///
 /// let body = br#"{"Result":{"ResultType":1,"ResultCode":1,
 ///   "ResultDesc":"The service request has timed out.",
@@ -27,7 +27,7 @@ use super::result_code::ResultCode;
 /// assert_eq!(timeout.conversation_id, "AG_20191219_00005797af5d7d75f652");
 /// assert_eq!(timeout.result_code.as_ref().map(|code| code.to_string()), Some("1".into()));
 /// assert!(timeout.raw_json().contains("timed out"));
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -8,7 +8,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 /// East Africa Time, UTC+03:00, the zone of every Daraja timestamp.
 ///
 /// ```
-/// assert_eq!(pesakit_core::EAT.whole_hours(), 3);
+/// assert_eq!(pesakit::EAT.whole_hours(), 3);
 /// ```
 // Evaluated at compile time, so the `panic!` can only ever fail the build.
 pub const EAT: UtcOffset = match UtcOffset::from_hms(3, 0, 0) {
@@ -18,14 +18,14 @@ pub const EAT: UtcOffset = match UtcOffset::from_hms(3, 0, 0) {
 
 /// A real calendar instant from a Daraja timestamp, in East Africa Time.
 ///
-/// Daraja writes times without a zone in one of two layouts (spec §4.2):
+/// Daraja writes times without a zone in one of two layouts:
 /// `yyyyMMddHHmmss` (STK `TransactionDate`, C2B `TransTime`, result times)
 /// and `dd.MM.yyyy HH:mm:ss` (B2C `TransactionCompletedDateTime`). Both are
 /// read as UTC+03:00; the layout is remembered so [`original`](Self::original)
 /// gives back the text Daraja sent.
 ///
 /// ```
-/// use pesakit_core::DarajaTime;
+/// use pesakit::DarajaTime;
 ///
 /// let paid: DarajaTime = "20191219102115".parse()?;
 /// assert_eq!(paid.to_string(), "2019-12-19T10:21:15+03:00");
@@ -36,7 +36,7 @@ pub const EAT: UtcOffset = match UtcOffset::from_hms(3, 0, 0) {
 /// assert_eq!(b2c.original(), "06.07.2024 22:48:52");
 ///
 /// assert!("20230230120000".parse::<DarajaTime>().is_err()); // 30 February
-/// # Ok::<(), pesakit_core::TimestampError>(())
+/// # Ok::<(), pesakit::TimestampError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DarajaTime {
@@ -47,11 +47,11 @@ pub struct DarajaTime {
 /// The text layout a [`DarajaTime`] arrived in.
 ///
 /// ```
-/// use pesakit_core::{DarajaTime, TimestampLayout};
+/// use pesakit::{DarajaTime, TimestampLayout};
 ///
 /// let time: DarajaTime = "17.07.2017 10:54:57".parse()?;
 /// assert_eq!(time.layout(), TimestampLayout::Dotted);
-/// # Ok::<(), pesakit_core::TimestampError>(())
+/// # Ok::<(), pesakit::TimestampError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimestampLayout {
@@ -64,7 +64,7 @@ pub enum TimestampLayout {
 /// Why a text is not a Daraja timestamp.
 ///
 /// ```
-/// use pesakit_core::{DarajaTime, TimestampError};
+/// use pesakit::{DarajaTime, TimestampError};
 ///
 /// assert_eq!("2019121910211".parse::<DarajaTime>(), Err(TimestampError::Layout));
 /// ```
@@ -92,7 +92,7 @@ impl DarajaTime {
     /// The current second in East Africa Time, in the 14-digit layout.
     ///
     /// ```
-    /// let now = pesakit_core::DarajaTime::now();
+    /// let now = pesakit::DarajaTime::now();
     /// assert_eq!(now.original().len(), 14);
     /// ```
     pub fn now() -> Self {
@@ -102,7 +102,7 @@ impl DarajaTime {
     /// `instant` in East Africa Time, to the second, in the 14-digit layout.
     ///
     /// ```
-    /// use pesakit_core::DarajaTime;
+    /// use pesakit::DarajaTime;
     /// let instant = time::OffsetDateTime::from_unix_timestamp(1_576_740_075).unwrap();
     /// assert_eq!(DarajaTime::from_offset_date_time(instant).original(), "20191219102115");
     /// ```
@@ -116,10 +116,10 @@ impl DarajaTime {
     /// The same instant written in `layout`.
     ///
     /// ```
-    /// use pesakit_core::{DarajaTime, TimestampLayout};
+    /// use pesakit::{DarajaTime, TimestampLayout};
     /// let time = DarajaTime::parse_compact("20240706224852")?;
     /// assert_eq!(time.with_layout(TimestampLayout::Dotted).original(), "06.07.2024 22:48:52");
-    /// # Ok::<(), pesakit_core::TimestampError>(())
+    /// # Ok::<(), pesakit::TimestampError>(())
     /// ```
     pub fn with_layout(self, layout: TimestampLayout) -> Self {
         Self { layout, ..self }
@@ -128,7 +128,7 @@ impl DarajaTime {
     /// Parses `yyyyMMddHHmmss` (exactly 14 ASCII digits).
     ///
     /// ```
-    /// use pesakit_core::DarajaTime;
+    /// use pesakit::DarajaTime;
     /// assert!(DarajaTime::parse_compact("20240229235959").is_ok()); // leap day
     /// assert!(DarajaTime::parse_compact("20230229235959").is_err());
     /// ```
@@ -145,7 +145,7 @@ impl DarajaTime {
     /// Parses `dd.MM.yyyy HH:mm:ss`, the layout of B2C completion times.
     ///
     /// ```
-    /// use pesakit_core::DarajaTime;
+    /// use pesakit::DarajaTime;
     /// assert!(DarajaTime::parse_dotted("19.12.2019 11:45:50").is_ok());
     /// assert!(DarajaTime::parse_dotted("2019-12-19 11:45:50").is_err());
     /// ```
@@ -173,10 +173,10 @@ impl DarajaTime {
     /// The instant in UTC, for storage.
     ///
     /// ```
-    /// use pesakit_core::DarajaTime;
+    /// use pesakit::DarajaTime;
     /// let time = DarajaTime::parse_compact("20191219102115")?;
     /// assert_eq!(time.to_utc().hour(), 7);
-    /// # Ok::<(), pesakit_core::TimestampError>(())
+    /// # Ok::<(), pesakit::TimestampError>(())
     /// ```
     pub fn to_utc(self) -> OffsetDateTime {
         self.to_offset_date_time().to_offset(UtcOffset::UTC)

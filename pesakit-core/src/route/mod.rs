@@ -117,7 +117,7 @@ impl fmt::Debug for Route {
 ///
 /// ```
 /// use std::time::Duration;
-/// use pesakit_core::{RejectCode, Routes, Validation};
+/// use pesakit::{RejectCode, Routes, Validation};
 ///
 /// #[derive(Clone)]
 /// struct Db;
@@ -231,7 +231,7 @@ impl fmt::Debug for Routes {
 /// Why a route table could not be built.
 ///
 /// ```
-/// use pesakit_core::RouteError;
+/// use pesakit::RouteError;
 ///
 /// let error = RouteError::DuplicatePath { path: "/payments/stk", first: "paid", second: "paid_again" };
 /// assert!(error.to_string().contains("`paid` and `paid_again`"));
@@ -336,10 +336,10 @@ impl Routes {
     /// settings, guards and recorder are kept.
     ///
     /// ```
-    /// use pesakit_core::Routes;
+    /// use pesakit::Routes;
     /// let merged = Routes::new().merge(Routes::new())?;
     /// assert!(merged.is_empty());
-    /// # Ok::<(), pesakit_core::RouteError>(())
+    /// # Ok::<(), pesakit::RouteError>(())
     /// ```
     pub fn merge(self, other: Routes) -> Result<Self, RouteError> {
         let mut merged = other.table.routes.iter().cloned().try_fold(self, Routes::route)?;
@@ -403,13 +403,13 @@ impl Routes {
     /// error body and stored callback.
     ///
     /// ```
-    /// use pesakit_core::Routes;
+    /// use pesakit::Routes;
     ///
     /// let secret = "8b1f6f2e-59d2-4c55-9c1b-3d1e2a7f0c44"; // from configuration in a real service
     /// let routes = Routes::new().path_secret(secret)?;
     /// assert!(!format!("{routes:?}").contains(secret));
     /// assert!(Routes::new().path_secret("short").is_err());
-    /// # Ok::<(), pesakit_core::RouteError>(())
+    /// # Ok::<(), pesakit::RouteError>(())
     /// ```
     pub fn path_secret(mut self, secret: &str) -> Result<Self, RouteError> {
         let secret = PathSecret::new(secret).map_err(|reason| RouteError::InvalidSecret { reason })?;
@@ -465,7 +465,7 @@ impl Routes {
     /// a number to watch, as it grows when handlers hang.
     ///
     /// ```
-    /// assert_eq!(pesakit_core::Routes::new().late_validations(), 0);
+    /// assert_eq!(pesakit::Routes::new().late_validations(), 0);
     /// ```
     pub fn late_validations(&self) -> usize {
         self.table.settings.late_validations.alive()
@@ -490,7 +490,7 @@ impl Routes {
     /// `tower::Service`.
     ///
     /// ```
-    /// use pesakit_core::{Routes, RouteError};
+    /// use pesakit::{Routes, RouteError};
     /// assert_eq!(Routes::new().check(), Ok(()));
     /// ```
     pub fn check(&self) -> Result<(), RouteError> {
@@ -517,7 +517,7 @@ impl Routes {
     /// ask for it, when you register the URL.
     ///
     /// ```
-    /// use pesakit_core::{Reply, Route, Routes, kind};
+    /// use pesakit::{Reply, Route, Routes, kind};
     ///
     /// # let paid = Route::from_handler::<kind::StkCallback, _>(
     /// #     "/payments/{secret}/stk", "paid", Vec::new(), |_, _| Box::pin(async { Ok(Reply::Ack) }));
@@ -529,7 +529,7 @@ impl Routes {
     ///         "https://pay.example.co.ke/payments/Zq8-xW2_vR5.tY7~uI9oP1/stk",
     ///     );
     /// }
-    /// # Ok::<(), pesakit_core::RouteError>(())
+    /// # Ok::<(), pesakit::RouteError>(())
     /// ```
     pub fn registration_url(&self, route: &Route, origin: &str) -> String {
         let path = match (&self.table.secret, route.has_secret) {
@@ -541,6 +541,7 @@ impl Routes {
 
     /// Whether every guard admits a connection from `peer` (see
     /// [`Guard::admits_connection`]).
+    #[cfg(feature = "runtime")]
     pub(crate) fn admits_connection(&self, peer: std::net::IpAddr) -> bool {
         self.table.guards.iter().all(|guard| guard.admits_connection(peer))
     }

@@ -70,7 +70,7 @@ impl Routes {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use pesakit_core::Routes;
+    /// use pesakit::Routes;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let request = http::Request::post("/nowhere").body(Bytes::new()).unwrap();
@@ -93,7 +93,7 @@ impl Routes {
     ///
     /// ```
     /// use http_body_util::Full;
-    /// use pesakit_core::Routes;
+    /// use pesakit::Routes;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let request = http::Request::post("/callbacks/stk").body(Full::new(bytes::Bytes::new())).unwrap();

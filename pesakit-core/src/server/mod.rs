@@ -2,9 +2,9 @@
 //! a public callback endpoint needs.
 //!
 //! ```no_run
-//! # async fn run(routes: pesakit_core::Routes) -> std::io::Result<()> {
+//! # async fn run(routes: pesakit::Routes) -> std::io::Result<()> {
 //! // The common case: defaults, shutdown on Ctrl-C or SIGTERM.
-//! pesakit_core::serve("0.0.0.0:3000", routes).await
+//! pesakit::serve("0.0.0.0:3000", routes).await
 //! # }
 //! ```
 //!
@@ -78,8 +78,8 @@ const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 128;
 /// then finishes in-flight requests and returns.
 ///
 /// ```no_run
-/// # async fn run(routes: pesakit_core::Routes) -> std::io::Result<()> {
-/// pesakit_core::serve("127.0.0.1:3000", routes).await
+/// # async fn run(routes: pesakit::Routes) -> std::io::Result<()> {
+/// pesakit::serve("127.0.0.1:3000", routes).await
 /// # }
 /// ```
 pub async fn serve(addr: impl ToSocketAddrs, routes: Routes) -> io::Result<()> {
@@ -90,7 +90,7 @@ pub async fn serve(addr: impl ToSocketAddrs, routes: Routes) -> io::Result<()> {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use pesakit_core::{Routes, Server};
+/// use pesakit::{Routes, Server};
 ///
 /// # async fn run(routes: Routes) -> std::io::Result<()> {
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

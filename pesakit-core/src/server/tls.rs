@@ -12,9 +12,9 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 /// A certificate chain and private key for [`Server::tls`](crate::Server::tls).
 ///
 /// ```no_run
-/// use pesakit_core::{Server, TlsConfig};
+/// use pesakit::{Server, TlsConfig};
 ///
-/// # async fn run(routes: pesakit_core::Routes) -> std::io::Result<()> {
+/// # async fn run(routes: pesakit::Routes) -> std::io::Result<()> {
 /// let tls = TlsConfig::from_pem_files("/etc/pesakit/fullchain.pem", "/etc/pesakit/key.pem")?;
 /// Server::bind("0.0.0.0:443").await?.tls(tls).serve(routes).await
 /// # }

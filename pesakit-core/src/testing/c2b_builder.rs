@@ -2,20 +2,20 @@
 
 use super::ids;
 use super::json::JsonObject;
-use crate::payload::{Amount, Balance, DarajaTime};
+use crate::payload::{Amount, Balance, DarajaTime, Msisdn, MsisdnForm};
 
 /// Builds the body Daraja posts to a C2B `ValidationURL` or
 /// `ConfirmationURL`.
 ///
 /// ```
-/// use pesakit_core::testing::C2bPaymentBuilder;
-/// use pesakit_core::{Amount, C2bPayment, MsisdnForm, Payload};
+/// use pesakit::testing::C2bPaymentBuilder;
+/// use pesakit::{Amount, C2bPayment, MsisdnForm, Payload};
 ///
 /// let body = C2bPaymentBuilder::pay_bill().bill_ref("invoice-42").masked_msisdn().build();
 /// let payment = C2bPayment::from_slice(body.as_bytes())?;
 /// assert_eq!(payment.bill_ref_number, "invoice-42");
 /// assert_eq!(payment.msisdn.form(), MsisdnForm::Masked);
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct C2bPaymentBuilder {
@@ -111,9 +111,33 @@ impl C2bPaymentBuilder {
         self
     }
 
-    /// The `MSISDN`, sent exactly as given.
+    /// The `MSISDN`: a Kenyan mobile number in any form people write it
+    /// (`0712345678`, `+254712345678`, `254712345678`, `712345678`), sent as
+    /// the twelve digits Daraja sends, or a masked (`2547 ***** 149`) or
+    /// hashed (64 hex digits) value, sent as given, as current
+    /// registrations receive them.
+    ///
+    /// ```
+    /// use pesakit::testing::C2bPaymentBuilder;
+    ///
+    /// let body = C2bPaymentBuilder::pay_bill().msisdn("+254712345678").build();
+    /// assert!(body.contains(r#""MSISDN":"254712345678""#));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On anything else, naming the forms accepted. Check user input first
+    /// with [`kenyan_mobile_number`](super::kenyan_mobile_number).
     pub fn msisdn(mut self, msisdn: &str) -> Self {
-        msisdn.clone_into(&mut self.msisdn);
+        let parsed = Msisdn::new(msisdn);
+        self.msisdn = match (parsed.normalised(), parsed.form()) {
+            (Some(normalised), _) => normalised.to_owned(),
+            (None, MsisdnForm::Masked | MsisdnForm::Hashed) => msisdn.to_owned(),
+            (None, _) => match super::kenyan_mobile_number(msisdn) {
+                Ok(normalised) => normalised,
+                Err(error) => panic!("C2bPaymentBuilder::msisdn: {error}"),
+            },
+        };
         self
     }
 

@@ -3,7 +3,7 @@
 //! post them to a [`Routes`] in-process, without a socket.
 //!
 //! ```
-//! use pesakit_core::{Routes, testing};
+//! use pesakit::{Routes, testing};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let routes = Routes::new();
@@ -16,6 +16,7 @@
 mod c2b_builder;
 mod ids;
 mod json;
+mod phone;
 mod result_builder;
 mod stk_builder;
 
@@ -26,6 +27,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 
 pub use c2b_builder::C2bPaymentBuilder;
+pub use phone::{PhoneError, kenyan_mobile_number};
 pub use result_builder::ResultBuilder;
 pub use stk_builder::StkCallbackBuilder;
 
@@ -61,7 +63,7 @@ pub async fn send(routes: &Routes, request: Request<Bytes>) -> TestResponse {
 /// than a plain POST.
 ///
 /// ```
-/// use pesakit_core::testing::TestRequest;
+/// use pesakit::testing::TestRequest;
 ///
 /// let request = TestRequest::new(http::Method::GET, "/callbacks/stk")
 ///     .header("x-forwarded-for", "196.201.214.200")

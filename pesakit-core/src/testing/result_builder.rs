@@ -11,8 +11,8 @@ use crate::payload::{Amount, DarajaTime, TimestampLayout};
 /// code and id can be overridden, and any parameter added or replaced.
 ///
 /// ```
-/// use pesakit_core::testing::ResultBuilder;
-/// use pesakit_core::{Amount, B2cParams, DarajaResult, Payload};
+/// use pesakit::testing::ResultBuilder;
+/// use pesakit::{Amount, B2cParams, DarajaResult, Payload};
 ///
 /// let body = ResultBuilder::b2c_success().amount(Amount::from_minor_units(50_000).unwrap()).build();
 /// let result = DarajaResult::<B2cParams>::from_slice(body.as_bytes())?;
@@ -20,7 +20,7 @@ use crate::payload::{Amount, DarajaTime, TimestampLayout};
 ///
 /// let failure = ResultBuilder::b2c_failure(2001, "The initiator information is invalid.").build();
 /// assert!(!DarajaResult::<B2cParams>::from_slice(failure.as_bytes())?.is_success());
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ResultBuilder {

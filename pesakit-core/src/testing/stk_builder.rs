@@ -11,15 +11,15 @@ use crate::payload::{Amount, DarajaTime, TimestampLayout};
 /// [`StkCallback`](crate::StkCallback) into the values given.
 ///
 /// ```
-/// use pesakit_core::testing::StkCallbackBuilder;
-/// use pesakit_core::{Amount, Payload, StkCallback, StkOutcome};
+/// use pesakit::testing::StkCallbackBuilder;
+/// use pesakit::{Amount, Payload, StkCallback, StkOutcome};
 ///
 /// let body = StkCallbackBuilder::paid().amount(Amount::from_minor_units(150_000).unwrap()).phone("254712345678").build();
 /// let callback = StkCallback::from_slice(body.as_bytes())?;
 /// let StkOutcome::Paid(payment) = callback.outcome() else { panic!("paid") };
 /// assert_eq!(payment.amount.to_string(), "1500.00");
 /// assert_eq!(payment.phone.as_str(), "254712345678");
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct StkCallbackBuilder {
@@ -120,10 +120,28 @@ impl StkCallbackBuilder {
         self
     }
 
-    /// The payer's number, digits only (`254…`); it is also embedded in the
-    /// default `CheckoutRequestID`.
+    /// The payer's number, in any form people write a Kenyan mobile number
+    /// (`0712345678`, `+254712345678`, `254712345678`, `712345678`), sent
+    /// as Daraja sends it: the twelve digits `2547…` (or `2541…`). It is
+    /// also embedded in the default `CheckoutRequestID`.
+    ///
+    /// ```
+    /// use pesakit::testing::StkCallbackBuilder;
+    ///
+    /// let body = StkCallbackBuilder::paid().phone("0712345678").build();
+    /// assert!(body.contains(r#""Value":254712345678"#));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On anything else, naming the forms accepted: Daraja never sends
+    /// another form in an STK callback. Check user input first with
+    /// [`kenyan_mobile_number`](super::kenyan_mobile_number).
     pub fn phone(mut self, phone: &str) -> Self {
-        phone.clone_into(&mut self.phone);
+        match super::kenyan_mobile_number(phone) {
+            Ok(normalised) => self.phone = normalised,
+            Err(error) => panic!("StkCallbackBuilder::phone: {error}"),
+        }
         self
     }
 
@@ -166,11 +184,6 @@ impl StkCallbackBuilder {
             .raw("ResultCode", self.result_code.to_string())
             .string("ResultDesc", &self.result_desc);
         if let Some(payment) = &self.payment {
-            let phone = if self.phone.bytes().all(|byte| byte.is_ascii_digit()) && !self.phone.is_empty() {
-                self.phone.clone()
-            } else {
-                super::json::quote(&self.phone)
-            };
             let mut items = vec![
                 item("Name", "Amount", Some(&payment.amount.to_string())),
                 item("Name", "MpesaReceiptNumber", Some(&super::json::quote(&payment.receipt))),
@@ -179,7 +192,7 @@ impl StkCallbackBuilder {
                 items.push(item("Name", "Balance", None));
             }
             items.push(item("Name", "TransactionDate", Some(&self.transaction_date.original())));
-            items.push(item("Name", "PhoneNumber", Some(&phone)));
+            items.push(item("Name", "PhoneNumber", Some(&self.phone)));
             callback = callback.object("CallbackMetadata", JsonObject::default().array("Item", items));
         }
         JsonObject::default().object("Body", JsonObject::default().object("stkCallback", callback)).finish()

@@ -1,4 +1,4 @@
-//! Account balance results (spec §2.5).
+//! Account balance results.
 
 use super::super::error::PayloadError;
 use super::super::timestamp::DarajaTime;
@@ -10,12 +10,12 @@ use super::{PARAMETERS, ParamReader, Parameters, ResultParams};
 /// ```
 /// # let body = std::fs::read("../shared/fixtures/account_balance_result/official_v3_string_result_codes.json")
 /// #     .or_else(|_| std::fs::read("../../shared/fixtures/account_balance_result/official_v3_string_result_codes.json")).unwrap();
-/// use pesakit_core::{AccountBalanceParams, DarajaResult, Payload};
+/// use pesakit::{AccountBalanceParams, DarajaResult, Payload};
 ///
 /// let result = DarajaResult::<AccountBalanceParams>::from_slice(&body)?;
 /// let working = &result.params.accounts[0];
 /// assert_eq!((working.name.as_str(), working.amounts[0].to_string()), ("Working Account", "700000.00".into()));
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]

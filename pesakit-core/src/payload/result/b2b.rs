@@ -1,5 +1,4 @@
-//! B2B results: Business PayBill, BuyGoods, B2C top-up, tax remittance
-//! (spec §2.8).
+//! B2B results: Business PayBill, BuyGoods, B2C top-up, tax remittance.
 
 use super::super::amount::{Amount, Balance};
 use super::super::error::PayloadError;
@@ -12,13 +11,13 @@ use super::{PARAMETERS, ParamReader, Parameters, REFERENCE_ITEMS, ResultParams};
 /// ```
 /// # let body = std::fs::read("../shared/fixtures/b2b_result/official_paybill_success_value_quoted.json")
 /// #     .or_else(|_| std::fs::read("../../shared/fixtures/b2b_result/official_paybill_success_value_quoted.json")).unwrap();
-/// use pesakit_core::{B2bParams, DarajaResult, Payload};
+/// use pesakit::{B2bParams, DarajaResult, Payload};
 ///
 /// let result = DarajaResult::<B2bParams>::from_slice(&body)?;
 /// assert_eq!(result.params.amount.map(|a| a.to_string()), Some("190.00".into()));
 /// assert_eq!(result.params.debit_account_balance.map(|b| b.minor_units()), Some(618_683));
 /// assert_eq!(result.params.bill_reference_number.as_deref(), Some("19008"));
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]

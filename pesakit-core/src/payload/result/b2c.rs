@@ -1,4 +1,4 @@
-//! B2C payment results (spec §2.4).
+//! B2C payment results.
 
 use super::super::amount::{Amount, Balance};
 use super::super::error::PayloadError;
@@ -10,14 +10,14 @@ use super::{PARAMETERS, ParamReader, Parameters, ResultParams};
 /// ```
 /// # let body = std::fs::read("../shared/fixtures/b2c_result/official_v3_success.json")
 /// #     .or_else(|_| std::fs::read("../../shared/fixtures/b2c_result/official_v3_success.json")).unwrap();
-/// use pesakit_core::{B2cParams, DarajaResult, Payload};
+/// use pesakit::{B2cParams, DarajaResult, Payload};
 ///
 /// let result = DarajaResult::<B2cParams>::from_slice(&body)?;
 /// let params = &result.params;
 /// assert_eq!(params.transaction_receipt.as_deref(), Some("SG632NMUAB"));
 /// assert_eq!(params.recipient_is_registered_customer, Some(true));
 /// assert_eq!(params.transaction_completed_at.map(|t| t.original()), Some("06.07.2024 22:48:52".into()));
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]

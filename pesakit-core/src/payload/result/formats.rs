@@ -13,12 +13,12 @@ use super::super::amount::{Amount, Balance};
 /// first equal to the second plus the third), so all four are kept in order.
 ///
 /// ```
-/// use pesakit_core::AccountBalance;
+/// use pesakit::AccountBalance;
 ///
 /// let accounts = AccountBalance::parse_list("Working Account|KES|46713.00|46713.00|0.00|0.00&Charges Paid Account|KES|-220.00|-220.00|0.00|0.00")?;
 /// assert_eq!(accounts[1].name, "Charges Paid Account");
 /// assert_eq!(accounts[1].amounts[0].to_string(), "-220.00");
-/// # Ok::<(), pesakit_core::ListFormatError>(())
+/// # Ok::<(), pesakit::ListFormatError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -64,11 +64,11 @@ impl AccountBalance {
 /// A charge written `Label|Currency|Amount`, as in `DebitPartyCharges`.
 ///
 /// ```
-/// use pesakit_core::Charge;
+/// use pesakit::Charge;
 ///
 /// let charges = Charge::parse_list("Business Pay Bill Charge|KES|77.00")?;
 /// assert_eq!(charges[0].amount.to_string(), "77.00");
-/// # Ok::<(), pesakit_core::ListFormatError>(())
+/// # Ok::<(), pesakit::ListFormatError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -110,7 +110,7 @@ impl fmt::Display for Charge {
 /// not be read; it names the entry and the column.
 ///
 /// ```
-/// use pesakit_core::Charge;
+/// use pesakit::Charge;
 ///
 /// let error = Charge::parse_list("Fee|KES|1.00&Fee|KES").unwrap_err();
 /// assert_eq!(error.entry(), 1);

@@ -1,5 +1,5 @@
 //! The `{"Result":{…}}` envelope shared by B2C, account balance, transaction
-//! status, reversal, B2B and queue-timeout callbacks (spec §2.3).
+//! status, reversal, B2B and queue-timeout callbacks.
 
 mod account_balance;
 mod b2b;
@@ -42,7 +42,7 @@ const REFERENCE_ITEMS: &str = "Result.ReferenceData.ReferenceItem";
 /// a failure usually has no parameters, so every typed field is optional.
 ///
 /// ```
-/// use pesakit_core::{B2cParams, DarajaResult, Payload};
+/// use pesakit::{B2cParams, DarajaResult, Payload};
 ///
 /// let body = br#"{"Result":{"ResultType":0,"ResultCode":0,
 ///   "ResultDesc":"The service request is processed successfully.",
@@ -56,7 +56,7 @@ const REFERENCE_ITEMS: &str = "Result.ReferenceData.ReferenceItem";
 /// assert!(result.is_success());
 /// assert_eq!(result.params.transaction_amount.map(|a| a.minor_units()), Some(1000));
 /// assert_eq!(result.params.charges_paid_account_available_funds.map(|b| b.to_string()), Some("-1980.00".into()));
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -88,11 +88,11 @@ pub struct DarajaResult<P> {
 /// [`TransactionStatusParams`], [`ReversalParams`] and [`B2bParams`].
 ///
 /// ```
-/// use pesakit_core::{Parameters, ResultParams, ReversalParams};
+/// use pesakit::{Parameters, ResultParams, ReversalParams};
 ///
 /// let empty = ReversalParams::from_parameters(&Parameters::default(), &Parameters::default())?;
 /// assert_eq!(empty.amount, None);
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 pub trait ResultParams: Sized + Send + Sync + 'static {
     /// Reads the typed view, failing on a documented item with a bad value.
@@ -110,13 +110,13 @@ impl<P> DarajaResult<P> {
     /// `0000000000000000`).
     ///
     /// ```
-    /// # use pesakit_core::{B2bParams, DarajaResult, Payload};
+    /// # use pesakit::{B2bParams, DarajaResult, Payload};
     /// # let body = br#"{"Result":{"ResultCode":17,"ResultDesc":"System internal error.",
     /// #   "OriginatorConversationID":"1","ConversationID":"AG_1","TransactionID":"0000000000000000"}}"#;
     /// let result = DarajaResult::<B2bParams>::from_slice(body)?;
     /// assert_eq!(result.transaction_id.as_deref(), Some("0000000000000000"));
     /// assert_eq!(result.real_transaction_id(), None);
-    /// # Ok::<(), pesakit_core::PayloadError>(())
+    /// # Ok::<(), pesakit::PayloadError>(())
     /// ```
     pub fn real_transaction_id(&self) -> Option<&str> {
         self.transaction_id.as_deref().filter(|id| {

@@ -14,7 +14,7 @@ use super::super::timestamp::DarajaTime;
 /// (`{"Key":"Occasion"}`); missing and `null` are `None`.
 ///
 /// ```
-/// use pesakit_core::{B2cParams, DarajaResult, Payload};
+/// use pesakit::{B2cParams, DarajaResult, Payload};
 ///
 /// let body = br#"{"Result":{"ResultType":0,"ResultCode":0,"ResultDesc":"ok",
 ///   "OriginatorConversationID":"1","ConversationID":"AG_1","TransactionID":"X",
@@ -23,7 +23,7 @@ use super::super::timestamp::DarajaTime;
 /// let item = &result.reference_data[0];
 /// assert_eq!(item.key, "Occasion");
 /// assert_eq!(item.value, None);
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parameter {
@@ -36,7 +36,7 @@ pub struct Parameter {
 /// A parameter value, kept exactly as sent.
 ///
 /// ```
-/// use pesakit_core::ParamValue;
+/// use pesakit::ParamValue;
 ///
 /// let funds = ParamValue::Number("8959269.60".into());
 /// assert_eq!(funds.as_str(), "8959269.60");
@@ -77,7 +77,7 @@ impl fmt::Display for ParamValue {
 /// twice); every occurrence is kept, in order. Unknown keys are kept too.
 ///
 /// ```
-/// use pesakit_core::{AccountBalanceParams, DarajaResult, Payload};
+/// use pesakit::{AccountBalanceParams, DarajaResult, Payload};
 ///
 /// let body = br#"{"Result":{"ResultType":0,"ResultCode":0,"ResultDesc":"ok",
 ///   "OriginatorConversationID":"1","ConversationID":"AG_1","TransactionID":"X",
@@ -85,7 +85,7 @@ impl fmt::Display for ParamValue {
 /// let result = DarajaResult::<AccountBalanceParams>::from_slice(body)?;
 /// assert_eq!(result.parameters.get("ActionType").map(|v| v.as_str()), Some("AccountBalance"));
 /// assert_eq!(result.parameters.get("Missing"), None);
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Parameters(Vec<Parameter>);
@@ -219,7 +219,8 @@ impl<'a> ParamReader<'a> {
             .transpose()
     }
 
-    /// Rejects two spellings of one item that disagree (spec §4.6).
+    /// Rejects two spellings of one item that disagree: Daraja has sent the
+    /// same item under two names, and a payment cannot have two values.
     pub(crate) fn agreeing_text(&self, keys: &[&'static str]) -> Result<Option<String>, PayloadError> {
         let mut found = keys.iter().filter_map(|&key| self.find(&[key]));
         let Some((first_key, first)) = found.next() else {

@@ -1,4 +1,4 @@
-//! Reversal results (spec §2.7).
+//! Reversal results.
 
 use super::super::amount::Amount;
 use super::super::error::PayloadError;
@@ -11,12 +11,12 @@ use super::{PARAMETERS, ParamReader, Parameters, ResultParams};
 /// ```
 /// # let body = std::fs::read("../shared/fixtures/reversal_result/official_v3_success.json")
 /// #     .or_else(|_| std::fs::read("../../shared/fixtures/reversal_result/official_v3_success.json")).unwrap();
-/// use pesakit_core::{DarajaResult, Payload, ReversalParams};
+/// use pesakit::{DarajaResult, Payload, ReversalParams};
 ///
 /// let result = DarajaResult::<ReversalParams>::from_slice(&body)?;
 /// assert_eq!(result.params.original_transaction_id.as_deref(), Some("SKC82PACB8"));
 /// assert_eq!(result.params.amount.map(|a| a.minor_units()), Some(100));
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]

@@ -1,4 +1,4 @@
-//! Transaction status results (spec §2.6).
+//! Transaction status results.
 
 use super::super::amount::Amount;
 use super::super::error::PayloadError;
@@ -16,14 +16,14 @@ use super::{PARAMETERS, ParamReader, Parameters, REFERENCE_ITEMS, ResultParams};
 /// ```
 /// # let body = std::fs::read("../shared/fixtures/transaction_status_result/official_v3_duplicate_debitpartyname_key.json")
 /// #     .or_else(|_| std::fs::read("../../shared/fixtures/transaction_status_result/official_v3_duplicate_debitpartyname_key.json")).unwrap();
-/// use pesakit_core::{DarajaResult, Payload, TransactionStatusParams};
+/// use pesakit::{DarajaResult, Payload, TransactionStatusParams};
 ///
 /// let result = DarajaResult::<TransactionStatusParams>::from_slice(&body)?;
 /// let status = &result.params;
 /// assert_eq!(status.receipt_no.as_deref(), Some("MBN31H462N"));
 /// assert_eq!(status.credit_party_name.as_deref(), Some("254708374149 - John Doe"));
 /// assert_eq!(status.amount.map(|a| a.to_string()), Some("300.00".into()));
-/// # Ok::<(), pesakit_core::PayloadError>(())
+/// # Ok::<(), pesakit::PayloadError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
