@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// `../shared` seen from the workspace root.
+/// `../shared` seen from the workspace root (this package is `tests/`).
 pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
 }
 
 /// Every `.json` callback body of one fixture kind, as `(file name, bytes)`,

@@ -1,7 +1,7 @@
 //! pesakit mounted into an axum 0.8 application beside its own routes.
 //!
 //! ```sh
-//! cargo run --example axum_app --features axum-08
+//! cargo run -p pesakit-framework-examples --example axum_app
 //! curl -s localhost:3001/shop/total
 //! ```
 

@@ -2,7 +2,7 @@
 //! the application's own endpoint.
 //!
 //! ```sh
-//! cargo run --example hyper_app
+//! cargo run -p pesakit-framework-examples --example hyper_app
 //! curl -s localhost:3003/shop/total
 //! ```
 

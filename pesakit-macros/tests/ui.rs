@@ -1,5 +1,6 @@
 //! Every compile error the macros emit, with its message and span
-//! (`tests/ui/*.stderr`). Regenerate with `TRYBUILD=overwrite` and review.
+//! (`tests/ui/*.stderr`), compiled against the `pesakit` facade. Regenerate
+//! with `TRYBUILD=overwrite` and review.
 
 #[test]
 fn compile_errors() {

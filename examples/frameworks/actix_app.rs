@@ -1,7 +1,7 @@
 //! pesakit mounted into an actix-web 4 application beside its own routes.
 //!
 //! ```sh
-//! cargo run --example actix_app --features actix-web-4
+//! cargo run -p pesakit-framework-examples --example actix_app
 //! curl -s localhost:3002/shop/total
 //! ```
 
