@@ -205,16 +205,19 @@ async fn a_connection_closes_after_its_last_allowed_request() {
 #[tokio::test]
 async fn a_connection_closes_at_its_maximum_age_after_finishing_its_request() {
     let Running { addr, release, stop: _running } =
-        start(|server| server.max_connection_age(Duration::from_millis(300))).await;
+        start(|server| server.max_connection_age(Duration::from_millis(600))).await;
 
-    // Idle at its age: closed.
-    let mut idle = idle_connection(loopback(1), addr).await;
+    // Young, it serves as usual; idle at its age, it is closed.
+    let mut idle = connect_from(loopback(1), addr).await;
+    idle.write_all(post_bytes("/stk", CANCELLED).as_bytes()).await.expect("request");
+    let reply = read_raw_response(&mut idle).await;
+    assert!(!reply.to_ascii_lowercase().contains("connection: close"), "closed while young: {reply}");
     assert!(read_until_closed(&mut idle).await.1, "an idle connection outlived its maximum age");
 
     // Busy at its age: the request finishes, says so, then the connection closes.
     let mut busy = connect_from(loopback(1), addr).await;
     busy.write_all(post_bytes("/held", CANCELLED).as_bytes()).await.expect("request");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     release.notify_one();
     let reply = read_raw_response(&mut busy).await;
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");

@@ -206,8 +206,8 @@ fn refuse_ambiguous_framing<B>(request: &Request<B>) -> Option<Response<Bytes>> 
 /// request in progress for the header read (or idle) timeout, and `close`
 /// with [`CLOSE`] at shutdown or when the connection reaches its maximum
 /// age, after which the timeouts still hold. It checks every quarter of the
-/// shortest timeout and counts checks, so requests never read the clock;
-/// every timeout fires at most one check late. The time before the first
+/// shortest timeout (or age) and counts checks, so requests never read the
+/// clock; every timeout fires at most one check late. The time before the first
 /// check (a TLS handshake) counts against the first request's headers.
 async fn watch_connection(
     shared: Arc<Shared>,
@@ -218,14 +218,13 @@ async fn watch_connection(
 ) {
     let activity = &shared.activity;
     let waiting_timeout = settings.header_read_timeout.min(settings.keep_alive_timeout);
-    let tick = (waiting_timeout.min(settings.request_timeout) / 4).max(Duration::from_millis(5));
+    let max_age = settings.max_connection_age;
+    let tick = (waiting_timeout.min(settings.request_timeout).min(max_age) / 4).max(Duration::from_millis(5));
     let checks_for = |timeout: Duration| timeout.as_nanos().div_ceil(tick.as_nanos().max(1));
     let (request_checks, waiting_checks) = (checks_for(settings.request_timeout), checks_for(waiting_timeout));
-    let age_checks = checks_for(settings.max_connection_age);
     let mut checks = tokio::time::interval(tick);
     checks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut phases = PhaseClock::waited(accepted.elapsed().as_nanos() / tick.as_nanos().max(1));
-    let mut age = 0u128;
     let mut closing = false;
     loop {
         tokio::select! {
@@ -247,9 +246,8 @@ async fn watch_connection(
                     activity.close.raise(CUT);
                     return;
                 }
-                age += 1;
-                if age >= age_checks && !closing {
-                    tracing::debug!(%peer, max_age = ?settings.max_connection_age, "connection reached its maximum age");
+                if !closing && accepted.elapsed() >= max_age {
+                    tracing::debug!(%peer, ?max_age, "connection reached its maximum age");
                     activity.close.raise(CLOSE);
                     closing = true;
                 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Mutation testing of one set of modules with the tests that cover them,
+# as TESTING.md describes. Slow (each mutant is a build and a test run), so
+# not part of CI: run it before resolving an issue that touches the set.
+#
+#   tools/mutants.sh values       # payload/amount.rs, timestamp.rs, result_code.rs, msisdn.rs
+#   tools/mutants.sh path_rules
+#   tools/mutants.sh response
+#   tools/mutants.sh guard        # guard/ (source allowlist, forwarding headers)
+#   tools/mutants.sh route        # route/ (the pipeline and the HTTP contract)
+#   tools/mutants.sh inbox        # inbox/ (store, retries, worker)
+#
+# Extra arguments go to cargo-mutants (for example `--list`, or `-j 2`).
+# Results land in mutants.out/ (git ignores it); the survivors are in
+# mutants.out/missed.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo-mutants >/dev/null || {
+    echo "cargo-mutants is not installed: cargo install cargo-mutants --locked" >&2
+    exit 1
+}
+
+set_name="${1:-}"
+shift || true
+core=pesakit-core/src
+case "$set_name" in
+    values)
+        files=("$core/payload/amount.rs" "$core/payload/timestamp.rs" "$core/payload/result_code.rs" "$core/payload/msisdn.rs")
+        tests=(--test payload_fixtures --test payload_bad_input --test payload_properties --test builders)
+        ;;
+    path_rules)
+        files=("$core/path_rules.rs")
+        tests=(--test macros_usage --test dispatch)
+        ;;
+    response)
+        files=("$core/response.rs")
+        tests=(--test dispatch --test pipeline --test never_503)
+        ;;
+    guard)
+        files=("$core/guard/mod.rs" "$core/guard/source.rs" "$core/guard/forwarded.rs" "$core/route/secret.rs")
+        tests=(--test guard_source --test guard_secret --test pipeline)
+        ;;
+    route)
+        files=("$core/route/*.rs")
+        tests=(--test dispatch --test pipeline --test never_503 --test hostile_values --test dispatch_tracing --test contract)
+        ;;
+    inbox)
+        files=("$core/inbox/*.rs")
+        tests=(--test inbox --test inbox_crash)
+        ;;
+    *)
+        echo "usage: tools/mutants.sh values|path_rules|response|guard|route|inbox [cargo-mutants arguments]" >&2
+        exit 2
+        ;;
+esac
+
+file_args=()
+for file in "${files[@]}"; do
+    file_args+=(--file "$file")
+done
+# The core's own unit tests run with the integration tests that cover the
+# set: `pesakit-tests` holds the latter.
+exec cargo mutants --package pesakit-core "${file_args[@]}" \
+    --test-package pesakit-core --test-package pesakit-tests \
+    "$@" -- --all-features --lib "${tests[@]}"
