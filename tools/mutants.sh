@@ -60,7 +60,7 @@ for file in "${files[@]}"; do
     file_args+=(--file "$file")
 done
 # The core's own unit tests run with the integration tests that cover the
-# set: `pesakit-tests` holds the latter.
-exec cargo mutants --package pesakit-core "${file_args[@]}" \
-    --test-package pesakit-core --test-package pesakit-tests \
-    "$@" -- --all-features --lib "${tests[@]}"
+# set, which the `pesakit-tests` package holds: cargo-mutants names the
+# mutated package, the rest of the command adds the other.
+exec cargo mutants --package pesakit-core "${file_args[@]}" --profile mutants \
+    "$@" -- --package pesakit-tests --all-features --lib "${tests[@]}"

@@ -211,6 +211,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn zero_is_written_without_a_sign() {
+        assert_eq!(Amount(0).to_string(), "0.00");
+        assert_eq!(Balance(0).to_string(), "0.00");
+        assert_eq!(Balance(-1).to_string(), "-0.01");
+    }
+
+    #[test]
+    fn an_amount_is_zero_or_more_cents_and_a_balance_takes_it_unchanged() {
+        assert_eq!(Amount::from_minor_units(0), Some(Amount(0)));
+        assert_eq!(Amount::from_minor_units(1), Some(Amount(1)));
+        assert_eq!(Amount::from_minor_units(-1), None);
+        assert_eq!(Amount::from_minor_units(i64::MIN), None);
+        assert_eq!(Balance::from(Amount(150_050)), Balance(150_050));
+    }
+
+    #[test]
+    fn debug_output_shows_shillings_not_cents() {
+        assert_eq!(format!("{:?}", Amount(150_050)), "KES 1500.50");
+        assert_eq!(format!("{:?}", Balance(-5)), "KES -0.05");
+        assert_eq!(format!("{:?}", Some(Amount(1))), "Some(KES 0.01)");
+    }
+
+    #[test]
     fn equal_literals_are_equal_amounts() {
         for text in ["1", "1.0", "1.00"] {
             assert_eq!(text.parse::<Amount>(), Ok(Amount(100)), "{text}");

@@ -129,6 +129,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn display_is_the_text_as_sent_and_debug_hides_it() {
+        for raw in ["254708374149", "2547 ***** 126", ""] {
+            assert_eq!(Msisdn::new(raw).to_string(), raw);
+        }
+        let shown = format!("{:?}", Msisdn::new("254708374149"));
+        assert_eq!(shown, r#"Msisdn { form: Plain, raw: "<redacted>" }"#);
+    }
+
+    #[test]
     fn plain_forms_normalise_to_the_same_number() {
         for raw in ["254708374149", "0708374149", "708374149", "+254708374149"] {
             assert_eq!(Msisdn::new(raw).normalised(), Some("254708374149"), "{raw}");

@@ -121,6 +121,27 @@ impl fmt::Display for ResultCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn final_stk_outcomes_are_the_documented_final_codes_only() {
+        for code in [0, 1, 1032, 1037, 2001, 4242, -1] {
+            let final_code = matches!(code, 0 | 1 | 1032 | 2001);
+            assert_eq!(ResultCode::Numeric(code).is_final_stk_outcome(), final_code, "{code}");
+        }
+        assert!(ResultCode::Text("SFC_IC0003".into()).is_final_stk_outcome());
+        assert!(!ResultCode::Text("SFC_IC0004".into()).is_final_stk_outcome());
+        assert!(!ResultCode::Text(String::new()).is_final_stk_outcome());
+    }
+
+    #[test]
+    fn documented_results_are_the_listed_codes_only() {
+        for (code, documented) in [(0, true), (2040, true), (8006, true), (77, false), (1032, false), (-1, false)] {
+            assert_eq!(ResultCode::Numeric(code).is_documented_result(), documented, "{code}");
+        }
+        for (code, documented) in [("R000001", true), ("R000002", true), ("SFC_IC0003", true), ("R000003", false)] {
+            assert_eq!(ResultCode::Text(code.into()).is_documented_result(), documented, "{code}");
+        }
+    }
     use std::borrow::Cow;
 
     fn read(scalar: Scalar<'_>) -> Result<ResultCode, PayloadError> {

@@ -279,6 +279,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_dotted_layout_needs_its_separators_and_length() {
+        for text in [
+            "06-07-2024 22:48:52",
+            "06.07.2024T22:48:52",
+            "06.07.2024 22.48.52",
+            "0a.07.2024 22:48:52",
+            "06.07.2024 22:48:5 ",
+            "06.07.2024",
+            "",
+            "06.07.2024 22:48:521",
+        ] {
+            assert_eq!(DarajaTime::parse_dotted(text), Err(TimestampError::Layout), "{text:?}");
+        }
+        let time = DarajaTime::parse_dotted("06.07.2024 22:48:52").expect("dotted");
+        assert_eq!((time.layout(), time.original()), (TimestampLayout::Dotted, "06.07.2024 22:48:52".to_owned()));
+    }
+
+    #[test]
+    fn times_compare_by_instant() {
+        let earlier = DarajaTime::parse_compact("20240706224851").expect("compact");
+        let later = DarajaTime::parse_dotted("06.07.2024 22:48:52").expect("dotted");
+        assert!(earlier < later && later > earlier && earlier <= later);
+        assert_eq!(earlier.partial_cmp(&later), Some(std::cmp::Ordering::Less));
+    }
+
+    #[test]
+    fn with_layout_rewrites_the_same_instant() {
+        let compact = DarajaTime::parse_compact("20240706224852").expect("compact");
+        let dotted = compact.with_layout(TimestampLayout::Dotted);
+        assert_eq!((dotted.layout(), dotted.original()), (TimestampLayout::Dotted, "06.07.2024 22:48:52".to_owned()));
+        assert_eq!(dotted.to_utc(), compact.to_utc());
+    }
+
+    #[test]
     fn rejects_impossible_instants() {
         for text in
             ["20231301000000", "20230431000000", "20230101240000", "20230101006000", "20230101000060", "20230100000000"]
