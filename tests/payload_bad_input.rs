@@ -406,3 +406,13 @@ fn lists_may_be_a_single_object_but_not_a_scalar() {
         "object",
     );
 }
+
+/// Found by the `stk_callback` fuzz target: a root object without the
+/// member every STK body has is refused as the body's shape, naming the
+/// member, with the empty path that means the body as a whole.
+#[test]
+fn a_root_without_its_member_is_the_whole_body_s_shape() {
+    let error = stk_error(r#"{"doBy":{"stkCallback":{"MerchantRequestID":"1"}}}"#);
+    assert_eq!((error.kind(), error.path()), (PayloadErrorKind::Shape, ""));
+    assert!(error.to_string().starts_with("wrong shape in the body: missing field `Body`"), "{error}");
+}

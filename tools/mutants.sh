@@ -62,5 +62,5 @@ done
 # The core's own unit tests run with the integration tests that cover the
 # set, which the `pesakit-tests` package holds: cargo-mutants names the
 # mutated package, the rest of the command adds the other.
-exec cargo mutants --package pesakit-core "${file_args[@]}" --profile mutants \
+exec cargo mutants --package pesakit-core "${file_args[@]}" --profile mutants --gitignore true \
     "$@" -- --package pesakit-tests --all-features --lib "${tests[@]}"

@@ -163,6 +163,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_problem_says_what_to_write_instead() {
+        let said = |path: &str| check_path(path).map_err(|problem| problem.to_string()).expect_err(path);
+        assert!(said("").contains("`/payments/stk`"));
+        assert!(said("https://pay.example.co.ke/stk").contains("only the path"));
+        assert!(said("/stk?x=1").contains("?query"));
+        assert!(said("/a//b").contains("empty segment"));
+        assert!(said("/orders/:id").contains("`{secret}`"));
+        assert!(said("/mpesa/stk").contains("`mpesa`"));
+        assert!(said("/a%zz").contains("two hex digits"));
+    }
+
+    #[test]
     fn callback_paths_daraja_can_post_to_pass() {
         for path in ["/payments/stk", "/a", "/v1/c2b:confirm/x", "/orders/%7E42", "/results/b2c-1_x.y~z"] {
             assert_eq!(check_path(path), Ok(()), "{path}");

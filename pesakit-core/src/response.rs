@@ -299,3 +299,50 @@ fn checked_token(
     };
     Err(ResponseValueError { what, reason })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_acknowledgement_is_its_exact_body() {
+        assert_eq!(&*StkAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Success"}"#);
+        assert_eq!(&*ConfirmationAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Success"}"#);
+        assert_eq!(&*ResultAck.to_json(), br#"{"ResultCode":0,"ResultDesc":"Accepted"}"#);
+    }
+
+    #[test]
+    fn only_a_reject_refuses() {
+        assert!(Validation::Accept.is_accept());
+        assert!(Validation::accept_tagged("order-42").expect("a valid id").is_accept());
+        assert!(!Validation::Reject(RejectCode::OtherError).is_accept());
+    }
+
+    #[test]
+    fn a_custom_reject_code_is_a_short_token_of_letters_digits_and_underscores_not_all_zero() {
+        for code in ["C2B00099", "A_1", "_", "0a", &"x".repeat(32)] {
+            let custom = RejectCode::custom(code).unwrap_or_else(|error| panic!("{code:?}: {error}"));
+            assert_eq!((custom.as_str(), custom.to_string()), (code, code.to_owned()));
+        }
+        for (code, reason) in [
+            ("", "invalid reject code: it is empty"),
+            ("0", "invalid reject code: zero means accept, so it cannot reject"),
+            ("000", "invalid reject code: zero means accept, so it cannot reject"),
+            ("a-b", "invalid reject code: it has a character Daraja does not expect there"),
+            ("a b", "invalid reject code: it has a character Daraja does not expect there"),
+            (&"x".repeat(33), "invalid reject code: it is too long"),
+            (&"x".repeat(40), "invalid reject code: it is too long"),
+        ] {
+            let error = RejectCode::custom(code).expect_err(code);
+            assert_eq!(error.to_string(), reason, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn a_third_party_id_is_sent_as_given() {
+        for id in ["order-42", "1234567890", &"9".repeat(64)] {
+            assert_eq!(ThirdPartyTransId::new(id).expect("a valid id").as_str(), id);
+        }
+        assert!(ThirdPartyTransId::new(&"9".repeat(65)).is_err());
+    }
+}

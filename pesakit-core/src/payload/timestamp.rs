@@ -300,8 +300,9 @@ mod tests {
     fn times_compare_by_instant() {
         let earlier = DarajaTime::parse_compact("20240706224851").expect("compact");
         let later = DarajaTime::parse_dotted("06.07.2024 22:48:52").expect("dotted");
-        assert!(earlier < later && later > earlier && earlier <= later);
+        assert!(earlier < later);
         assert_eq!(earlier.partial_cmp(&later), Some(std::cmp::Ordering::Less));
+        assert_eq!(later.partial_cmp(&earlier), Some(std::cmp::Ordering::Greater));
     }
 
     #[test]
