@@ -90,10 +90,11 @@ async fn a_thousand_hung_validation_handlers_leave_nothing_behind_after_the_grac
     let routes = pesakit::routes![hangs]
         .with_state(alive.clone())
         .validation_deadline(DEADLINE)
-        .late_validation_grace(Duration::from_millis(500));
+        .late_validation_grace(Duration::from_secs(2));
     let addr = start(routes.clone()).await;
     validations(addr, 50, 20).await;
-    // The last ones are still within their grace.
+    // The last ones are still within their grace (2 s, far longer than the
+    // moment between the last answer and this check, even on a busy machine).
     assert!(routes.late_validations() > 0, "no handler ran on past its deadline");
     eventually("every late handler was cancelled after its grace", || {
         alive.count() == 0 && routes.late_validations() == 0

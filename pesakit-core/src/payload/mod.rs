@@ -40,7 +40,10 @@ pub use timestamp::{DarajaTime, EAT, TimestampError, TimestampLayout};
 ///
 /// Implemented by [`StkCallback`], [`C2bPayment`], [`DarajaResult`] and
 /// [`QueueTimeout`]. A body that parses is complete and valid; a body that
-/// does not is refused whole with a [`PayloadError`] naming the field.
+/// does not is refused whole with a [`PayloadError`] naming the field. Each
+/// also implements `TryFrom<&str>`, the same parse on a body's text with no
+/// trait to import: `C2bPayment::try_from(body)?` in a unit test that calls
+/// a handler by name.
 ///
 /// ```
 /// use pesakit::{C2bPayment, Payload};

@@ -129,13 +129,11 @@ impl C2bPaymentBuilder {
     /// On anything else, naming the forms accepted. Check user input first
     /// with [`kenyan_mobile_number`](super::kenyan_mobile_number).
     pub fn msisdn(mut self, msisdn: &str) -> Self {
-        let parsed = Msisdn::new(msisdn);
-        self.msisdn = match (parsed.normalised(), parsed.form()) {
-            (Some(normalised), _) => normalised.to_owned(),
-            (None, MsisdnForm::Masked | MsisdnForm::Hashed) => msisdn.to_owned(),
-            (None, _) => match super::kenyan_mobile_number(msisdn) {
-                Ok(normalised) => normalised,
-                Err(error) => panic!("C2bPaymentBuilder::msisdn: {error}"),
+        self.msisdn = match super::kenyan_mobile_number(msisdn) {
+            Ok(normalised) => normalised,
+            Err(error) => match Msisdn::new(msisdn).form() {
+                MsisdnForm::Masked | MsisdnForm::Hashed => msisdn.to_owned(),
+                _ => panic!("C2bPaymentBuilder::msisdn: {error}"),
             },
         };
         self
