@@ -53,7 +53,8 @@
 //!   plug the table into axum, actix-web, hyper or any framework.
 //! - [`Inbox`] and [`Routes::with_inbox`]: every callback stored durably
 //!   before it is acknowledged, handled once, retried until done (feature
-//!   `sqlite` for the embedded store).
+//!   `sqlite` for the embedded store, `postgres` for a store several
+//!   instances share).
 //! - [`testing`]: post callbacks to a table in your tests.
 //!
 //! ## Features
@@ -62,6 +63,7 @@
 //! | --- | --- | --- |
 //! | `runtime` | yes | `pesakit::serve` and `Server`: hyper 1 HTTP/1.1 on tokio with limits and graceful shutdown |
 //! | `sqlite` | yes | `Inbox::sqlite`: the durable inbox's embedded store (SQLite, bundled) |
+//! | `postgres` | no | `Inbox::postgres` and `PostgresStore`: one inbox shared by several instances (tokio-postgres, deadpool) |
 //! | `tls` | no | `Server::tls` and `TlsConfig`: rustls (ring provider), certificates from PEM |
 //! | `axum-08` | no | [`MountRoutes`] for `axum::Router` (axum 0.8) |
 //! | `actix-web-4` | no | [`MountRoutes`] for `actix_web::App` and `Scope` (actix-web 4) |

@@ -55,6 +55,15 @@ case "$set_name" in
         ;;
 esac
 
+# cargo-mutants copies the tree into $TMPDIR; the tests find the shared
+# fixtures at ../shared from the copy, so the copy goes into a directory of
+# its own where ../shared leads to them.
+shared="$(cd .. && pwd)/shared"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+ln -s "$shared" "$scratch/shared"
+export TMPDIR="$scratch"
+
 file_args=()
 for file in "${files[@]}"; do
     file_args+=(--file "$file")
@@ -62,5 +71,5 @@ done
 # The core's own unit tests run with the integration tests that cover the
 # set, which the `pesakit-tests` package holds: cargo-mutants names the
 # mutated package, the rest of the command adds the other.
-exec cargo mutants --package pesakit-core "${file_args[@]}" --profile mutants --gitignore true \
+cargo mutants --package pesakit-core "${file_args[@]}" --profile mutants --gitignore true \
     "$@" -- --package pesakit-tests --all-features --lib "${tests[@]}"

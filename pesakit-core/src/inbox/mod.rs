@@ -38,6 +38,8 @@
 //! Handlers that want to be idempotent themselves take [`Delivery`]: the
 //! inbox id, the attempt and when the callback first arrived.
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod retry;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -48,6 +50,8 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{PostgresStore, PostgresStoreBuilder};
 pub use self::retry::RetryPolicy;
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteStore;
@@ -114,6 +118,22 @@ impl Inbox {
     #[cfg(feature = "sqlite")]
     pub fn sqlite(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
         SqliteStore::open(path).map(Self::with_store)
+    }
+
+    /// The shared store: PostgreSQL at `url`, in the schema `pesakit`
+    /// (created if missing), for services that run more than one instance.
+    /// Every instance points at the same database; see
+    /// [`PostgresStore::builder`] for the schema, the pool and its waits.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), pesakit::inbox::StoreError> {
+    /// let inbox = pesakit::Inbox::postgres("postgres://pesakit@db.internal/payments").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub async fn postgres(url: &str) -> Result<Self, StoreError> {
+        PostgresStore::builder(url).connect().await.map(Self::with_store)
     }
 
     /// An inbox on any [`InboxStore`].
@@ -189,6 +209,14 @@ impl Inbox {
     /// Callbacks that need reconciling, with the reason, newest first.
     pub async fn needs_reconciliation(&self) -> Result<Vec<StoredCallback>, StoreError> {
         self.store.list(ListFilter { needs_reconciliation: true, ..ListFilter::default() }).await
+    }
+
+    /// Puts a dead, failed or quarantined callback back to pending: a
+    /// running server takes it up at its next look (see
+    /// [`poll_interval`](Self::poll_interval)). `false` when `id` is not
+    /// stored or is in none of those states.
+    pub async fn retry(&self, id: RecordId) -> Result<bool, StoreError> {
+        self.store.retry(id, SystemTime::now()).await
     }
 
     /// Deletes callbacks handled successfully before `before`; returns how

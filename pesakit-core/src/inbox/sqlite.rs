@@ -14,8 +14,8 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use super::store::{
-    Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
-    StoreFuture, StoredCallback, StoredVerdict,
+    Arrived, CallbackState, FELL_BACK_REASON, InboxStats, InboxStore, ListFilter, NewCallback, Outcome,
+    QuarantinedCallback, StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
 };
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
@@ -184,15 +184,12 @@ impl InboxStore for SqliteStore {
     ) -> StoreFuture<'_, Vec<StoredCallback>> {
         self.submit(move |connection| {
             let sql = format!(
-                "SELECT {COLUMNS} FROM callbacks WHERE state IN ('pending', 'failed') AND due_at <= ?1 \
-                 ORDER BY due_at, id LIMIT ?2"
+                "UPDATE callbacks SET due_at = ?2, attempts = attempts + 1 WHERE id IN (SELECT id FROM callbacks \
+                 WHERE state IN ('pending', 'failed') AND due_at <= ?1 ORDER BY due_at, id LIMIT ?3) RETURNING {COLUMNS}"
             );
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let due = select(connection, &sql, params![millis(now), limit])?;
-            let mut claim = connection.prepare_cached("UPDATE callbacks SET due_at = ?2 WHERE id = ?1")?;
-            for callback in &due {
-                claim.execute(params![row_id(callback.id), millis(lease_until)])?;
-            }
+            let mut due = select(connection, &sql, params![millis(now), millis(lease_until), limit])?;
+            due.sort_by_key(|callback| callback.id);
             Ok(due)
         })
     }
@@ -251,6 +248,18 @@ impl InboxStore for SqliteStore {
                 forget.execute([id])?;
             }
             Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+        })
+    }
+
+    fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool> {
+        self.submit(move |connection| {
+            let changed = connection
+                .prepare_cached(
+                    "UPDATE callbacks SET state = 'pending', due_at = ?2 \
+                     WHERE id = ?1 AND state IN ('dead', 'quarantined', 'failed')",
+                )?
+                .execute(params![row_id(id), millis(now)])?;
+            Ok(changed > 0)
         })
     }
 
@@ -363,8 +372,8 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
     let inserted = connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
-             received_at, last_seen_at, due_at, is_final, secondary_ids, client) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12) \
+             received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1) \
              ON CONFLICT (kind, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -487,28 +496,19 @@ fn settle(connection: &Connection, id: RecordId, outcome: &Outcome, now: SystemT
     let changed = match outcome {
         Outcome::Done => connection
             .prepare_cached(
-                "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, last_error = NULL, \
+                "UPDATE callbacks SET state = 'done', due_at = NULL, last_error = NULL, \
                  settled_at = ?2 WHERE id = ?1",
             )?
             .execute(params![id, millis(now)])?,
         Outcome::Verdict { verdict, fell_back } => connection
             .prepare_cached(
-                "UPDATE callbacks SET state = 'done', attempts = attempts + 1, due_at = NULL, verdict_code = ?2, \
+                "UPDATE callbacks SET state = 'done', due_at = NULL, verdict_code = ?2, \
              verdict_tag = ?3, settled_at = ?4, reconcile_reason = CASE WHEN ?5 THEN ?6 ELSE reconcile_reason END \
              WHERE id = ?1",
             )?
-            .execute(params![
-                id,
-                verdict.code,
-                verdict.tag,
-                millis(now),
-                fell_back,
-                "the validation was answered by the fallback verdict after the handler missed its deadline",
-            ])?,
+            .execute(params![id, verdict.code, verdict.tag, millis(now), fell_back, FELL_BACK_REASON,])?,
         Outcome::Failed { error, retry_at } => connection
-            .prepare_cached(
-                "UPDATE callbacks SET state = ?2, attempts = attempts + 1, due_at = ?3, last_error = ?4 WHERE id = ?1",
-            )?
+            .prepare_cached("UPDATE callbacks SET state = ?2, due_at = ?3, last_error = ?4 WHERE id = ?1")?
             .execute(params![
                 id,
                 if retry_at.is_some() { CallbackState::Failed.as_str() } else { CallbackState::Dead.as_str() },
@@ -576,12 +576,4 @@ fn millis(time: SystemTime) -> i64 {
 
 fn time(millis: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
-}
-
-fn record_id(id: i64) -> RecordId {
-    RecordId(u64::try_from(id).unwrap_or(0))
-}
-
-fn row_id(id: RecordId) -> i64 {
-    i64::try_from(id.0).unwrap_or(i64::MAX)
 }

@@ -38,7 +38,8 @@ pub trait InboxStore: Send + Sync + 'static {
     fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()>;
 
     /// Claims up to `limit` pending or failed callbacks due at `now`, until
-    /// `lease_until`, for their handlers to run.
+    /// `lease_until`, for their handlers to run, counting the attempt each
+    /// is about to make; returned in id order, attempts counted.
     fn claim_due(&self, now: SystemTime, lease_until: SystemTime, limit: usize)
     -> StoreFuture<'_, Vec<StoredCallback>>;
 
@@ -56,10 +57,92 @@ pub trait InboxStore: Send + Sync + 'static {
     /// before `before`; returns how many.
     fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64>;
 
+    /// Puts a dead, failed or quarantined callback back to pending, due at
+    /// `now` (after a fix, or an upgrade for a body that did not parse);
+    /// `false` when `id` is not stored or is in none of those states. Its
+    /// attempts are kept: the next one is numbered after them, and if it
+    /// fails the callback is parked as dead again.
+    fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool>;
+
     /// Counters since the store was opened.
     fn stats(&self) -> InboxStats {
         InboxStats::default()
     }
+}
+
+/// A shared store is a store: several inboxes, or a wrapper that adds
+/// metrics, can hold one.
+///
+/// ```
+/// use std::sync::Arc;
+/// use pesakit::inbox::{InboxStore, SqliteStore};
+///
+/// # let dir = std::env::temp_dir().join(format!("pesakit-doc-arc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let store: Arc<dyn InboxStore> = Arc::new(SqliteStore::open(dir.join("inbox.db"))?);
+/// let inbox = pesakit::Inbox::with_store(Arc::clone(&store));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), pesakit::inbox::StoreError>(())
+/// ```
+impl<S: InboxStore + ?Sized> InboxStore for std::sync::Arc<S> {
+    fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded> {
+        (**self).record(callback)
+    }
+
+    fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId> {
+        (**self).quarantine(callback)
+    }
+
+    fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()> {
+        (**self).settle(id, outcome)
+    }
+
+    fn claim_due(
+        &self,
+        now: SystemTime,
+        lease_until: SystemTime,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<StoredCallback>> {
+        (**self).claim_due(now, lease_until, limit)
+    }
+
+    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<StoredCallback>> {
+        (**self).get(id)
+    }
+
+    fn list(&self, filter: ListFilter) -> StoreFuture<'_, Vec<StoredCallback>> {
+        (**self).list(filter)
+    }
+
+    fn find(&self, daraja_id: String) -> StoreFuture<'_, Vec<StoredCallback>> {
+        (**self).find(daraja_id)
+    }
+
+    fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64> {
+        (**self).prune(before)
+    }
+
+    fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool> {
+        (**self).retry(id, now)
+    }
+
+    fn stats(&self) -> InboxStats {
+        (**self).stats()
+    }
+}
+
+/// Why a validation answered by the fallback verdict needs reconciling.
+pub(super) const FELL_BACK_REASON: &str =
+    "the validation was answered by the fallback verdict after the handler missed its deadline";
+
+/// The inbox id of a row id as databases store it.
+pub(super) fn record_id(id: i64) -> RecordId {
+    RecordId(u64::try_from(id).unwrap_or(0))
+}
+
+/// The row id of an inbox id.
+pub(super) fn row_id(id: RecordId) -> i64 {
+    i64::try_from(id.0).unwrap_or(i64::MAX)
 }
 
 /// What a store keeps of any request to a callback route: where it was
@@ -241,7 +324,8 @@ pub struct StoredCallback {
     pub last_seen_at: SystemTime,
     /// How many copies arrived, the first included.
     pub seen_count: u32,
-    /// How many times its handler ended (failed or not).
+    /// How many times its handler started, the run in progress included
+    /// (a run its process died in counts).
     pub attempts: u32,
     /// When its handler runs next, for a pending or failed callback.
     pub next_attempt_at: Option<SystemTime>,

@@ -139,7 +139,8 @@ async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>, runtime: tokio::
 /// Starts the next attempt of a stored callback, or parks it as dead when
 /// its handler can no longer run.
 fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, runtime: &tokio::runtime::Handle, callback: &StoredCallback) {
-    let attempt = callback.attempts.saturating_add(1);
+    // Claiming counted this attempt.
+    let attempt = callback.attempts;
     let delivery = Delivery { id: callback.id, attempt, first_received: callback.arrived.received_at };
     match handlers.bind_stored(callback, delivery) {
         Ok((call, span)) => inbox.spawn_attempt(runtime, callback.id, attempt, call, span),

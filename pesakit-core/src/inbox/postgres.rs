@@ -1,0 +1,584 @@
+//! The shared store: PostgreSQL, for several instances behind a load
+//! balancer. Deduplication is the database's (a unique index and
+//! `ON CONFLICT`), so it holds whichever instance a copy reaches; handlers
+//! are claimed with `FOR UPDATE SKIP LOCKED` and a lease, so one instance
+//! runs a callback at a time and a dead instance's callbacks are taken over
+//! when their lease ends.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::store::{
+    Arrived, CallbackState, FELL_BACK_REASON, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback,
+    StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
+};
+use crate::kind::CallbackKind;
+use crate::record::{RecordId, Recorded};
+
+/// Default bounds on quarantined bodies, as in the SQLite store.
+const DEFAULT_QUARANTINE_ROWS: i64 = 10_000;
+const DEFAULT_QUARANTINE_BYTES: i64 = 64 * 1024 * 1024;
+
+/// The advisory lock class of pesakit's locks (`"pk"`, 28779): migrations
+/// here, and callbacks sharing a Daraja id in `pesakit_record`.
+const LOCK_CLASS: i32 = 0x706b;
+
+/// Schema migrations, applied in order once each, under an advisory lock so
+/// that instances starting together apply each exactly once.
+const MIGRATIONS: [&str; 1] = [r"
+    CREATE TABLE callbacks (
+        id BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL,
+        route_path TEXT NOT NULL,
+        dedupe_key TEXT,
+        state TEXT NOT NULL,
+        body BYTEA NOT NULL,
+        content_type TEXT,
+        forwarded TEXT,
+        peer TEXT,
+        client TEXT,
+        received_at TIMESTAMPTZ NOT NULL,
+        last_seen_at TIMESTAMPTZ NOT NULL,
+        seen_count INTEGER NOT NULL DEFAULT 1,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TIMESTAMPTZ,
+        last_error TEXT,
+        verdict_code TEXT,
+        verdict_tag TEXT,
+        reconcile_reason TEXT,
+        is_final BOOLEAN NOT NULL,
+        settled_at TIMESTAMPTZ,
+        id_names TEXT[] NOT NULL DEFAULT '{}',
+        id_values TEXT[] NOT NULL DEFAULT '{}'
+    );
+    CREATE UNIQUE INDEX callbacks_dedupe_key_kind ON callbacks (dedupe_key, kind) WHERE dedupe_key IS NOT NULL;
+    CREATE INDEX callbacks_to_reconcile ON callbacks (id) WHERE reconcile_reason IS NOT NULL;
+    CREATE INDEX callbacks_due ON callbacks (due_at, id) WHERE state IN ('pending', 'failed');
+    CREATE INDEX callbacks_quarantined ON callbacks (id) WHERE state = 'quarantined';
+    CREATE TABLE callback_ids (
+        value TEXT NOT NULL,
+        callback_id BIGINT NOT NULL,
+        PRIMARY KEY (value, callback_id)
+    );
+    -- Recording is one call, so one round trip and one transaction.
+    CREATE FUNCTION pesakit_record(
+        p_kind TEXT, p_route_path TEXT, p_body BYTEA, p_content_type TEXT, p_forwarded TEXT, p_peer TEXT,
+        p_client TEXT, p_received_at TIMESTAMPTZ, p_dedupe_key TEXT, p_due_at TIMESTAMPTZ, p_outcome_unknown TEXT,
+        p_id_names TEXT[], p_id_values TEXT[],
+        OUT o_id BIGINT, OUT o_duplicate BOOLEAN, OUT o_verdict_code TEXT, OUT o_verdict_tag TEXT)
+    LANGUAGE plpgsql AS $record$
+    DECLARE
+        shared TEXT[] := array_prepend(p_dedupe_key, p_id_values);
+        settled BOOLEAN;
+    BEGIN
+        -- Callbacks sharing an id wait for each other, so that a result and
+        -- its queue timeout arriving together at two instances still agree
+        -- on the reconciliation mark. Sorted, so two never deadlock.
+        PERFORM pg_advisory_xact_lock(28779, key)
+            FROM (SELECT DISTINCT hashtext(value) AS key FROM unnest(shared) AS value ORDER BY 1) AS keys;
+        INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client,
+                               received_at, last_seen_at, due_at, is_final, id_names, id_values, attempts)
+            VALUES (p_kind, p_route_path, p_dedupe_key, 'pending', p_body, p_content_type, p_forwarded, p_peer,
+                    p_client, p_received_at, p_received_at, p_due_at, p_outcome_unknown IS NULL, p_id_names,
+                    p_id_values, 1)
+            ON CONFLICT (dedupe_key, kind) WHERE dedupe_key IS NOT NULL DO NOTHING
+            RETURNING id INTO o_id;
+        IF o_id IS NULL THEN
+            UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = GREATEST(last_seen_at, p_received_at)
+                WHERE kind = p_kind AND dedupe_key = p_dedupe_key
+                RETURNING id, verdict_code, verdict_tag INTO o_id, o_verdict_code, o_verdict_tag;
+            o_duplicate := TRUE;
+            RETURN;
+        END IF;
+        o_duplicate := FALSE;
+        INSERT INTO callback_ids (value, callback_id)
+            SELECT DISTINCT value, o_id FROM unnest(p_id_values) AS value ON CONFLICT DO NOTHING;
+        IF p_outcome_unknown IS NOT NULL THEN
+            SELECT EXISTS (SELECT 1 FROM callbacks WHERE dedupe_key = ANY (shared) AND id <> o_id AND is_final
+                           AND state <> 'quarantined')
+                OR EXISTS (SELECT 1 FROM callback_ids JOIN callbacks ON callbacks.id = callback_ids.callback_id
+                           WHERE callback_ids.value = ANY (shared) AND callbacks.id <> o_id AND callbacks.is_final
+                           AND callbacks.state <> 'quarantined')
+                INTO settled;
+            IF NOT settled THEN
+                UPDATE callbacks SET reconcile_reason = p_outcome_unknown WHERE id = o_id;
+            END IF;
+        ELSE
+            UPDATE callbacks SET reconcile_reason = NULL
+                WHERE reconcile_reason IS NOT NULL AND id <> o_id
+                AND (dedupe_key = ANY (shared) OR EXISTS (SELECT 1 FROM callback_ids
+                     WHERE callback_ids.callback_id = callbacks.id AND callback_ids.value = ANY (shared)));
+        END IF;
+    END
+    $record$;
+"];
+
+const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client, \
+    received_at, last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, \
+    reconcile_reason, settled_at, id_names, id_values";
+
+/// The PostgreSQL inbox store; see [`Inbox::postgres`](super::Inbox::postgres).
+///
+/// Every instance of a service points at the same database (and schema):
+/// a duplicate is recognised whichever instance it reaches, and a callback
+/// is handled by one instance at a time.
+///
+/// ```no_run
+/// use pesakit::inbox::{InboxStore, ListFilter, PostgresStore};
+///
+/// # async fn run() -> Result<(), pesakit::inbox::StoreError> {
+/// let store = PostgresStore::builder("postgres://pesakit@db.internal/payments")
+///     .schema("pesakit")
+///     .max_connections(32)
+///     .connect()
+///     .await?;
+/// let dead = store.list(ListFilter { limit: Some(10), ..ListFilter::default() }).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    quarantine_rows: i64,
+    quarantine_bytes: i64,
+}
+
+/// How to reach the database; see [`PostgresStore::builder`].
+#[derive(Debug, Clone)]
+pub struct PostgresStoreBuilder {
+    url: String,
+    schema: String,
+    max_connections: usize,
+    wait: Duration,
+}
+
+impl PostgresStoreBuilder {
+    /// The schema the inbox's tables live in (default `pesakit`), created
+    /// if missing: lower-case letters, digits and `_`, starting with a
+    /// letter, at most 63 characters.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// Most connections this instance opens (default 16).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long an operation waits for a connection, or for one to open,
+    /// before the store counts as unavailable (default 5 s): the request is
+    /// then answered 500, never 200.
+    pub fn wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Connects, creates the schema and applies the migrations it lacks.
+    pub async fn connect(self) -> Result<PostgresStore, StoreError> {
+        if !is_plain_identifier(&self.schema) {
+            return Err(StoreError(format!(
+                "the schema name {:?} is not a plain PostgreSQL identifier: use lower-case letters, digits and `_`, \
+                 starting with a letter, at most 63 characters",
+                self.schema
+            )));
+        }
+        let mut config: tokio_postgres::Config =
+            self.url.parse().map_err(|error| StoreError(format!("the PostgreSQL URL does not parse: {error}")))?;
+        // Every statement names its tables unqualified: the schema is the
+        // connection's search path.
+        let search_path = format!("-c search_path={}", self.schema);
+        let options = match config.get_options() {
+            Some(options) => format!("{options} {search_path}"),
+            None => search_path,
+        };
+        config.options(&options);
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(self.wait);
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(self.max_connections)
+            .wait_timeout(Some(self.wait))
+            .create_timeout(Some(self.wait))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|error| StoreError(format!("the PostgreSQL pool: {error}")))?;
+        let store = PostgresStore {
+            pool,
+            quarantine_rows: DEFAULT_QUARANTINE_ROWS,
+            quarantine_bytes: DEFAULT_QUARANTINE_BYTES,
+        };
+        store.migrate(&self.schema).await?;
+        Ok(store)
+    }
+}
+
+impl PostgresStore {
+    /// A store on the database at `url` (`postgres://user:password@host:port/database`,
+    /// or the key-value form); connect with [`connect`](PostgresStoreBuilder::connect).
+    pub fn builder(url: impl Into<String>) -> PostgresStoreBuilder {
+        PostgresStoreBuilder {
+            url: url.into(),
+            schema: "pesakit".to_owned(),
+            max_connections: 16,
+            wait: Duration::from_secs(5),
+        }
+    }
+
+    /// Bounds quarantined bodies (defaults: 10,000 rows, 64 MiB); past
+    /// either, the oldest quarantined bodies are deleted, with an error log.
+    pub fn quarantine_bounds(mut self, rows: u64, bytes: u64) -> Self {
+        self.quarantine_rows = i64::try_from(rows.max(1)).unwrap_or(i64::MAX);
+        self.quarantine_bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|error| StoreError(format!("no PostgreSQL connection: {error}")))
+    }
+
+    async fn migrate(&self, schema: &str) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        // Instances starting together: one applies, the others wait and
+        // find the migrations applied.
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&LOCK_CLASS, &schema])
+            .await
+            .map_err(database)?;
+        transaction
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}; \
+                 CREATE TABLE IF NOT EXISTS {schema}.pesakit_schema (version INTEGER NOT NULL)"
+            ))
+            .await
+            .map_err(database)?;
+        let applied: Option<i32> = transaction
+            .query_one(&format!("SELECT MAX(version) FROM {schema}.pesakit_schema"), &[])
+            .await
+            .map_err(database)?
+            .get(0);
+        let applied = usize::try_from(applied.unwrap_or(0)).unwrap_or(0);
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+            transaction.batch_execute(migration).await.map_err(database)?;
+            let version = i32::try_from(index + 1).unwrap_or(i32::MAX);
+            transaction
+                .execute(&format!("INSERT INTO {schema}.pesakit_schema (version) VALUES ($1)"), &[&version])
+                .await
+                .map_err(database)?;
+        }
+        let synchronous: String = transaction.query_one("SHOW synchronous_commit", &[]).await.map_err(database)?.get(0);
+        if synchronous == "off" {
+            tracing::warn!(
+                "PostgreSQL runs with synchronous_commit=off: a callback acknowledged just before the database \
+                 crashes can be lost; turn it back on"
+            );
+        }
+        transaction.commit().await.map_err(database)
+    }
+
+    /// Runs one statement and returns its rows.
+    async fn query(&self, sql: &str, values: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(database)?;
+        client.query(&statement, values).await.map_err(database)
+    }
+
+    async fn callbacks(&self, sql: &str, values: &[&(dyn ToSql + Sync)]) -> Result<Vec<StoredCallback>, StoreError> {
+        self.query(sql, values).await?.iter().map(read_row).collect()
+    }
+}
+
+impl InboxStore for PostgresStore {
+    fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded> {
+        Box::pin(async move {
+            let (names, values_of_ids): (Vec<String>, Vec<String>) = callback.secondary_ids.iter().cloned().unzip();
+            let arrived = ArrivedValues::of(&callback.arrived);
+            let mut values = arrived.values().to_vec();
+            values.extend([
+                &callback.dedupe_key as &(dyn ToSql + Sync),
+                &callback.lease_until,
+                &callback.outcome_unknown,
+                &names,
+                &values_of_ids,
+            ]);
+            let rows = self
+                .query(
+                    "SELECT o_id, o_duplicate, o_verdict_code, o_verdict_tag FROM pesakit_record($1, $2, $3, $4, \
+                     $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    &values,
+                )
+                .await?;
+            let row = rows.first().ok_or_else(|| StoreError("recording returned nothing".to_owned()))?;
+            let id = record_id(row.try_get(0).map_err(database)?);
+            if row.try_get(1).map_err(database)? {
+                let code: Option<String> = row.try_get(2).map_err(database)?;
+                let tag: Option<String> = row.try_get(3).map_err(database)?;
+                let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
+                Ok(Recorded::Duplicate { id, verdict })
+            } else {
+                Ok(Recorded::New(id))
+            }
+        })
+    }
+
+    fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId> {
+        Box::pin(async move {
+            let arrived = ArrivedValues::of(&callback.arrived);
+            let mut values = arrived.values().to_vec();
+            values.push(&callback.parse_error);
+            let rows = self
+                .query(
+                    "INSERT INTO callbacks (kind, route_path, body, content_type, forwarded, peer, client, \
+                     received_at, last_seen_at, last_error, state, is_final) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, 'quarantined', FALSE) RETURNING id",
+                    &values,
+                )
+                .await?;
+            let id: i64 = rows.first().map(|row| row.get(0)).ok_or_else(|| StoreError("no id returned".to_owned()))?;
+            // Newest first, the running count and size decide; the newest
+            // is always kept.
+            let dropped = self
+                .query(
+                    "DELETE FROM callbacks WHERE id IN (SELECT id FROM (SELECT id, \
+                     ROW_NUMBER() OVER (ORDER BY id DESC) AS position, \
+                     SUM(LENGTH(body)) OVER (ORDER BY id DESC) AS bytes \
+                     FROM callbacks WHERE state = 'quarantined') AS newest_first \
+                     WHERE position > 1 AND (position > $1 OR bytes > $2)) RETURNING id",
+                    &[&self.quarantine_rows, &self.quarantine_bytes],
+                )
+                .await?
+                .len();
+            if dropped > 0 {
+                tracing::error!(
+                    dropped,
+                    max_rows = self.quarantine_rows,
+                    max_bytes = self.quarantine_bytes,
+                    "quarantine full: dropped the oldest bodies that did not parse"
+                );
+            }
+            Ok(record_id(id))
+        })
+    }
+
+    fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let id = row_id(id);
+            let now = SystemTime::now();
+            let rows = match &outcome {
+                Outcome::Done => {
+                    self.query(
+                        "UPDATE callbacks SET state = 'done', due_at = NULL, \
+                         last_error = NULL, settled_at = $2 WHERE id = $1 RETURNING id",
+                        &[&id, &now],
+                    )
+                    .await?
+                }
+                Outcome::Verdict { verdict, fell_back } => {
+                    self.query(
+                        "UPDATE callbacks SET state = 'done', due_at = NULL, \
+                         verdict_code = $2, verdict_tag = $3, settled_at = $4, \
+                         reconcile_reason = CASE WHEN $5 THEN $6 ELSE reconcile_reason END WHERE id = $1 RETURNING id",
+                        &[&id, &verdict.code, &verdict.tag, &now, fell_back, &FELL_BACK_REASON],
+                    )
+                    .await?
+                }
+                Outcome::Failed { error, retry_at } => {
+                    let state =
+                        if retry_at.is_some() { CallbackState::Failed.as_str() } else { CallbackState::Dead.as_str() };
+                    self.query(
+                        "UPDATE callbacks SET state = $2, due_at = $3, last_error = $4 \
+                         WHERE id = $1 RETURNING id",
+                        &[&id, &state, retry_at, error],
+                    )
+                    .await?
+                }
+            };
+            if rows.is_empty() {
+                return Err(StoreError(format!("no callback is stored as {}", record_id(id))));
+            }
+            Ok(())
+        })
+    }
+
+    fn claim_due(
+        &self,
+        now: SystemTime,
+        lease_until: SystemTime,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<StoredCallback>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // Rows another instance is claiming are skipped, not waited for.
+            let sql = format!(
+                "UPDATE callbacks SET due_at = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM callbacks \
+                 WHERE state IN ('pending', 'failed') AND due_at <= $1 ORDER BY due_at, id LIMIT $3 \
+                 FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"
+            );
+            let mut due = self.callbacks(&sql, &[&now, &lease_until, &limit]).await?;
+            due.sort_by_key(|callback| callback.id);
+            Ok(due)
+        })
+    }
+
+    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<StoredCallback>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE id = $1");
+            Ok(self.callbacks(&sql, &[&row_id(id)]).await?.pop())
+        })
+    }
+
+    fn list(&self, filter: ListFilter) -> StoreFuture<'_, Vec<StoredCallback>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM callbacks WHERE ($1::TEXT IS NULL OR kind = $1) \
+                 AND ($2::TEXT IS NULL OR state = $2) AND ($3::TIMESTAMPTZ IS NULL OR received_at >= $3) \
+                 AND ($4::TIMESTAMPTZ IS NULL OR received_at < $4) \
+                 AND (NOT $5 OR reconcile_reason IS NOT NULL) ORDER BY id DESC LIMIT $6"
+            );
+            let limit = filter.limit.map_or(i64::MAX, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+            let kind = filter.kind.map(CallbackKind::attribute_name);
+            let state = filter.state.map(CallbackState::as_str);
+            self.callbacks(&sql, &[&kind, &state, &filter.since, &filter.until, &filter.needs_reconciliation, &limit])
+                .await
+        })
+    }
+
+    fn find(&self, daraja_id: String) -> StoreFuture<'_, Vec<StoredCallback>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM callbacks WHERE id IN (SELECT id FROM callbacks WHERE dedupe_key = $1 \
+                 UNION SELECT callback_id FROM callback_ids WHERE value = $1) ORDER BY id DESC"
+            );
+            self.callbacks(&sql, &[&daraja_id]).await
+        })
+    }
+
+    fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let rows = self
+                .query(
+                    "WITH pruned AS (DELETE FROM callbacks WHERE state = 'done' AND reconcile_reason IS NULL \
+                     AND settled_at < $1 RETURNING id, id_values), \
+                     forgotten AS (DELETE FROM callback_ids USING pruned \
+                     WHERE callback_ids.callback_id = pruned.id AND callback_ids.value = ANY (pruned.id_values)) \
+                     SELECT COUNT(*) FROM pruned",
+                    &[&before],
+                )
+                .await?;
+            let pruned: i64 = rows.first().map_or(0, |row| row.get(0));
+            Ok(u64::try_from(pruned).unwrap_or(0))
+        })
+    }
+
+    fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let rows = self
+                .query(
+                    "UPDATE callbacks SET state = 'pending', due_at = $2 \
+                     WHERE id = $1 AND state IN ('dead', 'quarantined', 'failed') RETURNING id",
+                    &[&row_id(id), &now],
+                )
+                .await?;
+            Ok(!rows.is_empty())
+        })
+    }
+}
+
+/// What every stored request has, as statement values `$1` to `$8`: kind,
+/// route path, body, content type, forwarding headers, peer, client, time
+/// received.
+struct ArrivedValues<'a> {
+    arrived: &'a Arrived,
+    kind: &'static str,
+    body: &'a [u8],
+    peer: Option<String>,
+    client: Option<String>,
+}
+
+impl<'a> ArrivedValues<'a> {
+    fn of(arrived: &'a Arrived) -> Self {
+        Self {
+            arrived,
+            kind: arrived.kind.attribute_name(),
+            body: &arrived.body,
+            peer: arrived.peer.map(|peer| peer.to_string()),
+            client: arrived.client.map(|client| client.to_string()),
+        }
+    }
+
+    fn values(&self) -> [&(dyn ToSql + Sync); 8] {
+        [
+            &self.kind,
+            &self.arrived.route_path,
+            &self.body,
+            &self.arrived.content_type,
+            &self.arrived.forwarded,
+            &self.peer,
+            &self.client,
+            &self.arrived.received_at,
+        ]
+    }
+}
+
+/// The database's own message, with its detail when it gave one.
+fn database(error: tokio_postgres::Error) -> StoreError {
+    match error.as_db_error() {
+        Some(db) => StoreError(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
+        None => StoreError(format!("PostgreSQL: {error}")),
+    }
+}
+
+fn is_plain_identifier(name: &str) -> bool {
+    let mut characters = name.chars();
+    characters.next().is_some_and(|first| first.is_ascii_lowercase())
+        && characters.all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '_')
+        && name.len() <= 63
+}
+
+fn read_row(row: &Row) -> Result<StoredCallback, StoreError> {
+    let column = |error: tokio_postgres::Error| StoreError(format!("a stored callback does not read back: {error}"));
+    let kind: String = row.try_get("kind").map_err(column)?;
+    let state: String = row.try_get("state").map_err(column)?;
+    let peer: Option<String> = row.try_get("peer").map_err(column)?;
+    let client: Option<String> = row.try_get("client").map_err(column)?;
+    let names: Vec<String> = row.try_get("id_names").map_err(column)?;
+    let values: Vec<String> = row.try_get("id_values").map_err(column)?;
+    let verdict_code: Option<String> = row.try_get("verdict_code").map_err(column)?;
+    let arrived = Arrived {
+        kind: CallbackKind::from_attribute_name(&kind)
+            .ok_or_else(|| StoreError(format!("a stored callback has an unknown kind {kind:?}")))?,
+        route_path: row.try_get("route_path").map_err(column)?,
+        body: Bytes::from(row.try_get::<_, Vec<u8>>("body").map_err(column)?),
+        content_type: row.try_get("content_type").map_err(column)?,
+        forwarded: row.try_get("forwarded").map_err(column)?,
+        peer: peer.and_then(|peer| peer.parse::<SocketAddr>().ok()),
+        client: client.and_then(|client| client.parse().ok()),
+        received_at: row.try_get("received_at").map_err(column)?,
+    };
+    Ok(StoredCallback {
+        id: record_id(row.try_get("id").map_err(column)?),
+        arrived,
+        dedupe_key: row.try_get("dedupe_key").map_err(column)?,
+        secondary_ids: names.into_iter().zip(values).collect(),
+        state: CallbackState::from_name(&state)
+            .ok_or_else(|| StoreError(format!("a stored callback has an unknown state {state:?}")))?,
+        last_seen_at: row.try_get("last_seen_at").map_err(column)?,
+        seen_count: u32::try_from(row.try_get::<_, i32>("seen_count").map_err(column)?).unwrap_or(0),
+        attempts: u32::try_from(row.try_get::<_, i32>("attempts").map_err(column)?).unwrap_or(0),
+        next_attempt_at: row.try_get("due_at").map_err(column)?,
+        last_error: row.try_get("last_error").map_err(column)?,
+        verdict: verdict_code
+            .map(|code| Ok(StoredVerdict { code, tag: row.try_get("verdict_tag").map_err(column)? }))
+            .transpose()?,
+        needs_reconciliation: row.try_get("reconcile_reason").map_err(column)?,
+        settled_at: row.try_get("settled_at").map_err(column)?,
+    })
+}

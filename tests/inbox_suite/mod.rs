@@ -1,0 +1,659 @@
+//! The inbox conformance suite: what every store must do, run from the same
+//! code against SQLite (`tests/inbox.rs`) and PostgreSQL
+//! (`tests/inbox_postgres.rs`). Each test gets a store of its own: a new
+//! SQLite file, or a new PostgreSQL schema.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use http::StatusCode;
+use pesakit::inbox::{
+    CallbackState, InboxStore, ListFilter, PostgresStore, SqliteStore, StoreError, StoreFuture, StoredCallback,
+};
+use pesakit::record::{RecordId, Recorded};
+use pesakit::testing::{self, C2bPaymentBuilder, ResultBuilder, StkCallbackBuilder};
+use pesakit::{
+    B2cParams, C2bPayment, CallbackKind, DarajaResult, Delivery, Inbox, QueueTimeout, RejectCode, State, StkCallback,
+    Validation, daraja,
+};
+
+use crate::common;
+
+/// The variable naming the PostgreSQL server the tests use; `.ci/run` sets
+/// it and checks that the server answers.
+pub const POSTGRES_URL_VARIABLE: &str = "PESAKIT_TEST_POSTGRES_URL";
+
+/// Which store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A store of a test's own, removed when dropped: a directory holding a
+/// SQLite file, or a PostgreSQL schema.
+pub enum Place {
+    Sqlite(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+impl Backend {
+    /// A new, empty place named after the test; `None` (with a message) for
+    /// PostgreSQL when no server is configured.
+    pub fn place(self, name: &str) -> Option<Place> {
+        match self {
+            Self::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("pesakit-inbox-test-{}-{name}", std::process::id()));
+                std::fs::remove_dir_all(&dir).ok();
+                std::fs::create_dir_all(&dir).expect("a temporary directory");
+                Some(Place::Sqlite(dir))
+            }
+            Self::Postgres => {
+                let Some(url) = postgres_url() else {
+                    eprintln!(
+                        "skipped: {POSTGRES_URL_VARIABLE} is not set; to run the PostgreSQL inbox tests, set it, \
+                         for example to postgres://postgres@127.0.0.1:5432/test"
+                    );
+                    return None;
+                };
+                // Names are at most 63 characters: a number, not the test's name.
+                static PLACES: AtomicU32 = AtomicU32::new(0);
+                let schema = format!("pesakit_test_{}_{}", std::process::id(), PLACES.fetch_add(1, Ordering::Relaxed));
+                Some(Place::Postgres { url, schema })
+            }
+        }
+    }
+}
+
+/// The configured PostgreSQL URL, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VARIABLE).ok().filter(|url| !url.is_empty())
+}
+
+impl Place {
+    /// The store, opened (and migrated) afresh.
+    pub async fn store(&self) -> Arc<dyn InboxStore> {
+        self.store_with_quarantine_bounds(10_000, 64 * 1024 * 1024).await
+    }
+
+    pub async fn store_with_quarantine_bounds(&self, rows: u64, bytes: u64) -> Arc<dyn InboxStore> {
+        match self {
+            Self::Sqlite(dir) => Arc::new(
+                SqliteStore::open(dir.join("inbox.db")).expect("the store opens").quarantine_bounds(rows, bytes),
+            ),
+            Self::Postgres { url, schema } => Arc::new(
+                PostgresStore::builder(url.clone())
+                    .schema(schema.clone())
+                    .max_connections(8)
+                    .connect()
+                    .await
+                    .unwrap_or_else(|error| panic!("{POSTGRES_URL_VARIABLE} is set but: {error}"))
+                    .quarantine_bounds(rows, bytes),
+            ),
+        }
+    }
+
+    /// A fast-retrying inbox on this place.
+    pub async fn inbox(&self) -> Inbox {
+        fast(Inbox::with_store(self.store().await))
+    }
+}
+
+/// Retries and polls in milliseconds, so the tests are quick.
+pub fn fast(inbox: Inbox) -> Inbox {
+    inbox.retry_backoff(Duration::from_millis(10), Duration::from_millis(40)).poll_interval(Duration::from_millis(10))
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        match self {
+            Self::Sqlite(dir) => {
+                std::fs::remove_dir_all(dir).ok();
+            }
+            Self::Postgres { url, schema } => {
+                let (url, schema) = (url.clone(), schema.clone());
+                // Drop runs inside the test's runtime: the schema goes on a
+                // thread and runtime of its own.
+                std::thread::spawn(move || drop_schema(&url, &schema)).join().ok();
+            }
+        }
+    }
+}
+
+/// Removes a test's PostgreSQL schema and everything in it.
+pub fn drop_schema(url: &str, schema: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        if let Ok((client, connection)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+            tokio::spawn(connection);
+            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.ok();
+        }
+    });
+}
+
+/// What the handlers did.
+#[derive(Clone, Default)]
+pub struct Log {
+    runs: Arc<Mutex<Vec<String>>>,
+    pub release: Arc<tokio::sync::Notify>,
+    pub hold: Arc<AtomicBool>,
+    pub failures_left: Arc<AtomicU32>,
+}
+
+impl Log {
+    pub fn runs(&self) -> Vec<String> {
+        self.runs.lock().expect("not poisoned").clone()
+    }
+
+    fn push(&self, entry: String) {
+        self.runs.lock().expect("not poisoned").push(entry);
+    }
+}
+
+#[daraja::stk_callback("/inbox/stk")]
+pub async fn paid(callback: StkCallback, State(log): State<Log>, delivery: Delivery) -> Result<(), String> {
+    log.push(format!("{} attempt {}", callback.checkout_request_id, delivery.attempt));
+    if log.hold.load(Ordering::SeqCst) {
+        log.release.notified().await;
+    }
+    let failing = log.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
+    match failing {
+        Ok(_) => Err(format!("ledger unavailable on attempt {}", delivery.attempt)),
+        Err(_) => Ok(()),
+    }
+}
+
+#[daraja::b2c_result("/inbox/b2c")]
+fn payout(result: DarajaResult<B2cParams>, State(log): State<Log>) {
+    log.push(format!("b2c {}", result.originator_conversation_id));
+}
+
+#[daraja::queue_timeout("/inbox/timeout")]
+fn timed_out(timeout: QueueTimeout, State(log): State<Log>) {
+    log.push(format!("timeout {}", timeout.originator_conversation_id));
+}
+
+#[daraja::c2b_confirmation("/inbox/confirm")]
+fn confirmed(payment: C2bPayment, State(log): State<Log>) {
+    log.push(format!("confirmed {}", payment.trans_id));
+}
+
+#[daraja::c2b_validation("/inbox/validate")]
+fn validate(payment: C2bPayment, State(log): State<Log>) -> Validation {
+    log.push(format!("validate {}", payment.trans_id));
+    if payment.bill_ref_number.starts_with("invoice-") {
+        Validation::Accept
+    } else {
+        Validation::Reject(RejectCode::InvalidAccountNumber)
+    }
+}
+
+#[daraja::stk_callback("/inbox/panicking")]
+async fn panicking(_callback: StkCallback) {
+    panic!("handler bug");
+}
+
+pub fn table(inbox: &Inbox, log: &Log) -> pesakit::Routes {
+    pesakit::routes![paid, payout, timed_out, confirmed, validate, panicking]
+        .with_state(log.clone())
+        .with_inbox(inbox.clone())
+}
+
+/// Waits until a callback carrying `daraja_id` satisfies `done`.
+pub async fn wait_for(inbox: &Inbox, daraja_id: &str, done: impl Fn(&StoredCallback) -> bool) -> StoredCallback {
+    for _ in 0..1000 {
+        let found = inbox.find(daraja_id).await.expect("the store answers");
+        if let Some(callback) = found.into_iter().find(|callback| done(callback)) {
+            return callback;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{daraja_id} never reached the expected state: {:?}", inbox.find(daraja_id).await);
+}
+
+/// The conformance tests, each a `#[tokio::test]` calling the suite's test
+/// of the same name against `$backend`.
+#[macro_export]
+macro_rules! inbox_conformance {
+    ($backend:expr => $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                if let Some(place) = $backend.place(stringify!($test)) {
+                    inbox_suite::$test(place).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Every test of the suite, for [`inbox_conformance!`].
+#[macro_export]
+macro_rules! every_inbox_conformance_test {
+    ($backend:expr) => {
+        $crate::inbox_conformance!($backend =>
+            fifty_identical_callbacks_in_parallel_run_the_handler_once,
+            a_duplicate_while_the_first_is_still_handled_does_not_start_a_second_handler,
+            a_repeated_validation_gets_the_verdict_already_given,
+            a_handler_that_fails_twice_is_done_after_three_attempts,
+            a_handler_that_always_fails_ends_dead_with_its_error,
+            a_dead_callback_retried_runs_again_and_can_end_done,
+            a_panicking_handler_counts_as_a_failure_and_the_worker_goes_on,
+            every_bad_body_on_a_notification_route_is_quarantined_before_its_400,
+            quarantine_is_bounded_and_drops_the_oldest,
+            queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_result_comes,
+            any_daraja_id_finds_every_callback_that_carries_it,
+            what_is_stored_is_what_arrived,
+            done_callbacks_past_the_retention_period_are_pruned_and_nothing_else,
+            callbacks_left_pending_are_taken_up_after_their_lease,
+            migrations_apply_once_and_reopening_keeps_everything,
+            a_store_that_cannot_write_is_a_500_never_a_503_or_a_200,
+            a_slow_store_cannot_make_a_validation_late,
+        );
+    };
+}
+
+pub async fn fifty_identical_callbacks_in_parallel_run_the_handler_once(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let builder = StkCallbackBuilder::paid();
+    let body = builder.build();
+    let posts: Vec<_> = (0..50)
+        .map(|_| {
+            let (routes, body) = (routes.clone(), body.clone());
+            tokio::spawn(async move { testing::post(&routes, "/inbox/stk", body).await })
+        })
+        .collect();
+    for post in posts {
+        let response = post.await.expect("the post task");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.text(), r#"{"ResultCode":0,"ResultDesc":"Success"}"#);
+    }
+    let stored = wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(stored.seen_count, 50);
+    assert_eq!(stored.attempts, 1);
+    assert_eq!(log.runs(), [format!("{} attempt 1", builder.checkout_id())]);
+}
+
+pub async fn a_duplicate_while_the_first_is_still_handled_does_not_start_a_second_handler(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    log.hold.store(true, Ordering::SeqCst);
+    let routes = table(&inbox, &log);
+    let builder = StkCallbackBuilder::paid();
+
+    // Both answered while the handler is still held.
+    for _ in 0..2 {
+        assert_eq!(testing::post(&routes, "/inbox/stk", builder.build()).await.status(), StatusCode::OK);
+    }
+    let stored = wait_for(&inbox, &builder.checkout_id(), |callback| callback.seen_count == 2).await;
+    assert_eq!(stored.state, CallbackState::Pending);
+
+    log.release.notify_one();
+    wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(log.runs().len(), 1, "{:?}", log.runs());
+}
+
+pub async fn a_repeated_validation_gets_the_verdict_already_given(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let rejected = C2bPaymentBuilder::pay_bill().bill_ref("not-an-invoice").for_validation();
+    let first = testing::post(&routes, "/inbox/validate", rejected.build()).await;
+    assert_eq!(first.text(), r#"{"ResultCode":"C2B00012","ResultDesc":"Rejected"}"#);
+
+    // The verdict is stored after it is sent; wait for it.
+    wait_for(&inbox, rejected.id(), |callback| callback.verdict.is_some()).await;
+    let again = testing::post(&routes, "/inbox/validate", rejected.clone().bill_ref("invoice-1").build()).await;
+    assert_eq!(again.text(), first.text());
+    assert_eq!(log.runs(), [format!("validate {}", rejected.id())]);
+}
+
+pub async fn a_handler_that_fails_twice_is_done_after_three_attempts(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    log.failures_left.store(2, Ordering::SeqCst);
+    let routes = table(&inbox, &log);
+    let builder = StkCallbackBuilder::paid();
+    assert_eq!(testing::post(&routes, "/inbox/stk", builder.build()).await.status(), StatusCode::OK);
+
+    let stored = wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(stored.attempts, 3);
+    assert_eq!(stored.last_error, None);
+    let id = builder.checkout_id();
+    assert_eq!(log.runs(), [format!("{id} attempt 1"), format!("{id} attempt 2"), format!("{id} attempt 3")]);
+}
+
+pub async fn a_handler_that_always_fails_ends_dead_with_its_error(place: Place) {
+    let (inbox, log) = (place.inbox().await.max_attempts(3), Log::default());
+    log.failures_left.store(u32::MAX, Ordering::SeqCst);
+    let routes = table(&inbox, &log);
+    let builder = StkCallbackBuilder::paid();
+    testing::post(&routes, "/inbox/stk", builder.build()).await;
+
+    let stored = wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Dead).await;
+    assert_eq!(stored.attempts, 3);
+    assert_eq!(stored.last_error.as_deref(), Some("ledger unavailable on attempt 3"));
+    assert_eq!(stored.next_attempt_at, None);
+    // Parked: no further attempt.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(log.runs().len(), 3);
+}
+
+pub async fn a_dead_callback_retried_runs_again_and_can_end_done(place: Place) {
+    let (inbox, log) = (place.inbox().await.max_attempts(2), Log::default());
+    log.failures_left.store(2, Ordering::SeqCst);
+    let routes = table(&inbox, &log);
+    let builder = StkCallbackBuilder::paid();
+    testing::post(&routes, "/inbox/stk", builder.build()).await;
+    let dead = wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Dead).await;
+    assert!(!inbox.retry(RecordId(u64::MAX)).await.expect("the store answers"), "no such callback");
+
+    // The ledger is back: a person retries it.
+    assert!(inbox.retry(dead.id).await.expect("the store answers"));
+    let done = wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(done.attempts, 3, "attempts are kept across the retry");
+    assert_eq!(log.runs().last(), Some(&format!("{} attempt 3", builder.checkout_id())));
+    assert!(!inbox.retry(done.id).await.expect("the store answers"), "a done callback is not retried");
+}
+
+pub async fn a_panicking_handler_counts_as_a_failure_and_the_worker_goes_on(place: Place) {
+    let (inbox, log) = (place.inbox().await.max_attempts(2), Log::default());
+    let routes = table(&inbox, &log);
+    let panics = StkCallbackBuilder::paid();
+    assert_eq!(testing::post(&routes, "/inbox/panicking", panics.build()).await.status(), StatusCode::OK);
+    let stored = wait_for(&inbox, &panics.checkout_id(), |callback| callback.state == CallbackState::Dead).await;
+    assert_eq!(stored.last_error.as_deref(), Some("the handler panicked: handler bug"));
+
+    let next = StkCallbackBuilder::paid();
+    testing::post(&routes, "/inbox/stk", next.build()).await;
+    wait_for(&inbox, &next.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+}
+
+pub async fn every_bad_body_on_a_notification_route_is_quarantined_before_its_400(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let bad = common::bad_bodies();
+    for (name, body) in &bad {
+        let response = testing::post(&routes, "/inbox/b2c", body.clone()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+    }
+    let filter = ListFilter { state: Some(CallbackState::Quarantined), ..ListFilter::default() };
+    let quarantined = inbox.list(filter).await.expect("the store answers");
+    assert_eq!(quarantined.len(), bad.len());
+    // Newest first: the same bodies, in reverse order, each with its error.
+    for (stored, (name, body)) in quarantined.iter().rev().zip(&bad) {
+        assert_eq!(&stored.arrived.body[..], &body[..], "{name}");
+        assert_eq!(stored.arrived.kind, CallbackKind::B2cResult, "{name}");
+        assert_eq!(stored.arrived.route_path, "/inbox/b2c", "{name}");
+        assert!(stored.last_error.as_deref().is_some_and(|error| !error.is_empty()), "{name}");
+    }
+    assert!(log.runs().is_empty());
+}
+
+pub async fn quarantine_is_bounded_and_drops_the_oldest(place: Place) {
+    let store = place.store_with_quarantine_bounds(3, u64::MAX).await;
+    let (inbox, log) = (Inbox::with_store(store), Log::default());
+    let routes = table(&inbox, &log);
+    for number in 0..5 {
+        testing::post(&routes, "/inbox/b2c", format!("not json {number}")).await;
+    }
+    let bodies = |kept: Vec<StoredCallback>| -> Vec<String> {
+        kept.iter().map(|callback| String::from_utf8_lossy(&callback.arrived.body).into_owned()).collect()
+    };
+    assert_eq!(
+        bodies(inbox.list(ListFilter::default()).await.expect("the store answers")),
+        ["not json 4", "not json 3", "not json 2"]
+    );
+
+    // Bytes bound too: the newest body is kept even when it alone is over.
+    let small = place.store_with_quarantine_bounds(100, 25).await;
+    let (inbox, log) = (Inbox::with_store(small), Log::default());
+    let routes = table(&inbox, &log);
+    testing::post(&routes, "/inbox/b2c", "not json 5, longer than the rest").await;
+    assert_eq!(
+        bodies(inbox.list(ListFilter::default()).await.expect("the store answers")),
+        ["not json 5, longer than the rest"]
+    );
+}
+
+pub async fn queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_result_comes(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+
+    let timeout = ResultBuilder::queue_timeout();
+    let (originator, conversation) = timeout.ids();
+    let (originator, conversation) = (originator.to_owned(), conversation.to_owned());
+    testing::post(&routes, "/inbox/timeout", timeout.build()).await;
+    let unknown = StkCallbackBuilder::failed(4242, "Something new");
+    testing::post(&routes, "/inbox/stk", unknown.build()).await;
+    let expired = StkCallbackBuilder::expired();
+    testing::post(&routes, "/inbox/stk", expired.build()).await;
+    testing::post(&routes, "/inbox/stk", StkCallbackBuilder::cancelled().build()).await;
+
+    let marked = inbox.needs_reconciliation().await.expect("the store answers");
+    let mut keys: Vec<_> = marked.iter().filter_map(|callback| callback.dedupe_key.clone()).collect();
+    keys.sort();
+    let mut expected = vec![originator.clone(), unknown.checkout_id(), expired.checkout_id()];
+    expected.sort();
+    assert_eq!(keys, expected);
+    assert!(marked.iter().all(|callback| callback.needs_reconciliation.as_deref().is_some_and(|why| !why.is_empty())));
+
+    // The final result of the request that timed out clears its mark.
+    let result = ResultBuilder::b2c_success().originator_conversation_id(&originator).conversation_id(&conversation);
+    testing::post(&routes, "/inbox/b2c", result.build()).await;
+    let still: Vec<_> = inbox
+        .needs_reconciliation()
+        .await
+        .expect("the store answers")
+        .into_iter()
+        .filter_map(|callback| callback.dedupe_key)
+        .collect();
+    assert!(!still.contains(&originator), "{still:?}");
+    assert_eq!(still.len(), 2);
+
+    // A timeout that arrives after its final result needs no reconciling.
+    let late = ResultBuilder::queue_timeout().originator_conversation_id("late-1").conversation_id("AG_late");
+    let final_result = ResultBuilder::b2c_success().originator_conversation_id("late-1").conversation_id("AG_late");
+    testing::post(&routes, "/inbox/b2c", final_result.build()).await;
+    testing::post(&routes, "/inbox/timeout", late.build()).await;
+    let marked = inbox.needs_reconciliation().await.expect("the store answers");
+    assert!(marked.iter().all(|callback| callback.dedupe_key.as_deref() != Some("late-1")));
+}
+
+pub async fn any_daraja_id_finds_every_callback_that_carries_it(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let stk = StkCallbackBuilder::paid().receipt("RKT0000042").merchant_request_id("29115-1");
+    testing::post(&routes, "/inbox/stk", stk.build()).await;
+    // The same payment to a paybill, as its C2B confirmation.
+    testing::post(&routes, "/inbox/confirm", C2bPaymentBuilder::pay_bill().trans_id("RKT0000042").build()).await;
+
+    let found = inbox.find("RKT0000042").await.expect("the store answers");
+    let kinds: Vec<_> = found.iter().map(|callback| callback.arrived.kind).collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&CallbackKind::StkCallback) && kinds.contains(&CallbackKind::C2bConfirmation));
+    assert_eq!(inbox.find("29115-1").await.expect("the store answers").len(), 1);
+    assert_eq!(
+        inbox.find(&stk.checkout_id()).await.expect("the store answers")[0].arrived.kind,
+        CallbackKind::StkCallback
+    );
+    assert!(inbox.find("nothing-like-it").await.expect("the store answers").is_empty());
+}
+
+pub async fn what_is_stored_is_what_arrived(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let body = StkCallbackBuilder::paid().build();
+    let before = SystemTime::now();
+    let request = testing::TestRequest::post("/inbox/stk")
+        .body(body.clone())
+        .header("x-forwarded-for", "196.201.214.200")
+        .peer("10.0.0.7:41000".parse().expect("an address"))
+        .build();
+    testing::send(&routes, request).await;
+    let stored = inbox.list(ListFilter::default()).await.expect("the store answers").remove(0);
+    assert_eq!(&stored.arrived.body[..], body.as_bytes());
+    assert_eq!(stored.arrived.content_type.as_deref(), Some("application/json"));
+    assert_eq!(stored.arrived.forwarded.as_deref(), Some("x-forwarded-for: 196.201.214.200"));
+    assert_eq!(stored.arrived.peer, Some("10.0.0.7:41000".parse().expect("an address")));
+    assert_eq!(
+        stored.arrived.client,
+        Some("10.0.0.7".parse().expect("an address")),
+        "no guard: the peer is the client"
+    );
+    assert!(stored.arrived.received_at >= before - Duration::from_millis(5));
+    assert_eq!(stored.secondary_ids.len(), 2);
+}
+
+pub async fn done_callbacks_past_the_retention_period_are_pruned_and_nothing_else(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let done = StkCallbackBuilder::paid();
+    testing::post(&routes, "/inbox/stk", done.build()).await;
+    wait_for(&inbox, &done.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    testing::post(&routes, "/inbox/timeout", ResultBuilder::queue_timeout().build()).await;
+    testing::post(&routes, "/inbox/b2c", "not json").await;
+
+    let pruned = inbox.prune(SystemTime::now() + Duration::from_secs(1)).await.expect("the store answers");
+    assert_eq!(pruned, 1);
+    let left: Vec<_> = inbox.list(ListFilter::default()).await.expect("the store answers");
+    assert_eq!(left.len(), 2, "the timeout to reconcile and the quarantined body stay");
+    assert!(inbox.find(&done.checkout_id()).await.expect("the store answers").is_empty());
+}
+
+pub async fn callbacks_left_pending_are_taken_up_after_their_lease(place: Place) {
+    let builder = StkCallbackBuilder::paid();
+    {
+        // A process stored it and died before its handler ended: its
+        // lease is short, so the next one need not wait long.
+        let dying = Inbox::with_store(place.store().await).lease(Duration::from_millis(300));
+        let request = testing::TestRequest::post("/inbox/stk").body(builder.build()).build();
+        let recorder_table = pesakit::routes![paid]
+            .with_state(Log { hold: Arc::new(AtomicBool::new(true)), ..Log::default() })
+            .with_inbox(dying);
+        let response = recorder_table.dispatch(request);
+        // Answered once stored; the held handler never finishes.
+        assert_eq!(tokio::time::timeout(Duration::from_secs(5), response).await.expect("answered").status(), 200);
+    }
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    routes.start_inbox();
+    let stored = wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(stored.attempts, 2, "the run its process died in counts");
+    assert_eq!(log.runs(), [format!("{} attempt 2", builder.checkout_id())], "the delivery says it ran before");
+}
+
+pub async fn migrations_apply_once_and_reopening_keeps_everything(place: Place) {
+    // Two at once, as two instances starting together.
+    let (first, second) = tokio::join!(place.store(), place.store());
+    let (first, second) = (fast(Inbox::with_store(first)), Inbox::with_store(second));
+    let log = Log::default();
+    let routes = table(&first, &log);
+    let builder = StkCallbackBuilder::paid();
+    testing::post(&routes, "/inbox/stk", builder.build()).await;
+    wait_for(&first, &builder.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    drop(routes);
+    drop(first);
+    let found = second.find(&builder.checkout_id()).await.expect("the store answers");
+    assert_eq!(found.len(), 1);
+    let reopened = Inbox::with_store(place.store().await);
+    assert_eq!(reopened.find(&builder.checkout_id()).await.expect("the store answers"), found);
+}
+
+/// A store with trouble on demand: every write fails once `down` is set
+/// (the disk is full), and recording takes `slow` longer (the disk is
+/// busy).
+#[derive(Clone)]
+pub struct Flaky {
+    inner: Arc<dyn InboxStore>,
+    down: Arc<AtomicBool>,
+    slow: Arc<Mutex<Duration>>,
+}
+
+impl Flaky {
+    fn new(inner: Arc<dyn InboxStore>) -> Self {
+        Self { inner, down: Arc::default(), slow: Arc::default() }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) { Err(StoreError("disk full".into())) } else { Ok(()) }
+    }
+}
+
+impl InboxStore for Flaky {
+    fn record(&self, callback: pesakit::inbox::NewCallback) -> StoreFuture<'_, Recorded> {
+        let slow = *self.slow.lock().expect("not poisoned");
+        match self.check() {
+            Ok(()) => Box::pin(async move {
+                tokio::time::sleep(slow).await;
+                self.inner.record(callback).await
+            }),
+            Err(error) => Box::pin(async { Err(error) }),
+        }
+    }
+    fn quarantine(&self, callback: pesakit::inbox::QuarantinedCallback) -> StoreFuture<'_, RecordId> {
+        match self.check() {
+            Ok(()) => self.inner.quarantine(callback),
+            Err(error) => Box::pin(async { Err(error) }),
+        }
+    }
+    fn settle(&self, id: RecordId, outcome: pesakit::inbox::Outcome) -> StoreFuture<'_, ()> {
+        self.inner.settle(id, outcome)
+    }
+    fn claim_due(&self, now: SystemTime, until: SystemTime, limit: usize) -> StoreFuture<'_, Vec<StoredCallback>> {
+        self.inner.claim_due(now, until, limit)
+    }
+    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<StoredCallback>> {
+        self.inner.get(id)
+    }
+    fn list(&self, filter: ListFilter) -> StoreFuture<'_, Vec<StoredCallback>> {
+        self.inner.list(filter)
+    }
+    fn find(&self, daraja_id: String) -> StoreFuture<'_, Vec<StoredCallback>> {
+        self.inner.find(daraja_id)
+    }
+    fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64> {
+        self.inner.prune(before)
+    }
+    fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool> {
+        self.inner.retry(id, now)
+    }
+}
+
+pub async fn a_store_that_cannot_write_is_a_500_never_a_503_or_a_200(place: Place) {
+    let store = Flaky::new(place.store().await);
+    let down = Arc::clone(&store.down);
+    let (inbox, log) = (Inbox::with_store(store), Log::default());
+    let routes = table(&inbox, &log);
+    down.store(true, Ordering::SeqCst);
+
+    let validation = C2bPaymentBuilder::pay_bill().bill_ref("invoice-9").for_validation().build();
+    for (path, body) in [
+        ("/inbox/stk", StkCallbackBuilder::paid().build()),
+        ("/inbox/validate", validation),
+        ("/inbox/b2c", "not json".to_owned()),
+    ] {
+        let response = testing::post(&routes, path, body).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}: {}", response.text());
+    }
+    assert!(log.runs().is_empty(), "no handler ran for what was not stored: {:?}", log.runs());
+
+    down.store(false, Ordering::SeqCst);
+    assert_eq!(testing::post(&routes, "/inbox/stk", StkCallbackBuilder::paid().build()).await.status(), StatusCode::OK);
+}
+
+pub async fn a_slow_store_cannot_make_a_validation_late(place: Place) {
+    let store = Flaky::new(place.store().await);
+    *store.slow.lock().expect("not poisoned") = Duration::from_secs(30);
+    let log = Log::default();
+    let routes = table(&Inbox::with_store(store), &log)
+        .validation_deadline(Duration::from_millis(100))
+        .validation_fallback(Validation::Accept);
+    let payment = C2bPaymentBuilder::pay_bill().bill_ref("invoice-5").for_validation().build();
+    let answered = tokio::time::timeout(Duration::from_secs(5), testing::post(&routes, "/inbox/validate", payment))
+        .await
+        .expect("answered long before the store");
+    assert_eq!(answered.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
+    assert!(log.runs().is_empty(), "the handler had no time left: the fallback was sent");
+}
