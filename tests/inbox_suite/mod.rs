@@ -21,10 +21,9 @@ use pesakit::{
 };
 
 use crate::common;
-
-/// The variable naming the PostgreSQL server the tests use; `.ci/run` sets
-/// it and checks that the server answers.
-pub const POSTGRES_URL_VARIABLE: &str = "PESAKIT_TEST_POSTGRES_URL";
+#[path = "../support/postgres.rs"]
+mod postgres;
+use postgres::POSTGRES_URL_VARIABLE;
 
 /// Which store a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,25 +51,10 @@ impl Backend {
                 Some(Place::Sqlite(dir))
             }
             Self::Postgres => {
-                let Some(url) = postgres_url() else {
-                    eprintln!(
-                        "skipped: {POSTGRES_URL_VARIABLE} is not set; to run the PostgreSQL inbox tests, set it, \
-                         for example to postgres://postgres@127.0.0.1:5432/test"
-                    );
-                    return None;
-                };
-                // Names are at most 63 characters: a number, not the test's name.
-                static PLACES: AtomicU32 = AtomicU32::new(0);
-                let schema = format!("pesakit_test_{}_{}", std::process::id(), PLACES.fetch_add(1, Ordering::Relaxed));
-                Some(Place::Postgres { url, schema })
+                postgres::url_or_skip().map(|url| Place::Postgres { url, schema: postgres::new_schema() })
             }
         }
     }
-}
-
-/// The configured PostgreSQL URL, if any.
-pub fn postgres_url() -> Option<String> {
-    std::env::var(POSTGRES_URL_VARIABLE).ok().filter(|url| !url.is_empty())
 }
 
 impl Place {
@@ -113,25 +97,9 @@ impl Drop for Place {
             Self::Sqlite(dir) => {
                 std::fs::remove_dir_all(dir).ok();
             }
-            Self::Postgres { url, schema } => {
-                let (url, schema) = (url.clone(), schema.clone());
-                // Drop runs inside the test's runtime: the schema goes on a
-                // thread and runtime of its own.
-                std::thread::spawn(move || drop_schema(&url, &schema)).join().ok();
-            }
+            Self::Postgres { url, schema } => postgres::drop_schema(url, schema),
         }
     }
-}
-
-/// Removes a test's PostgreSQL schema and everything in it.
-pub fn drop_schema(url: &str, schema: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    runtime.block_on(async {
-        if let Ok((client, connection)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await {
-            tokio::spawn(connection);
-            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.ok();
-        }
-    });
 }
 
 /// What the handlers did.
