@@ -24,6 +24,98 @@ pub(crate) enum Command {
     Payload(PayloadArgs),
     /// Check a callback URL against Daraja's rules.
     CheckUrl(CheckUrlArgs),
+    /// Look into a durable inbox (SQLite or PostgreSQL): what arrived,
+    /// what was handled, what needs reconciling; retry and prune.
+    ///
+    /// When a customer says "I paid and nothing happened":
+    /// `pesakit inbox find <receipt or checkout request id>`.
+    Inbox(InboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InboxArgs {
+    /// The inbox: `sqlite://PATH` (or a path to the SQLite file) or
+    /// `postgres://USER@HOST/DATABASE`.
+    #[arg(long, env = "PESAKIT_INBOX_DB", value_name = "URL", default_value = "pesakit-inbox.db")]
+    pub(crate) db: String,
+    /// PostgreSQL only: the schema the inbox lives in.
+    #[arg(long, env = "PESAKIT_INBOX_SCHEMA", default_value = "pesakit")]
+    pub(crate) schema: String,
+    #[command(subcommand)]
+    pub(crate) command: InboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InboxCommand {
+    /// Callbacks, newest first.
+    List {
+        #[command(flatten)]
+        filter: InboxFilter,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One callback in full: its delivery, its handling and its body.
+    Show {
+        /// The inbox id (the first column of `list`).
+        id: u64,
+    },
+    /// Every callback carrying a Daraja id: checkout request id, receipt or
+    /// `TransID`, conversation id.
+    Find {
+        /// The id, as Daraja or the customer gives it.
+        daraja_id: String,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What needs reconciling, and why.
+    Reconcile {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead, failed or quarantined callback back to pending, after a
+    /// fix: the running server takes it up at its next look.
+    Retry {
+        /// The inbox id.
+        id: u64,
+    },
+    /// Raw bodies with their metadata, one JSON object per line, oldest
+    /// first: for an accountant or a bug report.
+    Export {
+        #[command(flatten)]
+        filter: InboxFilter,
+    },
+    /// Delete callbacks handled successfully longer ago than this; pending,
+    /// failed, dead, quarantined and to-reconcile callbacks are kept.
+    Prune {
+        /// An age: `90d`, `12h`, `30m`.
+        #[arg(long, value_name = "AGE")]
+        older_than: String,
+    },
+}
+
+/// Which callbacks `list` and `export` show.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct InboxFilter {
+    /// Only this kind: `stk_callback`, `c2b_validation`, `c2b_confirmation`,
+    /// `b2c_result`, `queue_timeout`, …
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    /// Only this state: `pending`, `done`, `failed`, `dead`, `quarantined`.
+    #[arg(long)]
+    pub(crate) state: Option<String>,
+    /// Only those received since: an age (`2h`, `7d`) or an East Africa
+    /// Time date or time (`2026-12-01`, `2026-12-01T14:30`).
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) since: Option<String>,
+    /// Only those received before: as `--since`.
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) until: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,11 @@
 //! `pesakit`: simulate Daraja callbacks against your endpoints, print the
-//! bodies Daraja would send, and check callback URLs before go-live.
+//! bodies Daraja would send, check callback URLs before go-live, and look
+//! into a durable inbox.
 
 mod check_url;
 mod cli;
 mod http_client;
+mod inbox;
 mod output;
 mod scenario;
 mod simulate;
@@ -26,5 +28,6 @@ fn main() -> ExitCode {
             Err(message) => output.fail(&message),
         },
         cli::Command::CheckUrl(args) => check_url::run(&args.url, args.production, args.allowlist, &output),
+        cli::Command::Inbox(args) => inbox::run(&args, &output),
     }
 }

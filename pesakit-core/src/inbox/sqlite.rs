@@ -96,6 +96,13 @@ pub struct SqliteStore {
     quarantine_bytes: u64,
 }
 
+/// Who opens the file: the server that serves it, or a tool beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    Owner,
+    Beside,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     commits: AtomicU64,
@@ -105,9 +112,35 @@ struct Counters {
 impl SqliteStore {
     /// Opens (or creates) the database at `path`, applies the schema
     /// migrations it lacks, and starts its writer thread. Callbacks left
-    /// pending by a process that died are due at once.
+    /// pending by a process that died are due at once: this is how the
+    /// server that owns the file opens it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path.as_ref(), Opening::Owner)
+    }
+
+    /// Opens an inbox database that already exists, to look at it or act
+    /// on it (list, find, retry, prune) beside the server that owns it, as
+    /// `pesakit inbox` does: pending callbacks are left to that server.
+    ///
+    /// ```
+    /// use pesakit::inbox::SqliteStore;
+    ///
+    /// let missing = std::env::temp_dir().join("pesakit-doc-no-such-inbox.db");
+    /// let error = SqliteStore::open_existing(&missing).unwrap_err();
+    /// assert!(error.to_string().contains("no inbox database"));
+    /// ```
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        if !path.is_file() {
+            return Err(StoreError(format!(
+                "{}: no inbox database there (the server creates it when it starts with this path)",
+                path.display()
+            )));
+        }
+        Self::open_with(path, Opening::Beside)
+    }
+
+    fn open_with(path: &Path, opening: Opening) -> Result<Self, StoreError> {
         let fail = |error: rusqlite::Error| StoreError(format!("{}: {error}", path.display()));
         let mut connection = Connection::open(path).map_err(fail)?;
         let journal: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(fail)?;
@@ -120,9 +153,11 @@ impl SqliteStore {
         // Room for the pages a batch of callbacks touches (16 MiB).
         connection.pragma_update(None, "cache_size", -16_384).map_err(fail)?;
         migrate(&mut connection).map_err(fail)?;
-        // Only one process writes a SQLite inbox: whatever is pending now was
-        // left by one that died, and is due at once.
-        connection.execute("UPDATE callbacks SET due_at = 0 WHERE state = 'pending'", []).map_err(fail)?;
+        if opening == Opening::Owner {
+            // Only one process serves a SQLite inbox: whatever is pending
+            // now was left by one that died, and is due at once.
+            connection.execute("UPDATE callbacks SET due_at = 0 WHERE state = 'pending'", []).map_err(fail)?;
+        }
         let (jobs, queue) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let writer_counters = Arc::clone(&counters);
