@@ -20,24 +20,19 @@
 #![allow(clippy::float_arithmetic, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use pesakit::{Inbox, StkCallback, StkOutcome, daraja};
 use tokio::net::TcpListener;
 
 #[path = "support/loopback.rs"]
 mod loopback;
+#[path = "support/unique_stk.rs"]
+mod unique_stk;
 
-use loopback::{Requests, measure, median};
+use loopback::{measure, median};
+use unique_stk::{STK_SUCCESS, unique_stk_requests};
 
-const STK_SUCCESS: &str =
-    include_str!("../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
-const CHECKOUT_ID: &str = "ws_CO_09082024154834053700000404";
-const MERCHANT_REQUEST_ID: &str = "3b82-4048-94fd-4503f39b858f555160";
-const RECEIPT: &str = "SH98HPAEJ8";
-const ACK: &[u8] = br#"{"ResultCode":0,"ResultDesc":"Success"}"#;
 const SERVERS: [&str; 2] = ["pesakit", "pesakit-inbox"];
 const CONNECTIONS: [usize; 3] = [1, 64, 256];
 
@@ -115,22 +110,6 @@ fn main() {
 /// One round of one server, with its commits per second and callbacks per
 /// commit when it has an inbox.
 type Measured = (loopback::Report, Option<(f64, f64)>);
-
-/// Each request a new STK payment: the fixture with a fresh
-/// `CheckoutRequestID`, `MerchantRequestID` and receipt, each the length of
-/// the one it replaces.
-fn unique_stk_requests() -> Requests {
-    assert!(STK_SUCCESS.contains(MERCHANT_REQUEST_ID) && STK_SUCCESS.contains(RECEIPT), "the fixture's ids");
-    let body = move |client: usize, number: u64| {
-        let unique = format!("{:05}{:021}", client % 100_000, number);
-        let body = STK_SUCCESS
-            .replacen(CHECKOUT_ID, &format!("ws_CO_{unique}"), 1)
-            .replacen(MERCHANT_REQUEST_ID, &format!("{:0>33}", format!("{client}-{number}")), 1)
-            .replacen(RECEIPT, &format!("{:0>4}{:0>6}", client % 10_000, number % 1_000_000), 1);
-        Bytes::from(body)
-    };
-    Requests { path: "/payments/stk", body: Arc::new(body), ack: ACK }
-}
 
 /// Commits per second and callbacks per commit in `report`'s window, from
 /// the stats the inbox server writes.

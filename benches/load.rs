@@ -57,7 +57,7 @@ fn main() {
             let measured = Duration::from_secs(seconds.parse().expect("seconds"));
             let connections = connections.parse().expect("connections");
             let done =
-                runtime.block_on(loopback::run_load(addr, connections, Duration::ZERO, measured, stk_requests()));
+                runtime.block_on(loopback::run_load(vec![addr], connections, Duration::ZERO, measured, stk_requests()));
             return println!("{} requests/s", done.len() as f64 / measured.as_secs_f64());
         }
         _ => {}

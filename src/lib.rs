@@ -166,7 +166,9 @@ pub mod __private {
 }
 
 /// The README's Rust snippets, compiled (and, but for the servers, run) as
-/// doctests, so that what the README shows cannot rot.
-#[cfg(doctest)]
+/// doctests, so that what the README shows cannot rot. They use the
+/// bundled server and both inbox stores: the test command's
+/// `--all-features` turns them on.
+#[cfg(all(doctest, feature = "runtime", feature = "sqlite", feature = "postgres"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

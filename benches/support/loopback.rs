@@ -56,22 +56,40 @@ pub struct Report {
 /// keep-alive clients posting `body(connection, number)` to `path`, each
 /// answer checked against `ack`.
 pub fn measure(server: &str, connections: usize, warm_up: Duration, measured: Duration, requests: &Requests) -> Report {
-    let port = free_port();
-    let child = ServerProcess::spawn(server, port);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    measure_instances(server, 1, connections, warm_up, measured, requests)
+}
+
+/// As [`measure`], with `instances` processes of `server`, the clients
+/// spread over them evenly; CPU is their sum, memory the largest.
+pub fn measure_instances(
+    server: &str,
+    instances: usize,
+    connections: usize,
+    warm_up: Duration,
+    measured: Duration,
+    requests: &Requests,
+) -> Report {
+    let ports: Vec<u16> = (0..instances.max(1)).map(|_| free_port()).collect();
+    let children: Vec<ServerProcess> = ports.iter().map(|port| ServerProcess::spawn(server, *port)).collect();
+    let addrs: Vec<SocketAddr> = ports.iter().map(|port| SocketAddr::from(([127, 0, 0, 1], *port))).collect();
+    let cpu_time = || children.iter().map(ServerProcess::cpu_time).sum::<Duration>();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("load runtime");
     let mut window_start = std::time::SystemTime::now();
     let (latencies, cpu) = runtime.block_on(async {
-        wait_until_listening(addr).await;
-        let load = tokio::spawn(run_load(addr, connections, warm_up, measured, requests.clone()));
+        for addr in &addrs {
+            wait_until_listening(*addr).await;
+        }
+        let load = tokio::spawn(run_load(addrs.clone(), connections, warm_up, measured, requests.clone()));
         tokio::time::sleep(warm_up).await;
         window_start = std::time::SystemTime::now();
-        let cpu_before = child.cpu_time();
+        let cpu_before = cpu_time();
         let latencies = load.await.expect("load");
-        (latencies, child.cpu_time().saturating_sub(cpu_before))
+        (latencies, cpu_time().saturating_sub(cpu_before))
     });
-    let peak_mebibytes = child.peak_mebibytes();
-    child.stop();
+    let peak_mebibytes = children.iter().map(ServerProcess::peak_mebibytes).fold(f64::NAN, f64::max);
+    for child in children {
+        child.stop();
+    }
     let mut latencies = latencies;
     latencies.sort_unstable();
     let percentile = |fraction: f64| {
@@ -85,13 +103,14 @@ pub fn measure(server: &str, connections: usize, warm_up: Duration, measured: Du
         p99_micros: percentile(0.99),
         peak_mebibytes,
         window: (window_start, window_start + measured),
-        port,
+        port: ports[0],
     }
 }
 
-/// Latencies in microseconds of the requests completed in the measured window.
+/// Latencies in microseconds of the requests completed in the measured
+/// window; client `n` talks to `addrs[n % addrs.len()]`.
 pub async fn run_load(
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     connections: usize,
     warm_up: Duration,
     measured: Duration,
@@ -102,6 +121,7 @@ pub async fn run_load(
     let workers: Vec<_> = (0..connections)
         .map(|client| {
             let requests = requests.clone();
+            let addr = addrs[client % addrs.len()];
             tokio::spawn(async move {
                 let stream = TcpStream::connect(addr).await.expect("connect");
                 stream.set_nodelay(true).expect("nodelay");
