@@ -97,8 +97,14 @@ fn main() {
                 let measurement = match CONTENDERS[index] {
                     Contender::Pesakit { store, instances } => {
                         let server = format!("{store}:{schema}");
-                        let report =
-                            measure_instances(&server, instances, connections, warm_up, measured, &unique_stk_requests());
+                        let report = measure_instances(
+                            &server,
+                            instances,
+                            connections,
+                            warm_up,
+                            measured,
+                            &unique_stk_requests(),
+                        );
                         std::fs::remove_dir_all(sqlite_dir(&schema)).ok();
                         (report.requests_per_second, report.p50_micros, report.p99_micros)
                     }

@@ -31,4 +31,3 @@ pub fn unique_stk_requests() -> Requests {
     };
     Requests { path: "/payments/stk", body: Arc::new(body), ack: ACK }
 }
-

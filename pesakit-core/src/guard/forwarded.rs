@@ -205,4 +205,30 @@ mod tests {
         binary.insert("x-forwarded-for", HeaderValue::from_bytes(b"10.0.0.1\xff").expect("obs-text is allowed"));
         assert_eq!(hops(&binary, ForwardedHeader::XForwardedFor), Err(ForwardedError::NotText));
     }
+
+    #[test]
+    fn the_bounds_are_inclusive() {
+        // Exactly the most hops, padded with spaces to one byte under the
+        // most bytes (a byte is kept for the comma joining lines).
+        let hop = |number: usize| format!("10.0.0.{number}");
+        let listed: Vec<String> = (0..MAX_HOPS).map(hop).collect();
+        let mut at_the_bounds = listed.join(",");
+        at_the_bounds.push_str(&" ".repeat(MAX_BYTES - 1 - at_the_bounds.len()));
+        let map = headers("x-forwarded-for", &[&at_the_bounds]);
+        assert_eq!(hops(&map, ForwardedHeader::XForwardedFor).map(|hops| hops.len()), Ok(MAX_HOPS));
+        // One byte more, on a single line, is too long.
+        let over = format!("{at_the_bounds} ");
+        let map = headers("x-forwarded-for", &[&over]);
+        assert_eq!(hops(&map, ForwardedHeader::XForwardedFor), Err(ForwardedError::TooLong));
+    }
+
+    #[test]
+    fn errors_say_what_was_wrong() {
+        assert_eq!(ForwardedError::NotText.to_string(), "the forwarding header is not plain text");
+        assert_eq!(ForwardedError::TooLong.to_string(), "the forwarding header lists more than 32 hops or 4096 bytes");
+        assert_eq!(
+            ForwardedError::NotAnAddress { hop: 2 }.to_string(),
+            "hop 2 of the forwarding header is not an IP address"
+        );
+    }
 }

@@ -158,3 +158,40 @@ impl fmt::Display for GuardVerdict {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow_all(_request: &GuardRequest<'_>) -> GuardVerdict {
+        GuardVerdict::Allow
+    }
+
+    #[test]
+    fn a_custom_guard_admits_every_connection_and_knows_no_better_client() {
+        let peer: IpAddr = "203.0.113.9".parse().expect("an address");
+        assert_eq!(allow_all.describe(), "a custom guard");
+        assert!(allow_all.admits_connection(peer));
+        assert_eq!(allow_all.resolve_client(peer, &HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_guard_sees_the_request_as_sent() {
+        let (method, headers) = (Method::PUT, HeaderMap::new());
+        let request = GuardRequest {
+            kind: CallbackKind::StkCallback,
+            route_path: "/stk",
+            method: &method,
+            headers: &headers,
+            peer: None,
+        };
+        assert_eq!(request.method(), Method::PUT);
+        assert_eq!((request.kind(), request.route_path(), request.peer()), (CallbackKind::StkCallback, "/stk", None));
+    }
+
+    #[test]
+    fn verdicts_read_as_what_they_decide() {
+        assert_eq!(GuardVerdict::Allow.to_string(), "allowed");
+        assert_eq!(GuardVerdict::Forbid("source 6.6.6.6".into()).to_string(), "forbidden: source 6.6.6.6");
+    }
+}

@@ -274,6 +274,29 @@ mod tests {
     }
 
     #[test]
+    fn the_start_up_line_says_the_mode_and_what_is_trusted() {
+        let enforcing = SourceGuard::safaricom();
+        assert!(!enforcing.is_report_only());
+        assert_eq!(
+            enforcing.describe(),
+            "source allowlist, enforcing: 12 addresses or ranges; no trusted proxy: the peer is the client"
+        );
+        let behind_proxies = SourceGuard::safaricom()
+            .allow("192.0.2.1")
+            .and_then(|guard| guard.trust_proxy("10.0.0.0/8"))
+            .and_then(|guard| guard.trust_proxy("fd00::/8"))
+            .expect("valid sources")
+            .forwarded_header(ForwardedHeader::Forwarded)
+            .report_only();
+        assert!(behind_proxies.is_report_only());
+        assert_eq!(
+            behind_proxies.describe(),
+            "source allowlist, report-only (logs what it would refuse, refuses nothing): 13 addresses or ranges; \
+             2 trusted proxy ranges, client from Forwarded"
+        );
+    }
+
+    #[test]
     fn the_gateways_and_added_sources_are_allowed_and_nothing_else() {
         let guard = SourceGuard::safaricom().allow("192.0.2.0/24").and_then(|guard| guard.allow("2001:db8::7"));
         let guard = guard.expect("valid sources");
