@@ -8,7 +8,7 @@
 #   tools/mutants.sh response
 #   tools/mutants.sh guard        # guard/ (source allowlist, forwarding headers)
 #   tools/mutants.sh route        # route/ (the pipeline and the HTTP contract)
-#   tools/mutants.sh inbox        # inbox/ (store, retries, worker)
+#   tools/mutants.sh inbox        # inbox/ (both stores, retries, worker; needs PostgreSQL)
 #
 # Extra arguments go to cargo-mutants (for example `--list`, or `-j 2`).
 # Results land in mutants.out/ (git ignores it); the survivors are in
@@ -47,7 +47,9 @@ case "$set_name" in
         ;;
     inbox)
         files=("$core/inbox/*.rs")
-        tests=(--test inbox --test inbox_crash)
+        tests=(--test inbox --test inbox_crash --test inbox_postgres --test inbox_instances)
+        # The PostgreSQL store's tests need the server, as in CI.
+        export PESAKIT_TEST_POSTGRES_URL="${PESAKIT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
         ;;
     *)
         echo "usage: tools/mutants.sh values|path_rules|response|guard|route|inbox [cargo-mutants arguments]" >&2

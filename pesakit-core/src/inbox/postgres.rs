@@ -74,6 +74,7 @@ const MIGRATIONS: [&str; 1] = [r"
     LANGUAGE plpgsql AS $record$
     DECLARE
         shared TEXT[] := array_prepend(p_dedupe_key, p_id_values);
+        carriers BIGINT[];
         settled BOOLEAN;
     BEGIN
         -- Callbacks sharing an id wait for each other, so that a result and
@@ -98,21 +99,21 @@ const MIGRATIONS: [&str; 1] = [r"
         o_duplicate := FALSE;
         INSERT INTO callback_ids (value, callback_id)
             SELECT DISTINCT value, o_id FROM unnest(p_id_values) AS value ON CONFLICT DO NOTHING;
+        -- The other callbacks carrying one of its ids (a few: other kinds,
+        -- other deliveries), each found through an index; what follows
+        -- reaches them by primary key. Statistics lag a table that grows
+        -- fast, so no statement leaves the planner a choice.
+        carriers := ARRAY(SELECT id FROM callbacks WHERE dedupe_key = ANY (shared)
+                          UNION SELECT callback_id FROM callback_ids WHERE value = ANY (shared));
         IF p_outcome_unknown IS NOT NULL THEN
-            SELECT EXISTS (SELECT 1 FROM callbacks WHERE dedupe_key = ANY (shared) AND id <> o_id AND is_final
-                           AND state <> 'quarantined')
-                OR EXISTS (SELECT 1 FROM callback_ids JOIN callbacks ON callbacks.id = callback_ids.callback_id
-                           WHERE callback_ids.value = ANY (shared) AND callbacks.id <> o_id AND callbacks.is_final
-                           AND callbacks.state <> 'quarantined')
-                INTO settled;
+            SELECT EXISTS (SELECT 1 FROM callbacks WHERE id = ANY (carriers) AND id <> o_id AND is_final
+                           AND state <> 'quarantined') INTO settled;
             IF NOT settled THEN
                 UPDATE callbacks SET reconcile_reason = p_outcome_unknown WHERE id = o_id;
             END IF;
         ELSE
             UPDATE callbacks SET reconcile_reason = NULL
-                WHERE reconcile_reason IS NOT NULL AND id <> o_id
-                AND (dedupe_key = ANY (shared) OR EXISTS (SELECT 1 FROM callback_ids
-                     WHERE callback_ids.callback_id = callbacks.id AND callback_ids.value = ANY (shared)));
+                WHERE id = ANY (carriers) AND id <> o_id AND reconcile_reason IS NOT NULL;
         END IF;
     END
     $record$;
