@@ -218,6 +218,7 @@ macro_rules! every_inbox_conformance_test {
             done_callbacks_past_the_retention_period_are_pruned_and_nothing_else,
             callbacks_left_pending_are_taken_up_after_their_lease,
             migrations_apply_once_and_reopening_keeps_everything,
+            ids_holding_any_character_are_stored,
             a_store_that_cannot_write_is_a_500_never_a_503_or_a_200,
             a_slow_store_cannot_make_a_validation_late,
         );
@@ -527,6 +528,23 @@ pub async fn migrations_apply_once_and_reopening_keeps_everything(place: Place) 
     assert_eq!(found.len(), 1);
     let reopened = Inbox::with_store(place.store().await);
     assert_eq!(reopened.find(&builder.checkout_id()).await.expect("the store answers"), found);
+}
+
+pub async fn ids_holding_any_character_are_stored(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    // JSON can carry a NUL, which PostgreSQL text cannot.
+    let body =
+        StkCallbackBuilder::paid().checkout_request_id("ws_CO_NUL").build().replace("ws_CO_NUL", "ws_CO_\\u0000");
+    let response = testing::post(&routes, "/inbox/stk", body.clone()).await;
+    let stored = inbox.list(ListFilter::default()).await.expect("the store answers");
+    assert_eq!(stored.len(), 1, "answered {} and stored: {stored:?}", response.status());
+    assert_eq!(&stored[0].arrived.body[..], body.as_bytes(), "the body exactly as received");
+    if response.status() == StatusCode::OK {
+        assert_ne!(stored[0].state, CallbackState::Quarantined);
+    } else {
+        assert_eq!(stored[0].state, CallbackState::Quarantined);
+    }
 }
 
 /// A store with trouble on demand: every write fails once `down` is set

@@ -13,111 +13,27 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+mod batch;
+mod schema;
+
+use std::sync::Arc;
+
+use self::batch::{Queue, RecordBatch, SettleBatch, Settlement};
 use super::store::{
-    Arrived, CallbackState, FELL_BACK_REASON, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback,
-    StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
+    Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
+    StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
 };
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
 
+/// Writer tasks recording callbacks, and settling them: each writes a
+/// batch at a time.
+const RECORD_WRITERS: usize = 8;
+const SETTLE_WRITERS: usize = 4;
+
 /// Default bounds on quarantined bodies, as in the SQLite store.
 const DEFAULT_QUARANTINE_ROWS: i64 = 10_000;
 const DEFAULT_QUARANTINE_BYTES: i64 = 64 * 1024 * 1024;
-
-/// The advisory lock class of pesakit's locks (`"pk"`, 28779): migrations
-/// here, and callbacks sharing a Daraja id in `pesakit_record`.
-const LOCK_CLASS: i32 = 0x706b;
-
-/// Schema migrations, applied in order once each, under an advisory lock so
-/// that instances starting together apply each exactly once.
-const MIGRATIONS: [&str; 1] = [r"
-    CREATE TABLE callbacks (
-        id BIGSERIAL PRIMARY KEY,
-        kind TEXT NOT NULL,
-        route_path TEXT NOT NULL,
-        dedupe_key TEXT,
-        state TEXT NOT NULL,
-        body BYTEA NOT NULL,
-        content_type TEXT,
-        forwarded TEXT,
-        peer TEXT,
-        client TEXT,
-        received_at TIMESTAMPTZ NOT NULL,
-        last_seen_at TIMESTAMPTZ NOT NULL,
-        seen_count INTEGER NOT NULL DEFAULT 1,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        due_at TIMESTAMPTZ,
-        last_error TEXT,
-        verdict_code TEXT,
-        verdict_tag TEXT,
-        reconcile_reason TEXT,
-        is_final BOOLEAN NOT NULL,
-        settled_at TIMESTAMPTZ,
-        id_names TEXT[] NOT NULL DEFAULT '{}',
-        id_values TEXT[] NOT NULL DEFAULT '{}'
-    );
-    CREATE UNIQUE INDEX callbacks_dedupe_key_kind ON callbacks (dedupe_key, kind) WHERE dedupe_key IS NOT NULL;
-    CREATE INDEX callbacks_to_reconcile ON callbacks (id) WHERE reconcile_reason IS NOT NULL;
-    CREATE INDEX callbacks_due ON callbacks (due_at, id) WHERE state IN ('pending', 'failed');
-    CREATE INDEX callbacks_quarantined ON callbacks (id) WHERE state = 'quarantined';
-    CREATE TABLE callback_ids (
-        value TEXT NOT NULL,
-        callback_id BIGINT NOT NULL,
-        PRIMARY KEY (value, callback_id)
-    );
-    -- Recording is one call, so one round trip and one transaction.
-    CREATE FUNCTION pesakit_record(
-        p_kind TEXT, p_route_path TEXT, p_body BYTEA, p_content_type TEXT, p_forwarded TEXT, p_peer TEXT,
-        p_client TEXT, p_received_at TIMESTAMPTZ, p_dedupe_key TEXT, p_due_at TIMESTAMPTZ, p_outcome_unknown TEXT,
-        p_id_names TEXT[], p_id_values TEXT[],
-        OUT o_id BIGINT, OUT o_duplicate BOOLEAN, OUT o_verdict_code TEXT, OUT o_verdict_tag TEXT)
-    LANGUAGE plpgsql AS $record$
-    DECLARE
-        shared TEXT[] := array_prepend(p_dedupe_key, p_id_values);
-        carriers BIGINT[];
-        settled BOOLEAN;
-    BEGIN
-        -- Callbacks sharing an id wait for each other, so that a result and
-        -- its queue timeout arriving together at two instances still agree
-        -- on the reconciliation mark. Sorted, so two never deadlock.
-        PERFORM pg_advisory_xact_lock(28779, key)
-            FROM (SELECT DISTINCT hashtext(value) AS key FROM unnest(shared) AS value ORDER BY 1) AS keys;
-        INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client,
-                               received_at, last_seen_at, due_at, is_final, id_names, id_values, attempts)
-            VALUES (p_kind, p_route_path, p_dedupe_key, 'pending', p_body, p_content_type, p_forwarded, p_peer,
-                    p_client, p_received_at, p_received_at, p_due_at, p_outcome_unknown IS NULL, p_id_names,
-                    p_id_values, 1)
-            ON CONFLICT (dedupe_key, kind) WHERE dedupe_key IS NOT NULL DO NOTHING
-            RETURNING id INTO o_id;
-        IF o_id IS NULL THEN
-            UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = GREATEST(last_seen_at, p_received_at)
-                WHERE kind = p_kind AND dedupe_key = p_dedupe_key
-                RETURNING id, verdict_code, verdict_tag INTO o_id, o_verdict_code, o_verdict_tag;
-            o_duplicate := TRUE;
-            RETURN;
-        END IF;
-        o_duplicate := FALSE;
-        INSERT INTO callback_ids (value, callback_id)
-            SELECT DISTINCT value, o_id FROM unnest(p_id_values) AS value ON CONFLICT DO NOTHING;
-        -- The other callbacks carrying one of its ids (a few: other kinds,
-        -- other deliveries), each found through an index; what follows
-        -- reaches them by primary key. Statistics lag a table that grows
-        -- fast, so no statement leaves the planner a choice.
-        carriers := ARRAY(SELECT id FROM callbacks WHERE dedupe_key = ANY (shared)
-                          UNION SELECT callback_id FROM callback_ids WHERE value = ANY (shared));
-        IF p_outcome_unknown IS NOT NULL THEN
-            SELECT EXISTS (SELECT 1 FROM callbacks WHERE id = ANY (carriers) AND id <> o_id AND is_final
-                           AND state <> 'quarantined') INTO settled;
-            IF NOT settled THEN
-                UPDATE callbacks SET reconcile_reason = p_outcome_unknown WHERE id = o_id;
-            END IF;
-        ELSE
-            UPDATE callbacks SET reconcile_reason = NULL
-                WHERE id = ANY (carriers) AND id <> o_id AND reconcile_reason IS NOT NULL;
-        END IF;
-    END
-    $record$;
-"];
 
 const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client, \
     received_at, last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, \
@@ -145,6 +61,8 @@ const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_ty
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    records: Arc<Queue<NewCallback, Recorded>>,
+    settles: Arc<Queue<Settlement, bool>>,
     quarantine_rows: i64,
     quarantine_bytes: i64,
 }
@@ -211,13 +129,17 @@ impl PostgresStoreBuilder {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|error| StoreError(format!("the PostgreSQL pool: {error}")))?;
-        let store = PostgresStore {
+        let mut client = pool.get().await.map_err(|error| StoreError(format!("no PostgreSQL connection: {error}")))?;
+        schema::migrate(&mut client, &self.schema).await?;
+        drop(client);
+        // The writers run on this runtime: the store lives as long as it does.
+        Ok(PostgresStore {
+            records: Arc::new(Queue::start(&pool, RECORD_WRITERS, RecordBatch)),
+            settles: Arc::new(Queue::start(&pool, SETTLE_WRITERS, SettleBatch)),
             pool,
             quarantine_rows: DEFAULT_QUARANTINE_ROWS,
             quarantine_bytes: DEFAULT_QUARANTINE_BYTES,
-        };
-        store.migrate(&self.schema).await?;
-        Ok(store)
+        })
     }
 }
 
@@ -245,46 +167,6 @@ impl PostgresStore {
         self.pool.get().await.map_err(|error| StoreError(format!("no PostgreSQL connection: {error}")))
     }
 
-    async fn migrate(&self, schema: &str) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(database)?;
-        // Instances starting together: one applies, the others wait and
-        // find the migrations applied.
-        transaction
-            .execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&LOCK_CLASS, &schema])
-            .await
-            .map_err(database)?;
-        transaction
-            .batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}; \
-                 CREATE TABLE IF NOT EXISTS {schema}.pesakit_schema (version INTEGER NOT NULL)"
-            ))
-            .await
-            .map_err(database)?;
-        let applied: Option<i32> = transaction
-            .query_one(&format!("SELECT MAX(version) FROM {schema}.pesakit_schema"), &[])
-            .await
-            .map_err(database)?
-            .get(0);
-        let applied = usize::try_from(applied.unwrap_or(0)).unwrap_or(0);
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-            transaction.batch_execute(migration).await.map_err(database)?;
-            let version = i32::try_from(index + 1).unwrap_or(i32::MAX);
-            transaction
-                .execute(&format!("INSERT INTO {schema}.pesakit_schema (version) VALUES ($1)"), &[&version])
-                .await
-                .map_err(database)?;
-        }
-        let synchronous: String = transaction.query_one("SHOW synchronous_commit", &[]).await.map_err(database)?.get(0);
-        if synchronous == "off" {
-            tracing::warn!(
-                "PostgreSQL runs with synchronous_commit=off: a callback acknowledged just before the database \
-                 crashes can be lost; turn it back on"
-            );
-        }
-        transaction.commit().await.map_err(database)
-    }
-
     /// Runs one statement and returns its rows.
     async fn query(&self, sql: &str, values: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         let client = self.client().await?;
@@ -299,35 +181,7 @@ impl PostgresStore {
 
 impl InboxStore for PostgresStore {
     fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded> {
-        Box::pin(async move {
-            let (names, values_of_ids): (Vec<String>, Vec<String>) = callback.secondary_ids.iter().cloned().unzip();
-            let arrived = ArrivedValues::of(&callback.arrived);
-            let mut values = arrived.values().to_vec();
-            values.extend([
-                &callback.dedupe_key as &(dyn ToSql + Sync),
-                &callback.lease_until,
-                &callback.outcome_unknown,
-                &names,
-                &values_of_ids,
-            ]);
-            let rows = self
-                .query(
-                    "SELECT o_id, o_duplicate, o_verdict_code, o_verdict_tag FROM pesakit_record($1, $2, $3, $4, \
-                     $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    &values,
-                )
-                .await?;
-            let row = rows.first().ok_or_else(|| StoreError("recording returned nothing".to_owned()))?;
-            let id = record_id(row.try_get(0).map_err(database)?);
-            if row.try_get(1).map_err(database)? {
-                let code: Option<String> = row.try_get(2).map_err(database)?;
-                let tag: Option<String> = row.try_get(3).map_err(database)?;
-                let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
-                Ok(Recorded::Duplicate { id, verdict })
-            } else {
-                Ok(Recorded::New(id))
-            }
-        })
+        Box::pin(self.records.submit(callback))
     }
 
     fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId> {
@@ -371,41 +225,8 @@ impl InboxStore for PostgresStore {
 
     fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            let id = row_id(id);
-            let now = SystemTime::now();
-            let rows = match &outcome {
-                Outcome::Done => {
-                    self.query(
-                        "UPDATE callbacks SET state = 'done', due_at = NULL, \
-                         last_error = NULL, settled_at = $2 WHERE id = $1 RETURNING id",
-                        &[&id, &now],
-                    )
-                    .await?
-                }
-                Outcome::Verdict { verdict, fell_back } => {
-                    self.query(
-                        "UPDATE callbacks SET state = 'done', due_at = NULL, \
-                         verdict_code = $2, verdict_tag = $3, settled_at = $4, \
-                         reconcile_reason = CASE WHEN $5 THEN $6 ELSE reconcile_reason END WHERE id = $1 RETURNING id",
-                        &[&id, &verdict.code, &verdict.tag, &now, fell_back, &FELL_BACK_REASON],
-                    )
-                    .await?
-                }
-                Outcome::Failed { error, retry_at } => {
-                    let state =
-                        if retry_at.is_some() { CallbackState::Failed.as_str() } else { CallbackState::Dead.as_str() };
-                    self.query(
-                        "UPDATE callbacks SET state = $2, due_at = $3, last_error = $4 \
-                         WHERE id = $1 RETURNING id",
-                        &[&id, &state, retry_at, error],
-                    )
-                    .await?
-                }
-            };
-            if rows.is_empty() {
-                return Err(StoreError(format!("no callback is stored as {}", record_id(id))));
-            }
-            Ok(())
+            let found = self.settles.submit(Settlement { id, outcome, at: SystemTime::now() }).await?;
+            if found { Ok(()) } else { Err(batch::not_stored(id)) }
         })
     }
 
@@ -479,6 +300,14 @@ impl InboxStore for PostgresStore {
         })
     }
 
+    /// Commits are the batches written (records and settlements); each
+    /// holds one or more operations.
+    fn stats(&self) -> InboxStats {
+        let (record_batches, records) = self.records.counters();
+        let (settle_batches, settles) = self.settles.counters();
+        InboxStats { commits: record_batches + settle_batches, operations: records + settles }
+    }
+
     fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool> {
         Box::pin(async move {
             let rows = self
@@ -527,6 +356,25 @@ impl<'a> ArrivedValues<'a> {
             &self.arrived.received_at,
         ]
     }
+}
+
+/// A stored callback's answer from a row of `pesakit_record_batch`.
+fn recorded(row: &Row) -> Result<Recorded, StoreError> {
+    let id = record_id(row.try_get(0).map_err(database)?);
+    if row.try_get(1).map_err(database)? {
+        let code: Option<String> = row.try_get(2).map_err(database)?;
+        let tag: Option<String> = row.try_get(3).map_err(database)?;
+        let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
+        Ok(Recorded::Duplicate { id, verdict })
+    } else {
+        Ok(Recorded::New(id))
+    }
+}
+
+/// `text` as PostgreSQL stores text: it has no NUL character, which a
+/// hostile body can put into an id (JSON's `\u0000`).
+fn pg_text(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
 }
 
 /// The database's own message, with its detail when it gave one.
