@@ -213,6 +213,7 @@ macro_rules! every_inbox_conformance_test {
             every_bad_body_on_a_notification_route_is_quarantined_before_its_400,
             quarantine_is_bounded_and_drops_the_oldest,
             queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_result_comes,
+            a_timeout_and_its_result_arriving_together_leave_nothing_to_reconcile,
             any_daraja_id_finds_every_callback_that_carries_it,
             what_is_stored_is_what_arrived,
             done_callbacks_past_the_retention_period_are_pruned_and_nothing_else,
@@ -428,6 +429,25 @@ pub async fn queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_res
     testing::post(&routes, "/inbox/timeout", late.build()).await;
     let marked = inbox.needs_reconciliation().await.expect("the store answers");
     assert!(marked.iter().all(|callback| callback.dedupe_key.as_deref() != Some("late-1")));
+}
+
+pub async fn a_timeout_and_its_result_arriving_together_leave_nothing_to_reconcile(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    for round in 0..10 {
+        let (originator, conversation) = (format!("together-{round}"), format!("AG_together_{round}"));
+        let timeout =
+            ResultBuilder::queue_timeout().originator_conversation_id(&originator).conversation_id(&conversation);
+        let result =
+            ResultBuilder::b2c_success().originator_conversation_id(&originator).conversation_id(&conversation);
+        let (timeout_answer, result_answer) = tokio::join!(
+            testing::post(&routes, "/inbox/timeout", timeout.build()),
+            testing::post(&routes, "/inbox/b2c", result.build()),
+        );
+        assert_eq!((timeout_answer.status(), result_answer.status()), (StatusCode::OK, StatusCode::OK));
+    }
+    let marked = inbox.needs_reconciliation().await.expect("the store answers");
+    assert!(marked.is_empty(), "every timeout has its final result: {marked:?}");
 }
 
 pub async fn any_daraja_id_finds_every_callback_that_carries_it(place: Place) {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::{GenericClient, Object, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{ArrivedValues, database, pg_text, recorded};
@@ -27,7 +27,7 @@ type FlushFuture<'a, O> = Pin<Box<dyn Future<Output = Result<Vec<O>, StoreError>
 
 /// Stores a batch in one call; one output per item, in order.
 pub(super) trait Flush<I, O>: Send + Sync + 'static {
-    fn flush<'a>(&'a self, client: &'a Object, items: &'a [I]) -> FlushFuture<'a, O>;
+    fn flush<'a>(&'a self, client: &'a mut Object, items: &'a [I]) -> FlushFuture<'a, O>;
 }
 
 /// An item and the caller waiting for its output.
@@ -120,13 +120,13 @@ async fn write<I: Send + Sync, O: Send, F: Flush<I, O>>(
 /// whole, from each item stored on its own, so that one bad item fails
 /// only itself.
 async fn store<I: Sync, O, F: Flush<I, O>>(pool: &Pool, flush: &F, items: &[I]) -> Vec<Result<O, StoreError>> {
-    let client = match pool.get().await {
+    let mut client = match pool.get().await {
         Ok(client) => client,
         Err(error) => {
             return items.iter().map(|_| Err(StoreError(format!("no PostgreSQL connection: {error}")))).collect();
         }
     };
-    match flush.flush(&client, items).await {
+    match flush.flush(&mut client, items).await {
         Ok(outputs) if outputs.len() == items.len() => outputs.into_iter().map(Ok).collect(),
         Ok(outputs) => {
             let error = format!("a batch of {} answered for {}", items.len(), outputs.len());
@@ -136,7 +136,7 @@ async fn store<I: Sync, O, F: Flush<I, O>>(pool: &Pool, flush: &F, items: &[I]) 
         Err(_) => {
             let mut answers = Vec::with_capacity(items.len());
             for item in items {
-                let answer = flush.flush(&client, std::slice::from_ref(item)).await;
+                let answer = flush.flush(&mut client, std::slice::from_ref(item)).await;
                 answers.push(answer.and_then(|outputs| {
                     outputs.into_iter().next().ok_or_else(|| StoreError("the store answered nothing".to_owned()))
                 }));
@@ -147,72 +147,62 @@ async fn store<I: Sync, O, F: Flush<I, O>>(pool: &Pool, flush: &F, items: &[I]) 
 }
 
 /// Records callbacks with `pesakit_record_batch`.
-#[derive(Debug)]
-pub(super) struct RecordBatch;
-
-impl Flush<NewCallback, Recorded> for RecordBatch {
-    fn flush<'a>(&'a self, client: &'a Object, items: &'a [NewCallback]) -> FlushFuture<'a, Recorded> {
-        Box::pin(async move {
-            let arrived: Vec<ArrivedValues<'_>> = items.iter().map(|item| ArrivedValues::of(&item.arrived)).collect();
-            let kinds: Vec<&str> = arrived.iter().map(|values| values.kind).collect();
-            let route_paths: Vec<&str> = items.iter().map(|item| item.arrived.route_path.as_str()).collect();
-            let bodies: Vec<&[u8]> = arrived.iter().map(|values| values.body).collect();
-            let content_types: Vec<Option<&str>> =
-                items.iter().map(|item| item.arrived.content_type.as_deref()).collect();
-            let forwarded: Vec<Option<&str>> = items.iter().map(|item| item.arrived.forwarded.as_deref()).collect();
-            let peers: Vec<Option<&str>> = arrived.iter().map(|values| values.peer.as_deref()).collect();
-            let clients: Vec<Option<&str>> = arrived.iter().map(|values| values.client.as_deref()).collect();
-            let received_at: Vec<SystemTime> = items.iter().map(|item| item.arrived.received_at).collect();
-            let dedupe_keys: Vec<String> = items.iter().map(|item| pg_text(&item.dedupe_key)).collect();
-            let due_at: Vec<SystemTime> = items.iter().map(|item| item.lease_until).collect();
-            let unknown: Vec<Option<String>> =
-                items.iter().map(|item| item.outcome_unknown.as_deref().map(pg_text)).collect();
-            let (mut id_from, mut id_to, mut id_names, mut id_values) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for item in items {
-                id_from.push(i32::try_from(id_names.len() + 1).unwrap_or(i32::MAX));
-                for (name, value) in &item.secondary_ids {
-                    id_names.push(pg_text(name));
-                    id_values.push(pg_text(value));
-                }
-                id_to.push(i32::try_from(id_names.len()).unwrap_or(i32::MAX));
-            }
-            let statement = client
-                .prepare_cached(
-                    "SELECT o_id, o_duplicate, o_verdict_code, o_verdict_tag FROM pesakit_record_batch($1, $2, $3, \
-                     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                )
-                .await
-                .map_err(database)?;
-            let rows = client
-                .query(
-                    &statement,
-                    &[
-                        &kinds,
-                        &route_paths,
-                        &bodies,
-                        &content_types,
-                        &forwarded,
-                        &peers,
-                        &clients,
-                        &received_at,
-                        &dedupe_keys,
-                        &due_at,
-                        &unknown,
-                        &id_from,
-                        &id_to,
-                        &id_names,
-                        &id_values,
-                    ],
-                )
-                .await
-                .map_err(database)?;
-            rows.iter().map(recorded).collect()
-        })
+async fn record(client: &impl GenericClient, items: &[&NewCallback]) -> Result<Vec<Recorded>, StoreError> {
+    let arrived: Vec<ArrivedValues<'_>> = items.iter().map(|item| ArrivedValues::of(&item.arrived)).collect();
+    let kinds: Vec<&str> = arrived.iter().map(|values| values.kind).collect();
+    let route_paths: Vec<&str> = items.iter().map(|item| item.arrived.route_path.as_str()).collect();
+    let bodies: Vec<&[u8]> = arrived.iter().map(|values| values.body).collect();
+    let content_types: Vec<Option<&str>> = items.iter().map(|item| item.arrived.content_type.as_deref()).collect();
+    let forwarded: Vec<Option<&str>> = items.iter().map(|item| item.arrived.forwarded.as_deref()).collect();
+    let peers: Vec<Option<&str>> = arrived.iter().map(|values| values.peer.as_deref()).collect();
+    let clients: Vec<Option<&str>> = arrived.iter().map(|values| values.client.as_deref()).collect();
+    let received_at: Vec<SystemTime> = items.iter().map(|item| item.arrived.received_at).collect();
+    let dedupe_keys: Vec<String> = items.iter().map(|item| pg_text(&item.dedupe_key)).collect();
+    let due_at: Vec<SystemTime> = items.iter().map(|item| item.lease_until).collect();
+    let unknown: Vec<Option<String>> = items.iter().map(|item| item.outcome_unknown.as_deref().map(pg_text)).collect();
+    let (mut id_from, mut id_to, mut id_names, mut id_values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for item in items {
+        id_from.push(i32::try_from(id_names.len() + 1).unwrap_or(i32::MAX));
+        for (name, value) in &item.secondary_ids {
+            id_names.push(pg_text(name));
+            id_values.push(pg_text(value));
+        }
+        id_to.push(i32::try_from(id_names.len()).unwrap_or(i32::MAX));
     }
+    let statement = client
+        .prepare_cached(
+            "SELECT o_id, o_duplicate, o_verdict_code, o_verdict_tag FROM pesakit_record_batch($1, $2, $3, \
+                     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .await
+        .map_err(database)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &kinds,
+                &route_paths,
+                &bodies,
+                &content_types,
+                &forwarded,
+                &peers,
+                &clients,
+                &received_at,
+                &dedupe_keys,
+                &due_at,
+                &unknown,
+                &id_from,
+                &id_to,
+                &id_names,
+                &id_values,
+            ],
+        )
+        .await
+        .map_err(database)?;
+    rows.iter().map(recorded).collect()
 }
 
-/// A settlement, for [`SettleBatch`].
+/// A settlement, for [`settle`].
 #[derive(Debug)]
 pub(super) struct Settlement {
     pub(super) id: RecordId,
@@ -222,42 +212,35 @@ pub(super) struct Settlement {
 
 /// Settles callbacks with `pesakit_settle_batch`; the output says whether
 /// the callback was found.
-#[derive(Debug)]
-pub(super) struct SettleBatch;
-
-impl Flush<Settlement, bool> for SettleBatch {
-    fn flush<'a>(&'a self, client: &'a Object, items: &'a [Settlement]) -> FlushFuture<'a, bool> {
-        Box::pin(async move {
-            let mut columns = SettleColumns::default();
-            for item in items {
-                columns.push(item);
-            }
-            let settled_at = items.iter().map(|item| item.at).max().unwrap_or_else(SystemTime::now);
-            let statement = client
-                .prepare_cached("SELECT o_found FROM pesakit_settle_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .await
-                .map_err(database)?;
-            let rows = client
-                .query(
-                    &statement,
-                    &[
-                        &columns.ids,
-                        &columns.outcomes,
-                        &columns.states,
-                        &columns.due_at,
-                        &columns.errors,
-                        &columns.verdict_codes,
-                        &columns.verdict_tags,
-                        &columns.fell_back,
-                        &settled_at,
-                        &FELL_BACK_REASON,
-                    ],
-                )
-                .await
-                .map_err(database)?;
-            rows.iter().map(|row| row.try_get::<_, bool>(0).map_err(database)).collect()
-        })
+async fn settle(client: &impl GenericClient, items: &[&Settlement]) -> Result<Vec<bool>, StoreError> {
+    let mut columns = SettleColumns::default();
+    for item in items {
+        columns.push(item);
     }
+    let settled_at = items.iter().map(|item| item.at).max().unwrap_or_else(SystemTime::now);
+    let statement = client
+        .prepare_cached("SELECT o_found FROM pesakit_settle_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .await
+        .map_err(database)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &columns.ids,
+                &columns.outcomes,
+                &columns.states,
+                &columns.due_at,
+                &columns.errors,
+                &columns.verdict_codes,
+                &columns.verdict_tags,
+                &columns.fell_back,
+                &settled_at,
+                &FELL_BACK_REASON,
+            ],
+        )
+        .await
+        .map_err(database)?;
+    rows.iter().map(|row| row.try_get::<_, bool>(0).map_err(database)).collect()
 }
 
 /// The batch function's arguments, a column per field.
@@ -299,6 +282,64 @@ impl SettleColumns {
         self.verdict_codes.push(code);
         self.verdict_tags.push(tag);
         self.fell_back.push(fell_back);
+    }
+}
+
+/// A write waiting for a batch.
+#[derive(Debug)]
+pub(super) enum Operation {
+    /// Store a callback.
+    Record(NewCallback),
+    /// Store how its handler ended.
+    Settle(Settlement),
+}
+
+/// What a write gives back.
+#[derive(Debug)]
+pub(super) enum Answer {
+    /// As recorded.
+    Recorded(Recorded),
+    /// Whether the callback settled was found.
+    Settled(bool),
+}
+
+/// Writes records and settlements together: one statement each, in one
+/// transaction (and one WAL flush) when the batch holds both.
+#[derive(Debug)]
+pub(super) struct WriteBatch;
+
+impl Flush<Operation, Answer> for WriteBatch {
+    fn flush<'a>(&'a self, client: &'a mut Object, items: &'a [Operation]) -> FlushFuture<'a, Answer> {
+        Box::pin(async move {
+            let records: Vec<&NewCallback> = items
+                .iter()
+                .filter_map(|item| if let Operation::Record(callback) = item { Some(callback) } else { None })
+                .collect();
+            let settlements: Vec<&Settlement> = items
+                .iter()
+                .filter_map(|item| if let Operation::Settle(settlement) = item { Some(settlement) } else { None })
+                .collect();
+            let (recorded, settled) = match (records.is_empty(), settlements.is_empty()) {
+                (false, true) => (record(&*client, &records).await?, Vec::new()),
+                (true, false) => (Vec::new(), settle(&*client, &settlements).await?),
+                _ => {
+                    let transaction = client.transaction().await.map_err(database)?;
+                    let recorded = record(&transaction, &records).await?;
+                    let settled = settle(&transaction, &settlements).await?;
+                    transaction.commit().await.map_err(database)?;
+                    (recorded, settled)
+                }
+            };
+            let (mut recorded, mut settled) = (recorded.into_iter(), settled.into_iter());
+            items
+                .iter()
+                .map(|item| match item {
+                    Operation::Record(_) => recorded.next().map(Answer::Recorded),
+                    Operation::Settle(_) => settled.next().map(Answer::Settled),
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| StoreError("a batch answered for fewer writes than it held".to_owned()))
+        })
     }
 }
 

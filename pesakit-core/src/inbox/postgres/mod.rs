@@ -18,18 +18,13 @@ mod schema;
 
 use std::sync::Arc;
 
-use self::batch::{Queue, RecordBatch, SettleBatch, Settlement};
+use self::batch::{Answer, Operation, Queue, Settlement, WriteBatch};
 use super::store::{
     Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
     StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
 };
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
-
-/// Writer tasks recording callbacks, and settling them: each writes a
-/// batch at a time.
-const RECORD_WRITERS: usize = 8;
-const SETTLE_WRITERS: usize = 4;
 
 /// Default bounds on quarantined bodies, as in the SQLite store.
 const DEFAULT_QUARANTINE_ROWS: i64 = 10_000;
@@ -61,8 +56,7 @@ const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_ty
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: Pool,
-    records: Arc<Queue<NewCallback, Recorded>>,
-    settles: Arc<Queue<Settlement, bool>>,
+    writes: Arc<Queue<Operation, Answer>>,
     quarantine_rows: i64,
     quarantine_bytes: i64,
 }
@@ -134,8 +128,7 @@ impl PostgresStoreBuilder {
         drop(client);
         // The writers run on this runtime: the store lives as long as it does.
         Ok(PostgresStore {
-            records: Arc::new(Queue::start(&pool, RECORD_WRITERS, RecordBatch)),
-            settles: Arc::new(Queue::start(&pool, SETTLE_WRITERS, SettleBatch)),
+            writes: Arc::new(Queue::start(&pool, writers(self.max_connections), WriteBatch)),
             pool,
             quarantine_rows: DEFAULT_QUARANTINE_ROWS,
             quarantine_bytes: DEFAULT_QUARANTINE_BYTES,
@@ -181,7 +174,12 @@ impl PostgresStore {
 
 impl InboxStore for PostgresStore {
     fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded> {
-        Box::pin(self.records.submit(callback))
+        Box::pin(async move {
+            match self.writes.submit(Operation::Record(callback)).await? {
+                Answer::Recorded(recorded) => Ok(recorded),
+                Answer::Settled(_) => Err(StoreError("a record was answered as a settlement".to_owned())),
+            }
+        })
     }
 
     fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId> {
@@ -225,8 +223,11 @@ impl InboxStore for PostgresStore {
 
     fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            let found = self.settles.submit(Settlement { id, outcome, at: SystemTime::now() }).await?;
-            if found { Ok(()) } else { Err(batch::not_stored(id)) }
+            match self.writes.submit(Operation::Settle(Settlement { id, outcome, at: SystemTime::now() })).await? {
+                Answer::Settled(true) => Ok(()),
+                Answer::Settled(false) => Err(batch::not_stored(id)),
+                Answer::Recorded(_) => Err(StoreError("a settlement was answered as a record".to_owned())),
+            }
         })
     }
 
@@ -300,12 +301,11 @@ impl InboxStore for PostgresStore {
         })
     }
 
-    /// Commits are the batches written (records and settlements); each
-    /// holds one or more operations.
+    /// Commits are the batches written; each holds one or more records
+    /// and settlements.
     fn stats(&self) -> InboxStats {
-        let (record_batches, records) = self.records.counters();
-        let (settle_batches, settles) = self.settles.counters();
-        InboxStats { commits: record_batches + settle_batches, operations: records + settles }
+        let (commits, operations) = self.writes.counters();
+        InboxStats { commits, operations }
     }
 
     fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool> {
@@ -356,6 +356,13 @@ impl<'a> ArrivedValues<'a> {
             &self.arrived.received_at,
         ]
     }
+}
+
+/// Writer tasks, each writing a batch of records and settlements at a
+/// time: half the connections, so that their commits share WAL flushes
+/// and the rest serve claims and queries.
+fn writers(max_connections: usize) -> usize {
+    (max_connections / 2).max(1)
 }
 
 /// A stored callback's answer from a row of `pesakit_record_batch`.

@@ -6,8 +6,7 @@ use super::database;
 use crate::inbox::store::StoreError;
 
 /// The advisory lock class of pesakit's locks (`"pk"`, 28779): migrations
-/// here, and callbacks sharing a Daraja id in `pesakit_record` and
-/// `pesakit_record_batch`.
+/// here, and callbacks sharing a Daraja id in `pesakit_record_batch`.
 const LOCK_CLASS: i32 = 0x706b;
 
 /// Schema migrations, applied in order once each, under an advisory lock so
@@ -47,107 +46,167 @@ pub(super) const MIGRATIONS: [&str; 1] = [r"
         callback_id BIGINT NOT NULL,
         PRIMARY KEY (value, callback_id)
     );
-    -- Recording is one call, so one round trip and one transaction.
-    CREATE FUNCTION pesakit_record(
-        p_kind TEXT, p_route_path TEXT, p_body BYTEA, p_content_type TEXT, p_forwarded TEXT, p_peer TEXT,
-        p_client TEXT, p_received_at TIMESTAMPTZ, p_dedupe_key TEXT, p_due_at TIMESTAMPTZ, p_outcome_unknown TEXT,
-        p_id_names TEXT[], p_id_values TEXT[],
-        OUT o_id BIGINT, OUT o_duplicate BOOLEAN, OUT o_verdict_code TEXT, OUT o_verdict_tag TEXT)
-    LANGUAGE plpgsql AS $record$
-    DECLARE
-        shared TEXT[] := array_prepend(p_dedupe_key, p_id_values);
-        carriers BIGINT[];
-        settled BOOLEAN;
-    BEGIN
-        -- Callbacks sharing an id wait for each other, so that a result and
-        -- its queue timeout arriving together at two instances still agree
-        -- on the reconciliation mark. Sorted, so two never deadlock.
-        PERFORM pg_advisory_xact_lock(28779, key)
-            FROM (SELECT DISTINCT hashtext(value) AS key FROM unnest(shared) AS value ORDER BY 1) AS keys;
-        INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client,
-                               received_at, last_seen_at, due_at, is_final, id_names, id_values, attempts)
-            VALUES (p_kind, p_route_path, p_dedupe_key, 'pending', p_body, p_content_type, p_forwarded, p_peer,
-                    p_client, p_received_at, p_received_at, p_due_at, p_outcome_unknown IS NULL, p_id_names,
-                    p_id_values, 1)
-            ON CONFLICT (dedupe_key, kind) WHERE dedupe_key IS NOT NULL DO NOTHING
-            RETURNING id INTO o_id;
-        IF o_id IS NULL THEN
-            UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = GREATEST(last_seen_at, p_received_at)
-                WHERE kind = p_kind AND dedupe_key = p_dedupe_key
-                RETURNING id, verdict_code, verdict_tag INTO o_id, o_verdict_code, o_verdict_tag;
-            o_duplicate := TRUE;
-            RETURN;
-        END IF;
-        o_duplicate := FALSE;
-        INSERT INTO callback_ids (value, callback_id)
-            SELECT DISTINCT value, o_id FROM unnest(p_id_values) AS value ON CONFLICT DO NOTHING;
-        -- The other callbacks carrying one of its ids (a few: other kinds,
-        -- other deliveries), each found through an index; what follows
-        -- reaches them by primary key. Statistics lag a table that grows
-        -- fast, so no statement leaves the planner a choice.
-        carriers := ARRAY(SELECT id FROM callbacks WHERE dedupe_key = ANY (shared)
-                          UNION SELECT callback_id FROM callback_ids WHERE value = ANY (shared));
-        IF p_outcome_unknown IS NOT NULL THEN
-            SELECT EXISTS (SELECT 1 FROM callbacks WHERE id = ANY (carriers) AND id <> o_id AND is_final
-                           AND state <> 'quarantined') INTO settled;
-            IF NOT settled THEN
-                UPDATE callbacks SET reconcile_reason = p_outcome_unknown WHERE id = o_id;
-            END IF;
-        ELSE
-            UPDATE callbacks SET reconcile_reason = NULL
-                WHERE id = ANY (carriers) AND id <> o_id AND reconcile_reason IS NOT NULL;
-        END IF;
-    END
-    $record$;
-    -- Group commit: the callbacks that queued while the last batch was
-    -- written, in one call, one transaction, one WAL flush. The ids of
-    -- callback i are p_id_names[p_id_from[i]:p_id_to[i]].
+    -- Recording: the callbacks that queued while the last batch was
+    -- written, in one call, one transaction, one WAL flush, with a few
+    -- statements for the whole batch. The ids of callback i are
+    -- p_id_names[p_id_from[i]:p_id_to[i]]. Answers one row per callback,
+    -- in order.
     CREATE FUNCTION pesakit_record_batch(
         p_kinds TEXT[], p_route_paths TEXT[], p_bodies BYTEA[], p_content_types TEXT[], p_forwarded TEXT[],
         p_peers TEXT[], p_clients TEXT[], p_received_at TIMESTAMPTZ[], p_dedupe_keys TEXT[], p_due_at TIMESTAMPTZ[],
         p_outcome_unknown TEXT[], p_id_from INTEGER[], p_id_to INTEGER[], p_id_names TEXT[], p_id_values TEXT[])
     RETURNS TABLE (o_id BIGINT, o_duplicate BOOLEAN, o_verdict_code TEXT, o_verdict_tag TEXT)
     LANGUAGE plpgsql AS $batch$
+    DECLARE
+        new_ids BIGINT[];
+        new_kinds TEXT[];
+        new_keys TEXT[];
+        old_ids BIGINT[] := '{}';
+        old_kinds TEXT[] := '{}';
+        old_keys TEXT[] := '{}';
+        old_codes TEXT[] := '{}';
+        old_tags TEXT[] := '{}';
+        repeated RECORD;
+        marked RECORD;
+        settled_ids TEXT[];
+        carriers BIGINT[];
     BEGIN
-        -- Every lock of the batch first, sorted, so that batches written
-        -- at once never deadlock; pesakit_record takes them again, held.
+        -- Callbacks sharing an id wait for each other, so that a result
+        -- and its queue timeout arriving together at two instances still
+        -- agree on the reconciliation mark; sorted, so batches written at
+        -- once never deadlock.
         PERFORM pg_advisory_xact_lock(28779, key)
             FROM (SELECT DISTINCT hashtext(value) AS key FROM unnest(p_dedupe_keys || p_id_values) AS value
                   ORDER BY 1) AS keys;
-        FOR i IN 1 .. coalesce(array_length(p_kinds, 1), 0) LOOP
-            RETURN QUERY SELECT * FROM pesakit_record(p_kinds[i], p_route_paths[i], p_bodies[i], p_content_types[i],
-                p_forwarded[i], p_peers[i], p_clients[i], p_received_at[i], p_dedupe_keys[i], p_due_at[i],
-                p_outcome_unknown[i], coalesce(p_id_names[p_id_from[i]:p_id_to[i]], '{}'),
-                coalesce(p_id_values[p_id_from[i]:p_id_to[i]], '{}'));
+        -- The first copy of each callback in the batch is stored, counting
+        -- the copies, unless it is stored already.
+        WITH input AS (
+            SELECT * FROM unnest(p_kinds, p_route_paths, p_bodies, p_content_types, p_forwarded, p_peers, p_clients,
+                                 p_received_at, p_dedupe_keys, p_due_at, p_outcome_unknown, p_id_from, p_id_to)
+                WITH ORDINALITY AS t(kind, route_path, body, content_type, forwarded, peer, client, received_at,
+                                     dedupe_key, due_at, outcome_unknown, id_from, id_to, position)
+        ), firsts AS (
+            SELECT DISTINCT ON (kind, dedupe_key) *,
+                   count(*) OVER (PARTITION BY kind, dedupe_key) AS copies,
+                   max(received_at) OVER (PARTITION BY kind, dedupe_key) AS last_seen
+            FROM input ORDER BY kind, dedupe_key, position
+        ), inserted AS (
+            INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client,
+                                   received_at, last_seen_at, seen_count, due_at, is_final, reconcile_reason,
+                                   id_names, id_values, attempts)
+                SELECT kind, route_path, dedupe_key, 'pending', body, content_type, forwarded, peer, client,
+                       received_at, last_seen, copies, due_at, outcome_unknown IS NULL, outcome_unknown,
+                       coalesce(p_id_names[id_from:id_to], '{}'), coalesce(p_id_values[id_from:id_to], '{}'), 1
+                FROM firsts ORDER BY position
+                ON CONFLICT (dedupe_key, kind) WHERE dedupe_key IS NOT NULL DO NOTHING
+                RETURNING id, kind, dedupe_key, id_values
+        ), carried AS (
+            INSERT INTO callback_ids (value, callback_id)
+                SELECT DISTINCT value, id FROM inserted, unnest(inserted.id_values) AS value
+                ON CONFLICT DO NOTHING
+        )
+        SELECT coalesce(array_agg(id), '{}'), coalesce(array_agg(kind), '{}'), coalesce(array_agg(dedupe_key), '{}')
+            INTO new_ids, new_kinds, new_keys FROM inserted;
+        -- Copies of callbacks stored before: counted, and answered with
+        -- what was stored (a few, one at a time).
+        FOR repeated IN
+            SELECT kind, dedupe_key, count(*) AS copies, max(received_at) AS last_seen
+            FROM unnest(p_kinds, p_dedupe_keys, p_received_at) AS t(kind, dedupe_key, received_at)
+            WHERE (kind, dedupe_key) NOT IN (SELECT * FROM unnest(new_kinds, new_keys))
+            GROUP BY kind, dedupe_key
+        LOOP
+            UPDATE callbacks SET seen_count = seen_count + repeated.copies,
+                                 last_seen_at = GREATEST(last_seen_at, repeated.last_seen)
+                WHERE kind = repeated.kind AND dedupe_key = repeated.dedupe_key
+                RETURNING id, verdict_code, verdict_tag
+                INTO o_id, o_verdict_code, o_verdict_tag;
+            old_ids := old_ids || o_id;
+            old_kinds := old_kinds || repeated.kind;
+            old_keys := old_keys || repeated.dedupe_key;
+            old_codes := old_codes || o_verdict_code;
+            old_tags := old_tags || o_verdict_tag;
         END LOOP;
+        -- A final callback clears the marks of the callbacks carrying one
+        -- of its ids, found through the id indexes and reached by primary
+        -- key (statistics lag a table that grows this fast: no statement
+        -- leaves the planner a choice).
+        settled_ids := ARRAY(SELECT value FROM callbacks, unnest(array_prepend(dedupe_key, id_values)) AS value
+                             WHERE id = ANY (new_ids) AND is_final);
+        IF cardinality(settled_ids) > 0 THEN
+            carriers := ARRAY(SELECT id FROM callbacks WHERE dedupe_key = ANY (settled_ids)
+                              UNION SELECT callback_id FROM callback_ids WHERE value = ANY (settled_ids));
+            UPDATE callbacks SET reconcile_reason = NULL
+                WHERE id = ANY (carriers) AND NOT is_final AND reconcile_reason IS NOT NULL;
+        END IF;
+        -- One whose outcome is unknown was stored marked; a final callback
+        -- already stored under one of its ids clears the mark (a few, one
+        -- at a time).
+        FOR marked IN
+            SELECT id, array_prepend(dedupe_key, id_values) AS shared FROM callbacks
+            WHERE id = ANY (new_ids) AND reconcile_reason IS NOT NULL
+        LOOP
+            carriers := ARRAY(SELECT id FROM callbacks WHERE dedupe_key = ANY (marked.shared)
+                              UNION SELECT callback_id FROM callback_ids WHERE value = ANY (marked.shared));
+            UPDATE callbacks SET reconcile_reason = NULL
+                WHERE id = marked.id AND EXISTS (SELECT 1 FROM callbacks WHERE id = ANY (carriers)
+                                                 AND id <> marked.id AND is_final AND state <> 'quarantined');
+        END LOOP;
+        RETURN QUERY
+            WITH input AS (
+                SELECT * FROM unnest(p_kinds, p_dedupe_keys) WITH ORDINALITY AS t(kind, dedupe_key, position)
+            ), firsts AS (
+                SELECT kind, dedupe_key, min(position) AS position FROM input GROUP BY kind, dedupe_key
+            ), stored_now AS (
+                SELECT * FROM unnest(new_ids, new_kinds, new_keys) AS t(id, kind, dedupe_key)
+            ), stored_before AS (
+                SELECT * FROM unnest(old_ids, old_kinds, old_keys, old_codes, old_tags)
+                    AS t(id, kind, dedupe_key, code, tag)
+            )
+            SELECT coalesce(stored_now.id, stored_before.id),
+                   stored_now.id IS NULL OR firsts.position <> input.position,
+                   stored_before.code, stored_before.tag
+            FROM input
+            JOIN firsts ON firsts.kind = input.kind AND firsts.dedupe_key = input.dedupe_key
+            LEFT JOIN stored_now ON stored_now.kind = input.kind AND stored_now.dedupe_key = input.dedupe_key
+            LEFT JOIN stored_before
+                ON stored_before.kind = input.kind AND stored_before.dedupe_key = input.dedupe_key
+            ORDER BY input.position;
     END
     $batch$;
-    -- How handlers ended, a batch at a time; o_found is false for an id
-    -- that is not stored.
+    -- How handlers ended, a batch at a time, in one statement; for an id
+    -- settled twice in a batch the later settlement holds. o_found is
+    -- false for an id that is not stored.
     CREATE FUNCTION pesakit_settle_batch(
         p_ids BIGINT[], p_outcomes TEXT[], p_states TEXT[], p_due_at TIMESTAMPTZ[], p_errors TEXT[],
         p_verdict_codes TEXT[], p_verdict_tags TEXT[], p_fell_back BOOLEAN[], p_settled_at TIMESTAMPTZ,
         p_fell_back_reason TEXT)
     RETURNS TABLE (o_found BOOLEAN)
-    LANGUAGE plpgsql AS $settle$
-    BEGIN
-        FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
-            IF p_outcomes[i] = 'done' THEN
-                UPDATE callbacks SET state = 'done', due_at = NULL, last_error = NULL, settled_at = p_settled_at
-                    WHERE id = p_ids[i];
-            ELSIF p_outcomes[i] = 'verdict' THEN
-                UPDATE callbacks SET state = 'done', due_at = NULL, verdict_code = p_verdict_codes[i],
-                    verdict_tag = p_verdict_tags[i], settled_at = p_settled_at,
-                    reconcile_reason = CASE WHEN p_fell_back[i] THEN p_fell_back_reason ELSE reconcile_reason END
-                    WHERE id = p_ids[i];
-            ELSE
-                UPDATE callbacks SET state = p_states[i], due_at = p_due_at[i], last_error = p_errors[i]
-                    WHERE id = p_ids[i];
-            END IF;
-            o_found := FOUND;
-            RETURN NEXT;
-        END LOOP;
-    END
+    LANGUAGE sql AS $settle$
+        WITH settlements AS (
+            SELECT DISTINCT ON (id) * FROM unnest(p_ids, p_outcomes, p_states, p_due_at, p_errors, p_verdict_codes,
+                                                 p_verdict_tags, p_fell_back)
+                WITH ORDINALITY AS t(id, outcome, state, due_at, error, code, tag, fell_back, position)
+            ORDER BY id, position DESC
+        ), settled AS (
+            UPDATE callbacks SET
+                state = settlements.state,
+                due_at = settlements.due_at,
+                last_error = CASE settlements.outcome WHEN 'verdict' THEN callbacks.last_error
+                                                      ELSE settlements.error END,
+                verdict_code = CASE settlements.outcome WHEN 'verdict' THEN settlements.code
+                                                        ELSE callbacks.verdict_code END,
+                verdict_tag = CASE settlements.outcome WHEN 'verdict' THEN settlements.tag
+                                                       ELSE callbacks.verdict_tag END,
+                settled_at = CASE settlements.outcome WHEN 'failed' THEN callbacks.settled_at ELSE p_settled_at END,
+                reconcile_reason = CASE WHEN settlements.fell_back THEN p_fell_back_reason
+                                        ELSE callbacks.reconcile_reason END
+            FROM settlements
+            -- `= ANY` gives the planner the primary key whatever its statistics say.
+            WHERE callbacks.id = settlements.id AND callbacks.id = ANY (p_ids)
+            RETURNING callbacks.id
+        )
+        SELECT EXISTS (SELECT 1 FROM settled WHERE settled.id = t.id)
+        FROM unnest(p_ids) WITH ORDINALITY AS t(id, position) ORDER BY position;
     $settle$;
 "];
 
