@@ -64,6 +64,7 @@
 //! | `runtime` | yes | `pesakit::serve` and `Server`: hyper 1 HTTP/1.1 on tokio with limits and graceful shutdown |
 //! | `sqlite` | yes | `Inbox::sqlite`: the durable inbox's embedded store (SQLite, bundled) |
 //! | `postgres` | no | `Inbox::postgres` and `PostgresStore`: one inbox shared by several instances (tokio-postgres, deadpool) |
+//! | `postgres-tls` | no | `PostgresStoreBuilder::tls`: TLS to that database with rustls (ring provider) |
 //! | `tls` | no | `Server::tls` and `TlsConfig`: rustls (ring provider), certificates from PEM |
 //! | `axum-08` | no | [`MountRoutes`] for `axum::Router` (axum 0.8) |
 //! | `actix-web-4` | no | [`MountRoutes`] for `actix_web::App` and `Scope` (actix-web 4) |

@@ -5,7 +5,87 @@
 
 mod common;
 mod inbox_suite;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use inbox_suite::Backend;
 
 every_inbox_conformance_test!(Backend::Postgres);
+
+/// Accepts the server's certificate whatever it is (this machine's server
+/// has a self-signed one for its own name), still checking the handshake's
+/// signatures: the test is about the connection being encrypted.
+#[derive(Debug)]
+struct AnyCertificate(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls_pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls_pki_types::CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tls_every_connection_to_the_database_is_encrypted() {
+    use pesakit::inbox::{InboxStore, ListFilter, PostgresStore};
+
+    let Some(place) = Backend::Postgres.place("tls") else { return };
+    let inbox_suite::Place::Postgres { url, schema } = &place else { unreachable!("a PostgreSQL place") };
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    let application = format!("pesakit_tls_{}", std::process::id());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let tls_url = format!("{url}{separator}sslmode=require&application_name={application}");
+    let store =
+        PostgresStore::builder(tls_url).schema(schema.clone()).tls(tls).connect().await.expect("connects over TLS");
+    let routes = pesakit::routes![inbox_suite::paid]
+        .with_state(inbox_suite::Log::default())
+        .with_inbox(pesakit::Inbox::with_store(store.clone()));
+    let response =
+        pesakit::testing::post(&routes, "/inbox/stk", pesakit::testing::StkCallbackBuilder::paid().build()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(store.list(ListFilter::default()).await.expect("the store answers").len(), 1);
+
+    let encrypted = postgres::execute(
+        url,
+        &format!(
+            "SELECT ssl FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE application_name = '{application}'"
+        ),
+    )
+    .expect("the connections are listed");
+    let flags: Vec<bool> = encrypted.iter().map(|row| row.get(0)).collect();
+    assert!(!flags.is_empty() && flags.iter().all(|ssl| *ssl), "every connection encrypted: {flags:?}");
+}

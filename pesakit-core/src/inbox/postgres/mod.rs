@@ -68,6 +68,8 @@ pub struct PostgresStoreBuilder {
     schema: String,
     max_connections: usize,
     wait: Duration,
+    #[cfg(feature = "postgres-tls")]
+    tls: Option<rustls::ClientConfig>,
 }
 
 impl PostgresStoreBuilder {
@@ -93,6 +95,29 @@ impl PostgresStoreBuilder {
         self
     }
 
+    /// Encrypts the connections with rustls, trusting what `config`
+    /// trusts (your provider's CA, or `webpki-roots`). Add
+    /// `sslmode=require` to the URL to refuse a server that does not offer
+    /// TLS; without it a server without TLS is reached unencrypted.
+    ///
+    /// ```no_run
+    /// # async fn run(roots: rustls::RootCertStore) -> Result<(), pesakit::inbox::StoreError> {
+    /// use pesakit::inbox::PostgresStore;
+    ///
+    /// let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    /// let store = PostgresStore::builder("postgres://pesakit@db.internal/payments?sslmode=require")
+    ///     .tls(tls)
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "postgres-tls")]
+    pub fn tls(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Connects, creates the schema and applies the migrations it lacks.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         if !is_plain_identifier(&self.schema) {
@@ -115,7 +140,16 @@ impl PostgresStoreBuilder {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(self.wait);
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        #[cfg(feature = "postgres-tls")]
+        let manager = match self.tls {
+            Some(tls) => {
+                Manager::from_config(config, tokio_postgres_rustls::MakeRustlsConnect::new(tls), manager_config)
+            }
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
+        #[cfg(not(feature = "postgres-tls"))]
+        let manager = Manager::from_config(config, NoTls, manager_config);
         let pool = Pool::builder(manager)
             .max_size(self.max_connections)
             .wait_timeout(Some(self.wait))
@@ -145,6 +179,8 @@ impl PostgresStore {
             schema: "pesakit".to_owned(),
             max_connections: 16,
             wait: Duration::from_secs(5),
+            #[cfg(feature = "postgres-tls")]
+            tls: None,
         }
     }
 
