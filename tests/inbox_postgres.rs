@@ -5,8 +5,6 @@
 
 mod common;
 mod inbox_suite;
-#[path = "support/postgres.rs"]
-mod postgres;
 
 use inbox_suite::Backend;
 
@@ -79,7 +77,7 @@ async fn with_tls_every_connection_to_the_database_is_encrypted() {
     assert_eq!(response.status(), 200);
     assert_eq!(store.list(ListFilter::default()).await.expect("the store answers").len(), 1);
 
-    let encrypted = postgres::execute(
+    let encrypted = inbox_suite::postgres::execute(
         url,
         &format!(
             "SELECT ssl FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE application_name = '{application}'"

@@ -22,7 +22,7 @@ use pesakit::{
 
 use crate::common;
 #[path = "../support/postgres.rs"]
-mod postgres;
+pub mod postgres;
 use postgres::POSTGRES_URL_VARIABLE;
 
 /// Which store a test runs against.
