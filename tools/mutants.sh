@@ -43,7 +43,8 @@ case "$set_name" in
         ;;
     route)
         files=("$core/route/*.rs")
-        tests=(--test dispatch --test pipeline --test never_503 --test hostile_values --test dispatch_tracing --test contract)
+        tests=(--test dispatch --test pipeline --test never_503 --test hostile_values --test dispatch_tracing --test contract
+            --test macros_usage --test late_validations --test guard_secret --test runtime --test inbox)
         ;;
     inbox)
         files=("$core/inbox/*.rs")
