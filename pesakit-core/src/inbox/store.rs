@@ -132,15 +132,18 @@ impl<S: InboxStore + ?Sized> InboxStore for std::sync::Arc<S> {
 }
 
 /// Why a validation answered by the fallback verdict needs reconciling.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(super) const FELL_BACK_REASON: &str =
     "the validation was answered by the fallback verdict after the handler missed its deadline";
 
 /// The inbox id of a row id as databases store it.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(super) fn record_id(id: i64) -> RecordId {
     RecordId(u64::try_from(id).unwrap_or(0))
 }
 
 /// The row id of an inbox id.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(super) fn row_id(id: RecordId) -> i64 {
     i64::try_from(id.0).unwrap_or(i64::MAX)
 }
