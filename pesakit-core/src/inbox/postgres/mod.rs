@@ -119,6 +119,8 @@ impl PostgresStoreBuilder {
     }
 
     /// Connects, creates the schema and applies the migrations it lacks.
+    /// The store's writer tasks run on the Tokio runtime that connects: use
+    /// the store on that runtime.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         if !is_plain_identifier(&self.schema) {
             return Err(StoreError(format!(
