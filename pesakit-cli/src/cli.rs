@@ -30,6 +30,28 @@ pub(crate) enum Command {
     /// When a customer says "I paid and nothing happened":
     /// `pesakit inbox find <receipt or checkout request id>`.
     Inbox(InboxArgs),
+    /// Run Daraja on this machine: OAuth and M-Pesa Express (STK push and
+    /// query) answered as Daraja answers, and the callbacks delivered to
+    /// the URLs in the requests. Point your Daraja client's base URL at it.
+    ///
+    /// The amount chooses what the customer does: 1 insufficient funds,
+    /// 1019 expired, 1032 cancelled, 1037 no response, 2001 wrong PIN,
+    /// anything else paid. `GET /emulator/transactions` lists what happened.
+    Emulate(EmulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EmulateArgs {
+    /// The port to listen on.
+    #[arg(long, default_value_t = 8089)]
+    pub(crate) port: u16,
+    /// Listen on every interface instead of loopback only.
+    #[arg(long)]
+    pub(crate) public: bool,
+    /// Seconds the customer takes to answer a push (Daraja publishes no
+    /// figure).
+    #[arg(long, default_value_t = 2)]
+    pub(crate) result_delay: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,10 @@
 //! `pesakit`: simulate Daraja callbacks against your endpoints, print the
-//! bodies Daraja would send, check callback URLs before go-live, and look
-//! into a durable inbox.
+//! bodies Daraja would send, check callback URLs before go-live, look into a
+//! durable inbox, and run Daraja's API on this machine.
 
 mod check_url;
 mod cli;
+mod emulate;
 mod http_client;
 mod inbox;
 mod output;
@@ -29,5 +30,6 @@ fn main() -> ExitCode {
         },
         cli::Command::CheckUrl(args) => check_url::run(&args.url, args.production, args.allowlist, &output),
         cli::Command::Inbox(args) => inbox::run(&args, &output),
+        cli::Command::Emulate(args) => emulate::run(&args, &output),
     }
 }

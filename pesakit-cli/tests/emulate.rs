@@ -1,0 +1,33 @@
+//! `pesakit emulate` starts the Daraja emulator on the port asked, says
+//! where, and answers Daraja's paths there.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+#[test]
+fn emulate_serves_daraja_on_the_port_asked_and_says_where() {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a port").port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pesakit"))
+        .args(["emulate", "--port", &port.to_string()])
+        .env("CI", "true")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let first = lines.next().expect("a line").expect("readable");
+    assert!(first.contains(&format!("http://127.0.0.1:{port}")), "{first}");
+
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("listening");
+    stream
+        .write_all(
+            b"GET /oauth/v1/generate?grant_type=client_credentials HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .expect("sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    child.kill().expect("stopped");
+    child.wait().expect("reaped");
+    assert!(answer.starts_with("HTTP/1.1 400"), "no Basic credentials: {answer}");
+    assert!(answer.contains(r#""errorCode":"400.008.01""#), "{answer}");
+}

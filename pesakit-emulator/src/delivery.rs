@@ -1,0 +1,87 @@
+//! Delivering a callback like Daraja: one POST of JSON to the URL the
+//! application gave; a receiver that cannot be reached, or answers
+//! anything, is recorded as it answered, and the callback is not sent again.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::ledger::Delivery;
+
+/// Longest wait for a receiver's answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most of a receiver's answer kept in the ledger.
+const ANSWER_KEPT: usize = 4096;
+
+/// Posts `body` to `url` and records what came back.
+pub(crate) async fn deliver(url: &str, body: String) -> Delivery {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(TIMEOUT, post(url, body)).await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (status, answer) = match outcome {
+        Ok(Ok((status, answer))) => (Some(status), answer),
+        Ok(Err(error)) => (None, error),
+        Err(_) => (None, format!("no answer within {} s", TIMEOUT.as_secs())),
+    };
+    let acknowledged = status == Some(200) && is_acknowledgement(&answer);
+    let mut answer = answer;
+    if answer.len() > ANSWER_KEPT {
+        let mut cut = ANSWER_KEPT;
+        while !answer.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        answer.truncate(cut);
+    }
+    tracing::info!(url, ?status, latency_ms, acknowledged, "callback delivered");
+    Delivery { url: url.to_owned(), status, answer, latency_ms, acknowledged }
+}
+
+/// `{"ResultCode": 0 …}` or `"0"`: what Daraja takes as received.
+fn is_acknowledgement(answer: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(answer).is_ok_and(|value| {
+        let code = &value["ResultCode"];
+        code.as_i64() == Some(0) || code.as_str() == Some("0")
+    })
+}
+
+async fn post(url: &str, body: String) -> Result<(u16, String), String> {
+    let uri: Uri = url.parse().map_err(|error| format!("not a URL: {error}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err("the emulator delivers over http:// only".to_owned());
+    }
+    let host = uri.host().ok_or("no host")?.trim_matches(|character| character == '[' || character == ']');
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = TcpStream::connect((host, port)).await.map_err(|error| format!("cannot connect: {error}"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|error| format!("HTTP handshake: {error}"))?;
+    tokio::spawn(connection);
+    let authority = uri.authority().map_or_else(|| host.to_owned(), ToString::to_string);
+    let request = Request::post(uri.path_and_query().map_or("/", |path| path.as_str()))
+        .header(http::header::HOST, authority)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|error| format!("the request: {error}"))?;
+    let response = sender.send_request(request).await.map_err(|error| format!("no answer: {error}"))?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.map_err(|error| format!("the answer broke off: {error}"))?;
+    Ok((status, String::from_utf8_lossy(&bytes.to_bytes()).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_zero_result_code_acknowledges() {
+        assert!(is_acknowledgement(r#"{"ResultCode":0,"ResultDesc":"Success"}"#));
+        assert!(is_acknowledgement(r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#));
+        assert!(!is_acknowledgement(r#"{"ResultCode":1}"#));
+        assert!(!is_acknowledgement("OK"));
+    }
+}

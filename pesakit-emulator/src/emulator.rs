@@ -1,0 +1,241 @@
+//! The emulator's settings, its state, and the HTTP server that routes
+//! Daraja's paths.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::daraja_error::{ApiFamily, DarajaError};
+use crate::ledger::{Ledger, Transaction};
+use crate::oauth::Tokens;
+use crate::stk;
+
+/// The sandbox's public short code for M-Pesa Express.
+pub const SANDBOX_SHORT_CODE: &str = "174379";
+
+/// The sandbox's public passkey for [`SANDBOX_SHORT_CODE`].
+pub const SANDBOX_PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
+
+/// Largest request body read.
+const MAX_BODY: usize = 64 * 1024;
+
+/// How the emulator behaves; sandbox defaults out of the box.
+///
+/// ```
+/// use std::time::Duration;
+/// use pesakit_emulator::Emulator;
+///
+/// let emulator = Emulator::new()
+///     .credentials("my-key", "my-secret")
+///     .passkey("600000", "a-passkey")
+///     .result_delay(Duration::from_millis(50));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    pub(crate) config: Config,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) credentials: Option<(String, String)>,
+    pub(crate) token_lifetime: Duration,
+    pub(crate) passkeys: HashMap<String, String>,
+    pub(crate) result_delay: Duration,
+}
+
+/// What the request handlers share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) tokens: Tokens,
+    pub(crate) ledger: Ledger,
+}
+
+impl Default for Emulator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Emulator {
+    /// Sandbox defaults: any consumer key and secret get a token, tokens
+    /// live 3,600 s, short code 174379 with its public passkey, results
+    /// after 2 s.
+    pub fn new() -> Self {
+        let passkeys = HashMap::from([(SANDBOX_SHORT_CODE.to_owned(), SANDBOX_PASSKEY.to_owned())]);
+        let config = Config {
+            credentials: None,
+            token_lifetime: Duration::from_secs(3600),
+            passkeys,
+            result_delay: Duration::from_secs(2),
+        };
+        Self { config }
+    }
+
+    /// Only this consumer key and secret get a token.
+    pub fn credentials(mut self, key: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.credentials = Some((key.into(), secret.into()));
+        self
+    }
+
+    /// How long a token lives (Daraja: 3,600 s).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.token_lifetime = lifetime;
+        self
+    }
+
+    /// Accepts M-Pesa Express requests for `short_code`, whose password is
+    /// built with `passkey`.
+    pub fn passkey(mut self, short_code: impl Into<String>, passkey: impl Into<String>) -> Self {
+        self.config.passkeys.insert(short_code.into(), passkey.into());
+        self
+    }
+
+    /// How long the customer takes to answer (default 2 s): the result
+    /// callback comes this long after the request. Daraja publishes no
+    /// figure.
+    pub fn result_delay(mut self, delay: Duration) -> Self {
+        self.config.result_delay = delay;
+        self
+    }
+
+    /// Serves on `addr` (use port 0 for a free one) until the returned
+    /// handle is dropped or [`shut down`](RunningEmulator::shutdown).
+    pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared { config: self.config, tokens: Tokens::default(), ledger: Ledger::default() });
+        let serving = tokio::spawn(accept(listener, Arc::clone(&shared)));
+        tracing::info!(%addr, "Daraja emulator listening");
+        Ok(RunningEmulator { addr, shared, serving })
+    }
+}
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    serving: JoinHandle<()>,
+}
+
+impl RunningEmulator {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to give a Daraja client instead of
+    /// `https://sandbox.safaricom.co.ke`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every transaction so far, oldest first, with its deliveries.
+    pub fn transactions(&self) -> Vec<Transaction> {
+        self.shared.ledger.snapshot()
+    }
+
+    /// Stops listening.
+    pub fn shutdown(self) {
+        self.serving.abort();
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        self.serving.abort();
+    }
+}
+
+async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| answer(Arc::clone(&shared), request));
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    tracing::info!(method = %parts.method, path, "Daraja request");
+    let json_answer = |status: StatusCode, body: String| {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = status;
+        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        response
+    };
+    let error = |error: DarajaError, request_id: &str| json_answer(error.status, error.body(request_id));
+    let request_id = format!("{}-{}", crate::ids::digits(5), crate::ids::digits(8));
+    if parts.method == Method::GET {
+        return Ok(match path.as_str() {
+            "/oauth/v1/generate" => {
+                match shared.tokens.issue(
+                    parts.uri.query(),
+                    &parts.headers,
+                    shared.config.credentials.as_ref(),
+                    shared.config.token_lifetime,
+                ) {
+                    Ok((token, lifetime)) => json_answer(
+                        StatusCode::OK,
+                        // Live Daraja sends `expires_in` as a string.
+                        json!({ "access_token": token, "expires_in": (lifetime.as_secs().saturating_sub(1)).to_string() })
+                            .to_string(),
+                    ),
+                    Err(refusal) => error(refusal, &request_id),
+                }
+            }
+            "/emulator/transactions" => json_answer(StatusCode::OK, shared.ledger.to_json().to_string()),
+            _ => error(DarajaError::new(StatusCode::NOT_FOUND, "404.001.01", "Resource not found"), &request_id),
+        });
+    }
+    if parts.method != Method::POST {
+        return Ok(error(
+            DarajaError::new(StatusCode::METHOD_NOT_ALLOWED, "405.001", "Method Not Allowed"),
+            &request_id,
+        ));
+    }
+    let family = match path.as_str() {
+        "/mpesa/stkpush/v1/processrequest" | "/mpesa/stkpushquery/v1/query" => ApiFamily::Stk,
+        _ => {
+            return Ok(error(DarajaError::new(StatusCode::NOT_FOUND, "404.001.01", "Resource not found"), &request_id));
+        }
+    };
+    if let Err(refusal) = shared.tokens.check(&parts.headers, family) {
+        return Ok(error(refusal, &request_id));
+    }
+    let body: Value = match Limited::new(body, MAX_BODY).collect().await.map(|collected| collected.to_bytes()) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(value) => value,
+            Err(_) => return Ok(error(DarajaError::invalid_field("JSON body"), &request_id)),
+        },
+        Err(_) => return Ok(error(DarajaError::invalid_field("request body"), &request_id)),
+    };
+    Ok(match path.as_str() {
+        "/mpesa/stkpush/v1/processrequest" => match stk::push(&shared, &body) {
+            Ok(answer) => json_answer(StatusCode::OK, answer.to_string()),
+            Err(refusal) => error(refusal, &request_id),
+        },
+        _ => match stk::query(&shared, &body) {
+            Ok(answer) => json_answer(StatusCode::OK, answer.to_string()),
+            Err((refusal, checkout_request_id)) => error(refusal, &checkout_request_id),
+        },
+    })
+}

@@ -1,0 +1,34 @@
+//! Daraja on your own machine: an emulator of Safaricom's M-Pesa API that
+//! answers an application's outbound requests as Daraja does and then
+//! delivers the callbacks they lead to, to the URLs in those requests, so a
+//! payment flow is tested end to end with no Safaricom and no tunnel.
+//!
+//! Covered so far: OAuth (`GET /oauth/v1/generate`), M-Pesa Express (STK
+//! push and query, with scenarios chosen by the amount: see
+//! [`StkScenario`]) and `GET /emulator/transactions`, the JSON record of
+//! every transaction and delivery. Callback bodies come from
+//! [`pesakit::testing`], the same builders the rest of pesakit tests with.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let emulator = pesakit_emulator::Emulator::new().start("127.0.0.1:0".parse().unwrap()).await?;
+//! println!("point your Daraja client at {}", emulator.base_url());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Timings Daraja does not publish (how long a customer takes) are
+//! settings, not Safaricom's figures.
+
+mod daraja_error;
+mod delivery;
+mod emulator;
+mod ids;
+mod ledger;
+mod oauth;
+mod stk;
+
+pub use self::daraja_error::{ApiFamily, DarajaError};
+pub use self::emulator::{Emulator, RunningEmulator, SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
+pub use self::ledger::{Delivery, Transaction};
+pub use self::stk::StkScenario;

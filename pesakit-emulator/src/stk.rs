@@ -1,0 +1,276 @@
+//! M-Pesa Express: `POST /mpesa/stkpush/v1/processrequest` checks the
+//! request as Daraja does, answers at once, then delivers the STK callback
+//! the scenario calls for; `POST /mpesa/stkpushquery/v1/query` reports the
+//! transaction's real state.
+//!
+//! The scenario is chosen by the amount, in whole shillings, so that a test
+//! picks an outcome without a control call: 1 is insufficient funds (1),
+//! 1019 expired, 1032 cancelled by the customer, 1037 no response, 2001 a
+//! wrong PIN; any other amount is paid.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use pesakit::Amount;
+use pesakit::path_rules::BANNED_WORDS;
+use pesakit::testing::StkCallbackBuilder;
+use serde_json::{Value, json};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use crate::daraja_error::DarajaError;
+use crate::delivery::deliver;
+use crate::emulator::Shared;
+use crate::ids;
+use crate::ledger::Transaction;
+
+/// The API name in the ledger.
+const API: &str = "stk_push";
+
+/// How far a request's `Timestamp` may be from now, in East Africa Time (a
+/// UTC timestamp is three hours off).
+const TIMESTAMP_TOLERANCE_SECONDS: i64 = 30 * 60;
+
+/// What the customer does, by the amount asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StkScenario {
+    /// Pays.
+    Paid,
+    /// Has too little money: 1.
+    InsufficientFunds,
+    /// Lets the prompt expire: 1019.
+    Expired,
+    /// Cancels: 1032.
+    Cancelled,
+    /// Cannot be reached: 1037.
+    NoResponse,
+    /// Enters a wrong PIN: 2001.
+    WrongPin,
+}
+
+impl StkScenario {
+    /// The scenario an amount in whole shillings selects.
+    ///
+    /// ```
+    /// use pesakit_emulator::StkScenario;
+    ///
+    /// assert_eq!(StkScenario::for_amount(1032), StkScenario::Cancelled);
+    /// assert_eq!(StkScenario::for_amount(1500), StkScenario::Paid);
+    /// ```
+    pub fn for_amount(shillings: i64) -> Self {
+        match shillings {
+            1 => Self::InsufficientFunds,
+            1019 => Self::Expired,
+            1032 => Self::Cancelled,
+            1037 => Self::NoResponse,
+            2001 => Self::WrongPin,
+            _ => Self::Paid,
+        }
+    }
+
+    fn builder(self) -> StkCallbackBuilder {
+        match self {
+            Self::Paid => StkCallbackBuilder::paid(),
+            Self::InsufficientFunds => StkCallbackBuilder::insufficient_funds(),
+            Self::Expired => StkCallbackBuilder::expired(),
+            Self::Cancelled => StkCallbackBuilder::cancelled(),
+            Self::NoResponse => StkCallbackBuilder::timeout(),
+            Self::WrongPin => StkCallbackBuilder::wrong_pin(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::InsufficientFunds => "insufficient funds (1)",
+            Self::Expired => "expired (1019)",
+            Self::Cancelled => "cancelled (1032)",
+            Self::NoResponse => "no response (1037)",
+            Self::WrongPin => "wrong PIN (2001)",
+        }
+    }
+}
+
+/// `BusinessShortCode` and the rest, as text whether sent as a number or a
+/// string.
+fn text(body: &Value, field: &str) -> Result<String, DarajaError> {
+    match &body[field] {
+        Value::String(text) if !text.is_empty() => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        _ => Err(DarajaError::invalid_field(field)),
+    }
+}
+
+/// `yyyyMMddHHmmss` in East Africa Time.
+fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
+    if text.len() != 14 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let part = |range: std::ops::Range<usize>| text[range].parse::<u16>().ok();
+    let date = Date::from_calendar_date(
+        i32::from(part(0..4)?),
+        Month::try_from(u8::try_from(part(4..6)?).ok()?).ok()?,
+        u8::try_from(part(6..8)?).ok()?,
+    )
+    .ok()?;
+    let time = Time::from_hms(
+        u8::try_from(part(8..10)?).ok()?,
+        u8::try_from(part(10..12)?).ok()?,
+        u8::try_from(part(12..14)?).ok()?,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_offset(pesakit::EAT))
+}
+
+/// Checks `BusinessShortCode`, `Password` and `Timestamp`; returns the
+/// short code.
+fn check_credentials(shared: &Shared, body: &Value, now: OffsetDateTime) -> Result<String, DarajaError> {
+    let short_code = text(body, "BusinessShortCode")?;
+    let timestamp = text(body, "Timestamp")?;
+    let sent = parse_timestamp(&timestamp).ok_or_else(|| DarajaError::invalid_field("Timestamp"))?;
+    if (sent - now).whole_seconds().abs() > TIMESTAMP_TOLERANCE_SECONDS {
+        return Err(DarajaError::invalid_field("Timestamp"));
+    }
+    let passkey =
+        shared.config.passkeys.get(&short_code).ok_or_else(|| DarajaError::processing("Merchant does not exist"))?;
+    let password = text(body, "Password")?;
+    if password != STANDARD.encode(format!("{short_code}{passkey}{timestamp}")) {
+        return Err(DarajaError::processing("Wrong credentials"));
+    }
+    Ok(short_code)
+}
+
+/// A Kenyan mobile number as Daraja takes it: `2547…` or `2541…`, 12 digits.
+fn check_phone(body: &Value, field: &str) -> Result<String, DarajaError> {
+    let phone = text(body, field)?;
+    let valid = phone.len() == 12
+        && phone.bytes().all(|byte| byte.is_ascii_digit())
+        && (phone.starts_with("2547") || phone.starts_with("2541"));
+    if valid { Ok(phone) } else { Err(DarajaError::invalid_field(field)) }
+}
+
+/// A callback URL Daraja would accept: http(s), a host, no blocked word.
+pub(crate) fn check_callback_url(url: &str, field: &str) -> Result<(), DarajaError> {
+    let parsed: Option<http::Uri> = url.parse().ok();
+    let scheme_and_host =
+        parsed.as_ref().is_some_and(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some());
+    if !scheme_and_host || url.contains(char::is_whitespace) {
+        return Err(DarajaError::invalid_field(field));
+    }
+    let lowered = url.to_ascii_lowercase();
+    match BANNED_WORDS.iter().find(|word| lowered.contains(*word)) {
+        Some(word) => Err(DarajaError::new(
+            http::StatusCode::BAD_REQUEST,
+            "400.003.02",
+            format!("Bad Request - Invalid {field} - URL has the word {}", word.to_ascii_uppercase()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `processrequest`: the synchronous answer, and the callback scheduled.
+pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaError> {
+    let now = OffsetDateTime::now_utc();
+    let short_code = check_credentials(shared, body, now)?;
+    let transaction_type = text(body, "TransactionType")?;
+    if !matches!(transaction_type.as_str(), "CustomerPayBillOnline" | "CustomerBuyGoodsOnline") {
+        return Err(DarajaError::invalid_field("TransactionType"));
+    }
+    let amount: i64 = text(body, "Amount")?.parse().map_err(|_| DarajaError::invalid_field("Amount"))?;
+    if !(1..=250_000).contains(&amount) {
+        return Err(DarajaError::invalid_field("Amount"));
+    }
+    let phone = check_phone(body, "PhoneNumber")?;
+    check_phone(body, "PartyA")?;
+    text(body, "PartyB")?;
+    let callback_url = text(body, "CallBackURL")?;
+    check_callback_url(&callback_url, "CallBackURL")?;
+    let reference = text(body, "AccountReference")?;
+    if reference.chars().count() > 12 {
+        return Err(DarajaError::invalid_field("AccountReference"));
+    }
+    if body["TransactionDesc"].as_str().is_some_and(|desc| desc.chars().count() > 13) {
+        return Err(DarajaError::invalid_field("TransactionDesc"));
+    }
+    if shared.ledger.pending_for(API, &phone) {
+        return Err(DarajaError::processing(
+            "Unable to lock subscriber, a transaction is already in process for the current subscriber",
+        ));
+    }
+    let scenario = StkScenario::for_amount(amount);
+    let merchant_request_id = ids::merchant_request_id();
+    let checkout_request_id = ids::checkout_request_id(now);
+    shared.ledger.add(Transaction {
+        api: API,
+        id: checkout_request_id.clone(),
+        other_id: merchant_request_id.clone(),
+        party: phone.clone(),
+        scenario: format!("{} (short code {short_code})", scenario.name()),
+        result_code: None,
+        result_desc: None,
+        deliveries: Vec::new(),
+        created_at: now.into(),
+    });
+    let mut builder = scenario
+        .builder()
+        .merchant_request_id(&merchant_request_id)
+        .checkout_request_id(&checkout_request_id)
+        .phone(&phone);
+    if scenario == StkScenario::Paid {
+        let amount = Amount::from_minor_units(amount * 100).unwrap_or_default();
+        builder = builder.amount(amount).receipt(&ids::receipt());
+    }
+    let delay = shared.config.result_delay;
+    let (shared_for_delivery, id) = (Arc::clone(shared), checkout_request_id.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let callback = builder.build();
+        let (code, desc) = result_of(&callback);
+        shared_for_delivery.ledger.decide(&id, code, desc);
+        let delivery = deliver(&callback_url, callback).await;
+        shared_for_delivery.ledger.delivered(&id, delivery);
+    });
+    tracing::info!(checkout_request_id, scenario = scenario.name(), "STK push accepted");
+    Ok(json!({
+        "MerchantRequestID": merchant_request_id,
+        "CheckoutRequestID": checkout_request_id,
+        "ResponseCode": "0",
+        "ResponseDescription": "Success. Request accepted for processing",
+        "CustomerMessage": "Success. Request accepted for processing",
+    }))
+}
+
+/// The result code (as the query sends it, a string) and description of a
+/// built callback.
+fn result_of(callback: &str) -> (String, String) {
+    let parsed: Value = serde_json::from_str(callback).unwrap_or_default();
+    let result = &parsed["Body"]["stkCallback"];
+    (
+        result["ResultCode"].to_string().trim_matches('"').to_owned(),
+        result["ResultDesc"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// `query`: the state of a push, as Daraja reports it.
+pub(crate) fn query(shared: &Shared, body: &Value) -> Result<Value, (DarajaError, String)> {
+    let now = OffsetDateTime::now_utc();
+    let checkout_request_id = body["CheckoutRequestID"].as_str().unwrap_or_default().to_owned();
+    check_credentials(shared, body, now).map_err(|error| (error, checkout_request_id.clone()))?;
+    let transaction = shared
+        .ledger
+        .find(&checkout_request_id)
+        .ok_or_else(|| (DarajaError::invalid_field("CheckoutRequestID"), checkout_request_id.clone()))?;
+    match (&transaction.result_code, &transaction.result_desc) {
+        (Some(code), Some(desc)) => Ok(json!({
+            "ResponseCode": "0",
+            "ResponseDescription": "The service request has been accepted successfully",
+            "MerchantRequestID": transaction.other_id,
+            "CheckoutRequestID": checkout_request_id,
+            "ResultCode": code,
+            "ResultDesc": desc,
+        })),
+        // While the customer has not answered, Daraja answers 500 with the
+        // checkout request id as the request id.
+        _ => Err((DarajaError::processing("The transaction is being processed"), checkout_request_id)),
+    }
+}

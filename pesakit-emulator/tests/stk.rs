@@ -1,0 +1,244 @@
+//! M-Pesa Express end to end: a client asks the emulator for a token and an
+//! STK push, the emulator delivers the callback to a pesakit route table on
+//! the bundled runtime, and the test checks what the handler received, what
+//! the emulator recorded, and every answer field by field.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use pesakit::{State, StkCallback, StkOutcome, daraja};
+use pesakit_emulator::{Emulator, RunningEmulator, SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+
+/// What the application's handler saw: checkout request id, result code,
+/// amount paid.
+type Seen = Arc<Mutex<Vec<(String, i64, Option<String>)>>>;
+
+#[daraja::stk_callback("/payments/stk")]
+fn paid(callback: StkCallback, State(seen): State<Seen>) {
+    let amount = match callback.outcome() {
+        StkOutcome::Paid(payment) => Some(payment.amount.to_string()),
+        _ => None,
+    };
+    let code = callback.result_code.to_string().parse().unwrap_or(-1);
+    seen.lock().expect("not poisoned").push((callback.checkout_request_id.clone(), code, amount));
+}
+
+/// The application: a pesakit table on a free port.
+async fn application(seen: &Seen) -> SocketAddr {
+    let server = pesakit::Server::bind("127.0.0.1:0").await.expect("a port");
+    let addr = server.local_addr().expect("bound");
+    let routes = pesakit::routes![paid].with_state(seen.clone());
+    tokio::spawn(server.with_graceful_shutdown(std::future::pending()).serve(routes));
+    addr
+}
+
+async fn emulator(delay: Duration) -> RunningEmulator {
+    Emulator::new().result_delay(delay).start("127.0.0.1:0".parse().expect("an address")).await.expect("starts")
+}
+
+/// One request to the emulator; the status and the JSON answer.
+async fn call(emulator: &RunningEmulator, method: Method, path: &str, auth: &str, body: Option<Value>) -> (u16, Value) {
+    let stream = TcpStream::connect(emulator.addr()).await.expect("connects");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("HTTP");
+    tokio::spawn(connection);
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", emulator.addr().to_string())
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.map(|body| body.to_string()).unwrap_or_default())))
+        .expect("a request");
+    let response = sender.send_request(request).await.expect("an answer");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())))
+}
+
+async fn token(emulator: &RunningEmulator) -> String {
+    let basic = format!("Basic {}", STANDARD.encode("app-key:app-secret"));
+    let (status, answer) =
+        call(emulator, Method::GET, "/oauth/v1/generate?grant_type=client_credentials", &basic, None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["expires_in"], "3599", "a string, as live Daraja sends it");
+    format!("Bearer {}", answer["access_token"].as_str().expect("a token"))
+}
+
+/// `Timestamp` now in East Africa Time, or `hours` off it.
+fn timestamp(hours: i64) -> String {
+    let now = time::OffsetDateTime::now_utc().to_offset(pesakit::EAT) + time::Duration::hours(hours);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+fn push_request(amount: i64, phone: &str, callback_url: &str, timestamp: &str) -> Value {
+    json!({
+        "BusinessShortCode": 174379,
+        "Password": STANDARD.encode(format!("{SANDBOX_SHORT_CODE}{SANDBOX_PASSKEY}{timestamp}")),
+        "Timestamp": timestamp,
+        "TransactionType": "CustomerPayBillOnline",
+        "Amount": amount,
+        "PartyA": phone,
+        "PartyB": 174379,
+        "PhoneNumber": phone,
+        "CallBackURL": callback_url,
+        "AccountReference": "invoice-42",
+        "TransactionDesc": "Payment",
+    })
+}
+
+async fn wait_for_callback(seen: &Seen, checkout_request_id: &str) -> (String, i64, Option<String>) {
+    for _ in 0..300 {
+        if let Some(found) = seen.lock().expect("not poisoned").iter().find(|(id, ..)| id == checkout_request_id) {
+            return found.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no callback for {checkout_request_id}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_push_reaches_the_handler_and_the_query_says_so() {
+    let seen = Seen::default();
+    let app = application(&seen).await;
+    let emulator = emulator(Duration::from_millis(50)).await;
+    let bearer = token(&emulator).await;
+    let url = format!("http://{app}/payments/stk");
+
+    let (status, answer) = call(
+        &emulator,
+        Method::POST,
+        "/mpesa/stkpush/v1/processrequest",
+        &bearer,
+        Some(push_request(1500, "254708374149", &url, &timestamp(0))),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ResponseCode"], "0");
+    assert_eq!(answer["ResponseDescription"], "Success. Request accepted for processing");
+    assert_eq!(answer["CustomerMessage"], "Success. Request accepted for processing");
+    let checkout = answer["CheckoutRequestID"].as_str().expect("an id").to_owned();
+    assert!(checkout.starts_with("ws_CO_"), "{checkout}");
+    let groups: Vec<usize> = answer["MerchantRequestID"].as_str().expect("an id").split('-').map(str::len).collect();
+    assert_eq!(groups, [4, 4, 4, 16], "shaped as 2654-4b64-97ff-b827b542881d3130: {answer}");
+
+    let (_, code, amount) = wait_for_callback(&seen, &checkout).await;
+    assert_eq!((code, amount.as_deref()), (0, Some("1500.00")));
+    let recorded = emulator.transactions();
+    let delivery = &recorded[0].deliveries[0];
+    assert_eq!((delivery.status, delivery.acknowledged), (Some(200), true), "{delivery:?}");
+    assert_eq!(delivery.url, url);
+
+    let query = json!({
+        "BusinessShortCode": "174379",
+        "Password": STANDARD.encode(format!("{SANDBOX_SHORT_CODE}{SANDBOX_PASSKEY}{}", timestamp(0))),
+        "Timestamp": timestamp(0),
+        "CheckoutRequestID": checkout,
+    });
+    let (status, answer) = call(&emulator, Method::POST, "/mpesa/stkpushquery/v1/query", &bearer, Some(query)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ResultCode"], "0", "a string in the query, unlike the callback");
+    assert_eq!(answer["ResponseCode"], "0");
+    assert_eq!(answer["MerchantRequestID"], recorded[0].other_id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_amount_chooses_what_the_customer_does() {
+    let seen = Seen::default();
+    let app = application(&seen).await;
+    let emulator = emulator(Duration::from_millis(20)).await;
+    let bearer = token(&emulator).await;
+    let url = format!("http://{app}/payments/stk");
+    for (index, amount) in [1, 1019, 1032, 1037, 2001].into_iter().enumerate() {
+        // A phone of its own for each, as one subscriber is locked while a push is pending.
+        let phone = format!("25470837414{index}");
+        let request = push_request(amount, &phone, &url, &timestamp(0));
+        let (status, answer) =
+            call(&emulator, Method::POST, "/mpesa/stkpush/v1/processrequest", &bearer, Some(request)).await;
+        assert_eq!(status, 200, "{answer}");
+        let (_, code, paid) = wait_for_callback(&seen, answer["CheckoutRequestID"].as_str().expect("an id")).await;
+        assert_eq!((code, paid), (amount, None), "amount {amount}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_daraja_s_bodies_field_by_field() {
+    let emulator = emulator(Duration::from_secs(60)).await;
+    let bearer = token(&emulator).await;
+    let url = "http://127.0.0.1:9/payments/stk";
+    let push = "/mpesa/stkpush/v1/processrequest";
+
+    let (status, answer) = call(
+        &emulator,
+        Method::POST,
+        push,
+        "Bearer not-a-token",
+        Some(push_request(10, "254708374149", url, &timestamp(0))),
+    )
+    .await;
+    assert_eq!(
+        (status, &answer["errorCode"], &answer["errorMessage"]),
+        (404, &json!("404.001.03"), &json!("Invalid Access Token"))
+    );
+    assert!(answer["requestId"].as_str().is_some_and(|id| !id.is_empty()), "{answer}");
+
+    let utc = push_request(10, "254708374149", url, &timestamp(-3));
+    let (status, answer) = call(&emulator, Method::POST, push, &bearer, Some(utc)).await;
+    assert_eq!(
+        (status, &answer["errorCode"], &answer["errorMessage"]),
+        (400, &json!("400.002.02"), &json!("Bad Request - Invalid Timestamp"))
+    );
+
+    let mut wrong_password = push_request(10, "254708374149", url, &timestamp(0));
+    wrong_password["Password"] = json!(STANDARD.encode("174379wrong"));
+    let (status, answer) = call(&emulator, Method::POST, push, &bearer, Some(wrong_password)).await;
+    assert_eq!((status, &answer["errorCode"]), (500, &json!("500.001.1001")));
+
+    let banned = push_request(10, "254708374149", "http://127.0.0.1:9/mpesa/stk", &timestamp(0));
+    let (status, answer) = call(&emulator, Method::POST, push, &bearer, Some(banned)).await;
+    assert_eq!((status, &answer["errorCode"]), (400, &json!("400.003.02")));
+    assert_eq!(answer["errorMessage"], "Bad Request - Invalid CallBackURL - URL has the word MPESA");
+
+    let (status, accepted) =
+        call(&emulator, Method::POST, push, &bearer, Some(push_request(10, "254708374149", url, &timestamp(0)))).await;
+    assert_eq!(status, 200, "{accepted}");
+    let checkout = accepted["CheckoutRequestID"].as_str().expect("an id");
+    let (status, answer) =
+        call(&emulator, Method::POST, push, &bearer, Some(push_request(10, "254708374149", url, &timestamp(0)))).await;
+    assert_eq!((status, &answer["errorCode"]), (500, &json!("500.001.1001")));
+    assert!(answer["errorMessage"].as_str().is_some_and(|message| message.starts_with("Unable to lock subscriber")));
+
+    // While the customer has not answered, the query is a 500 naming the push.
+    let query = json!({
+        "BusinessShortCode": 174379,
+        "Password": STANDARD.encode(format!("{SANDBOX_SHORT_CODE}{SANDBOX_PASSKEY}{}", timestamp(0))),
+        "Timestamp": timestamp(0),
+        "CheckoutRequestID": checkout,
+    });
+    let (status, answer) = call(&emulator, Method::POST, "/mpesa/stkpushquery/v1/query", &bearer, Some(query)).await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        answer,
+        json!({"requestId": checkout, "errorCode": "500.001.1001", "errorMessage": "The transaction is being processed"})
+    );
+
+    let basic = format!("Basic {}", STANDARD.encode("key:secret"));
+    let (status, answer) = call(&emulator, Method::GET, "/oauth/v1/generate?grant_type=password", &basic, None).await;
+    assert_eq!((status, &answer["errorCode"]), (400, &json!("400.008.02")));
+}
