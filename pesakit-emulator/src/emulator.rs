@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::daraja_error::{ApiFamily, DarajaError};
 use crate::ledger::{Ledger, Transaction};
 use crate::oauth::Tokens;
+use crate::results::{Originators, ResultApi};
 use crate::stk;
 
 /// The sandbox's public short code for M-Pesa Express.
@@ -60,6 +61,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) tokens: Tokens,
     pub(crate) ledger: Ledger,
+    pub(crate) originators: Originators,
 }
 
 impl Default for Emulator {
@@ -115,7 +117,12 @@ impl Emulator {
     pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { config: self.config, tokens: Tokens::default(), ledger: Ledger::default() });
+        let shared = Arc::new(Shared {
+            config: self.config,
+            tokens: Tokens::default(),
+            ledger: Ledger::default(),
+            originators: Originators::default(),
+        });
         let serving = tokio::spawn(accept(listener, Arc::clone(&shared)));
         tracing::info!(%addr, "Daraja emulator listening");
         Ok(RunningEmulator { addr, shared, serving })
@@ -212,8 +219,10 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
             &request_id,
         ));
     }
-    let family = match path.as_str() {
-        "/mpesa/stkpush/v1/processrequest" | "/mpesa/stkpushquery/v1/query" => ApiFamily::Stk,
+    let result_api = ResultApi::at(&path);
+    let family = match (path.as_str(), result_api) {
+        ("/mpesa/stkpush/v1/processrequest" | "/mpesa/stkpushquery/v1/query", _) => ApiFamily::Stk,
+        (_, Some(api)) => api.family(),
         _ => {
             return Ok(error(DarajaError::new(StatusCode::NOT_FOUND, "404.001.01", "Resource not found"), &request_id));
         }
@@ -228,6 +237,12 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         },
         Err(_) => return Ok(error(DarajaError::invalid_field("request body"), &request_id)),
     };
+    if let Some(api) = result_api {
+        return Ok(match crate::results::request(&shared, api, &body) {
+            Ok(answer) => json_answer(StatusCode::OK, answer.to_string()),
+            Err(refusal) => error(refusal, &request_id),
+        });
+    }
     Ok(match path.as_str() {
         "/mpesa/stkpush/v1/processrequest" => match stk::push(&shared, &body) {
             Ok(answer) => json_answer(StatusCode::OK, answer.to_string()),

@@ -5,8 +5,12 @@
 //!
 //! Covered so far: OAuth (`GET /oauth/v1/generate`), M-Pesa Express (STK
 //! push and query, with scenarios chosen by the amount: see
-//! [`StkScenario`]) and `GET /emulator/transactions`, the JSON record of
-//! every transaction and delivery. Callback bodies come from
+//! [`StkScenario`]), B2C (v1 and v3), account balance, transaction status,
+//! reversal and B2B (acknowledged, then the result or a queue timeout), the
+//! delivery plans a request picks with a keyword (duplicates, a queue
+//! timeout first, no callback: see [`DeliveryPlan`]) and
+//! `GET /emulator/transactions`, the JSON record of every transaction and
+//! delivery. Callback bodies come from
 //! [`pesakit::testing`], the same builders the rest of pesakit tests with.
 //!
 //! ```no_run
@@ -26,9 +30,12 @@ mod emulator;
 mod ids;
 mod ledger;
 mod oauth;
+mod plan;
+mod results;
 mod stk;
 
 pub use self::daraja_error::{ApiFamily, DarajaError};
 pub use self::emulator::{Emulator, RunningEmulator, SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
 pub use self::ledger::{Delivery, Transaction};
+pub use self::plan::DeliveryPlan;
 pub use self::stk::StkScenario;

@@ -93,7 +93,7 @@ impl StkScenario {
 
 /// `BusinessShortCode` and the rest, as text whether sent as a number or a
 /// string.
-fn text(body: &Value, field: &str) -> Result<String, DarajaError> {
+pub(crate) fn text(body: &Value, field: &str) -> Result<String, DarajaError> {
     match &body[field] {
         Value::String(text) if !text.is_empty() => Ok(text.clone()),
         Value::Number(number) => Ok(number.to_string()),

@@ -3,20 +3,19 @@
 //! the bundled runtime, and the test checks what the handler received, what
 //! the emulator recorded, and every answer field by field.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
-use http::{Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http::Method;
 use pesakit::{State, StkCallback, StkOutcome, daraja};
-use pesakit_emulator::{Emulator, RunningEmulator, SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
+use pesakit_emulator::{SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use support::{call, emulator, timestamp, token};
 
 /// What the application's handler saw: checkout request id, result code,
 /// amount paid.
@@ -39,52 +38,6 @@ async fn application(seen: &Seen) -> SocketAddr {
     let routes = pesakit::routes![paid].with_state(seen.clone());
     tokio::spawn(server.with_graceful_shutdown(std::future::pending()).serve(routes));
     addr
-}
-
-async fn emulator(delay: Duration) -> RunningEmulator {
-    Emulator::new().result_delay(delay).start("127.0.0.1:0".parse().expect("an address")).await.expect("starts")
-}
-
-/// One request to the emulator; the status and the JSON answer.
-async fn call(emulator: &RunningEmulator, method: Method, path: &str, auth: &str, body: Option<Value>) -> (u16, Value) {
-    let stream = TcpStream::connect(emulator.addr()).await.expect("connects");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("HTTP");
-    tokio::spawn(connection);
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", emulator.addr().to_string())
-        .header("authorization", auth)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.map(|body| body.to_string()).unwrap_or_default())))
-        .expect("a request");
-    let response = sender.send_request(request).await.expect("an answer");
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.expect("a body").to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())))
-}
-
-async fn token(emulator: &RunningEmulator) -> String {
-    let basic = format!("Basic {}", STANDARD.encode("app-key:app-secret"));
-    let (status, answer) =
-        call(emulator, Method::GET, "/oauth/v1/generate?grant_type=client_credentials", &basic, None).await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["expires_in"], "3599", "a string, as live Daraja sends it");
-    format!("Bearer {}", answer["access_token"].as_str().expect("a token"))
-}
-
-/// `Timestamp` now in East Africa Time, or `hours` off it.
-fn timestamp(hours: i64) -> String {
-    let now = time::OffsetDateTime::now_utc().to_offset(pesakit::EAT) + time::Duration::hours(hours);
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    )
 }
 
 fn push_request(amount: i64, phone: &str, callback_url: &str, timestamp: &str) -> Value {

@@ -1,0 +1,68 @@
+//! What the emulator's tests share: an emulator on a free port, one
+//! request to it, a token.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use pesakit_emulator::{Emulator, RunningEmulator};
+use serde_json::Value;
+use tokio::net::TcpStream;
+
+pub async fn emulator(delay: Duration) -> RunningEmulator {
+    Emulator::new().result_delay(delay).start("127.0.0.1:0".parse().expect("an address")).await.expect("starts")
+}
+
+/// One request to the emulator; the status and the JSON answer.
+pub async fn call(
+    emulator: &RunningEmulator,
+    method: Method,
+    path: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let stream = TcpStream::connect(emulator.addr()).await.expect("connects");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("HTTP");
+    tokio::spawn(connection);
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", emulator.addr().to_string())
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.map(|body| body.to_string()).unwrap_or_default())))
+        .expect("a request");
+    let response = sender.send_request(request).await.expect("an answer");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())))
+}
+
+pub async fn token(emulator: &RunningEmulator) -> String {
+    let basic = format!("Basic {}", STANDARD.encode("app-key:app-secret"));
+    let (status, answer) =
+        call(emulator, Method::GET, "/oauth/v1/generate?grant_type=client_credentials", &basic, None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["expires_in"], "3599", "a string, as live Daraja sends it");
+    format!("Bearer {}", answer["access_token"].as_str().expect("a token"))
+}
+
+/// `Timestamp` now in East Africa Time, or `hours` off it.
+pub fn timestamp(hours: i64) -> String {
+    let now = time::OffsetDateTime::now_utc().to_offset(pesakit::EAT) + time::Duration::hours(hours);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
