@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::c2b::{self, Registrations};
 use crate::daraja_error::{ApiFamily, DarajaError};
 use crate::ledger::{Ledger, Transaction};
 use crate::oauth::Tokens;
@@ -53,6 +54,7 @@ pub(crate) struct Config {
     pub(crate) token_lifetime: Duration,
     pub(crate) passkeys: HashMap<String, String>,
     pub(crate) result_delay: Duration,
+    pub(crate) validation_timeout: Duration,
 }
 
 /// What the request handlers share.
@@ -62,6 +64,7 @@ pub(crate) struct Shared {
     pub(crate) tokens: Tokens,
     pub(crate) ledger: Ledger,
     pub(crate) originators: Originators,
+    pub(crate) registrations: Registrations,
 }
 
 impl Default for Emulator {
@@ -81,6 +84,7 @@ impl Emulator {
             token_lifetime: Duration::from_secs(3600),
             passkeys,
             result_delay: Duration::from_secs(2),
+            validation_timeout: Duration::from_secs(8),
         };
         Self { config }
     }
@@ -112,6 +116,13 @@ impl Emulator {
         self
     }
 
+    /// How long a C2B validation may take before the registered
+    /// `ResponseType` decides (about 8 s on Daraja).
+    pub fn validation_timeout(mut self, timeout: Duration) -> Self {
+        self.config.validation_timeout = timeout;
+        self
+    }
+
     /// Serves on `addr` (use port 0 for a free one) until the returned
     /// handle is dropped or [`shut down`](RunningEmulator::shutdown).
     pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
@@ -122,6 +133,7 @@ impl Emulator {
             tokens: Tokens::default(),
             ledger: Ledger::default(),
             originators: Originators::default(),
+            registrations: Registrations::default(),
         });
         let serving = tokio::spawn(accept(listener, Arc::clone(&shared)));
         tracing::info!(%addr, "Daraja emulator listening");
@@ -220,8 +232,14 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         ));
     }
     let result_api = ResultApi::at(&path);
+    let c2b_call = match path.as_str() {
+        "/mpesa/c2b/v1/registerurl" | "/mpesa/c2b/v2/registerurl" => Some(true),
+        "/mpesa/c2b/v1/simulate" | "/mpesa/c2b/v2/simulate" => Some(false),
+        _ => None,
+    };
     let family = match (path.as_str(), result_api) {
         ("/mpesa/stkpush/v1/processrequest" | "/mpesa/stkpushquery/v1/query", _) => ApiFamily::Stk,
+        _ if c2b_call.is_some() => ApiFamily::C2b,
         (_, Some(api)) => api.family(),
         _ => {
             return Ok(error(DarajaError::new(StatusCode::NOT_FOUND, "404.001.01", "Resource not found"), &request_id));
@@ -237,6 +255,13 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         },
         Err(_) => return Ok(error(DarajaError::invalid_field("request body"), &request_id)),
     };
+    if let Some(registering) = c2b_call {
+        let answered = if registering { c2b::register(&shared, &body) } else { c2b::simulate(&shared, &body) };
+        return Ok(match answered {
+            Ok(answer) => json_answer(StatusCode::OK, answer.to_string()),
+            Err(refusal) => error(refusal, &request_id),
+        });
+    }
     if let Some(api) = result_api {
         return Ok(match crate::results::request(&shared, api, &body) {
             Ok(answer) => json_answer(StatusCode::OK, answer.to_string()),

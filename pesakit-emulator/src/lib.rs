@@ -6,7 +6,9 @@
 //! Covered so far: OAuth (`GET /oauth/v1/generate`), M-Pesa Express (STK
 //! push and query, with scenarios chosen by the amount: see
 //! [`StkScenario`]), B2C (v1 and v3), account balance, transaction status,
-//! reversal and B2B (acknowledged, then the result or a queue timeout), the
+//! reversal and B2B (acknowledged, then the result or a queue timeout), C2B
+//! (URLs registered, a payment simulated: validation, verdict honoured,
+//! confirmation), the
 //! delivery plans a request picks with a keyword (duplicates, a queue
 //! timeout first, no callback: see [`DeliveryPlan`]) and
 //! `GET /emulator/transactions`, the JSON record of every transaction and
@@ -24,6 +26,7 @@
 //! Timings Daraja does not publish (how long a customer takes) are
 //! settings, not Safaricom's figures.
 
+mod c2b;
 mod daraja_error;
 mod delivery;
 mod emulator;

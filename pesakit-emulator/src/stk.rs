@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use pesakit::Amount;
 use pesakit::path_rules::BANNED_WORDS;
-use pesakit::testing::StkCallbackBuilder;
+use pesakit::testing::{StkCallbackBuilder, kenyan_mobile_number};
 use serde_json::{Value, json};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
@@ -143,10 +143,11 @@ fn check_credentials(shared: &Shared, body: &Value, now: OffsetDateTime) -> Resu
 /// A Kenyan mobile number as Daraja takes it: `2547…` or `2541…`, 12 digits.
 fn check_phone(body: &Value, field: &str) -> Result<String, DarajaError> {
     let phone = text(body, field)?;
-    let valid = phone.len() == 12
-        && phone.bytes().all(|byte| byte.is_ascii_digit())
-        && (phone.starts_with("2547") || phone.starts_with("2541"));
-    if valid { Ok(phone) } else { Err(DarajaError::invalid_field(field)) }
+    // As Daraja sends it back: the normalised form, nothing else.
+    kenyan_mobile_number(&phone)
+        .ok()
+        .filter(|normalised| *normalised == phone)
+        .ok_or_else(|| DarajaError::invalid_field(field))
 }
 
 /// A callback URL Daraja would accept: http(s), a host, no blocked word.

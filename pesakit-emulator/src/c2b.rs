@@ -1,0 +1,135 @@
+//! C2B: `registerurl` (v1 and v2) records where a short code's callbacks
+//! go; `simulate` plays a customer's payment: the validation first when a
+//! validation URL is registered, the verdict honoured, then the
+//! confirmation. A validation that does not answer in time (about 8 s on
+//! Daraja; a setting here) follows the registered `ResponseType`:
+//! `Completed` confirms, `Cancelled` does not.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pesakit::Amount;
+use pesakit::testing::{C2bPaymentBuilder, kenyan_mobile_number};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::daraja_error::DarajaError;
+use crate::delivery::{Expected, deliver, deliver_expecting, verdict};
+use crate::emulator::Shared;
+use crate::ids;
+use crate::ledger::Transaction;
+use crate::stk::{check_callback_url, text};
+
+/// Where a short code's C2B callbacks go.
+#[derive(Debug, Clone)]
+pub(crate) struct Registration {
+    confirmation_url: String,
+    validation_url: Option<String>,
+    completes_without_verdict: bool,
+}
+
+/// Registrations by short code.
+#[derive(Debug, Default)]
+pub(crate) struct Registrations(Mutex<HashMap<String, Registration>>);
+
+/// `OriginatorCoversationID` (Daraja's spelling) of a C2B answer.
+fn conversation_id() -> String {
+    format!("{}-{}-1", ids::digits(5), ids::digits(8))
+}
+
+/// `registerurl`.
+pub(crate) fn register(shared: &Shared, body: &Value) -> Result<Value, DarajaError> {
+    let short_code = text(body, "ShortCode")?;
+    let completes_without_verdict = match text(body, "ResponseType")?.as_str() {
+        "Completed" => true,
+        "Cancelled" => false,
+        _ => return Err(DarajaError::invalid_field("ResponseType")),
+    };
+    let confirmation_url = text(body, "ConfirmationURL")?;
+    check_callback_url(&confirmation_url, "ConfirmationURL")?;
+    let validation_url = match body.get("ValidationURL") {
+        Some(_) => {
+            let url = text(body, "ValidationURL")?;
+            check_callback_url(&url, "ValidationURL")?;
+            Some(url)
+        }
+        None => None,
+    };
+    let registration = Registration { confirmation_url, validation_url, completes_without_verdict };
+    shared.registrations.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(short_code, registration);
+    Ok(json!({ "OriginatorCoversationID": conversation_id(), "ResponseCode": "0", "ResponseDescription": "Success" }))
+}
+
+/// `simulate`.
+pub(crate) fn simulate(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaError> {
+    let short_code = text(body, "ShortCode")?;
+    let builder = match text(body, "CommandID")?.as_str() {
+        "CustomerPayBillOnline" => C2bPaymentBuilder::pay_bill().bill_ref(&text(body, "BillRefNumber")?),
+        "CustomerBuyGoodsOnline" => C2bPaymentBuilder::buy_goods(),
+        _ => return Err(DarajaError::invalid_field("CommandID")),
+    };
+    let amount: i64 = text(body, "Amount")?.parse().map_err(|_| DarajaError::invalid_field("Amount"))?;
+    let amount = Amount::from_minor_units(amount * 100)
+        .filter(|_| amount >= 1)
+        .ok_or_else(|| DarajaError::invalid_field("Amount"))?;
+    let msisdn = text(body, "Msisdn")?;
+    let msisdn = kenyan_mobile_number(&msisdn)
+        .ok()
+        .filter(|normalised| *normalised == msisdn)
+        .ok_or_else(|| DarajaError::invalid_field("Msisdn"))?;
+    let trans_id = ids::receipt();
+    let payment = builder.trans_id(&trans_id).short_code(&short_code).amount(amount).msisdn(&msisdn);
+    let registration =
+        shared.registrations.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&short_code).cloned();
+    let plan = match &registration {
+        None => "no URLs registered: completes silently",
+        Some(Registration { validation_url: Some(_), .. }) => "validation, then confirmation if accepted",
+        Some(_) => "confirmation",
+    };
+    shared.ledger.add(Transaction {
+        api: "c2b",
+        id: trans_id.clone(),
+        other_id: short_code.clone(),
+        party: msisdn,
+        scenario: plan.to_owned(),
+        result_code: None,
+        result_desc: None,
+        deliveries: Vec::new(),
+        created_at: OffsetDateTime::now_utc().into(),
+    });
+    let (shared, id) = (Arc::clone(shared), trans_id);
+    tokio::spawn(async move {
+        let Some(registration) = registration else {
+            shared.ledger.decide(&id, "0".to_owned(), "completed; nothing registered to tell".to_owned());
+            return;
+        };
+        let confirm = match &registration.validation_url {
+            Some(url) => {
+                let timeout = shared.config.validation_timeout;
+                let delivery =
+                    deliver_expecting(url, payment.clone().for_validation().build(), Expected::Verdict { timeout })
+                        .await;
+                let accepted = match (delivery.status, verdict(&delivery.answer)) {
+                    (Some(200), Some(accepted)) => accepted,
+                    // No verdict in time: the registered default.
+                    _ => registration.completes_without_verdict,
+                };
+                shared.ledger.delivered(&id, delivery);
+                accepted
+            }
+            None => true,
+        };
+        if confirm {
+            shared.ledger.decide(&id, "0".to_owned(), "completed".to_owned());
+            let delivery = deliver(&registration.confirmation_url, payment.build()).await;
+            shared.ledger.delivered(&id, delivery);
+        } else {
+            shared.ledger.decide(&id, "rejected".to_owned(), "the validation rejected it".to_owned());
+        }
+    });
+    Ok(json!({
+        "OriginatorCoversationID": conversation_id(),
+        "ResponseCode": "0",
+        "ResponseDescription": "Accept the service request successfully.",
+    }))
+}
