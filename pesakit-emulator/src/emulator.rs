@@ -222,6 +222,12 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
                 }
             }
             "/emulator/transactions" => json_answer(StatusCode::OK, shared.ledger.to_json().to_string()),
+            "/" => {
+                let mut page = Response::new(Full::new(Bytes::from_static(crate::page::PAGE.as_bytes())));
+                page.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html; charset=utf-8"));
+                page
+            }
             _ => error(DarajaError::new(StatusCode::NOT_FOUND, "404.001.01", "Resource not found"), &request_id),
         });
     }

@@ -12,7 +12,7 @@
 //! delivery plans a request picks with a keyword (duplicates, a queue
 //! timeout first, no callback: see [`DeliveryPlan`]) and
 //! `GET /emulator/transactions`, the JSON record of every transaction and
-//! delivery. Callback bodies come from
+//! delivery, with `GET /`, a page listing them live. Callback bodies come from
 //! [`pesakit::testing`], the same builders the rest of pesakit tests with.
 //!
 //! ```no_run
@@ -33,6 +33,7 @@ mod emulator;
 mod ids;
 mod ledger;
 mod oauth;
+mod page;
 mod plan;
 mod results;
 mod stk;

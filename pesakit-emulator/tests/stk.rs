@@ -195,3 +195,15 @@ async fn refusals_are_daraja_s_bodies_field_by_field() {
     let (status, answer) = call(&emulator, Method::GET, "/oauth/v1/generate?grant_type=password", &basic, None).await;
     assert_eq!((status, &answer["errorCode"]), (400, &json!("400.008.02")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_lists_transactions_from_the_json_record_as_text() {
+    let emulator = emulator(Duration::from_millis(10)).await;
+    let (status, page) = call(&emulator, Method::GET, "/", "", None).await;
+    assert_eq!(status, 200);
+    let page = page.as_str().expect("HTML, not JSON");
+    assert!(page.contains(r#"fetch("/emulator/transactions")"#), "the page reads the record");
+    assert!(page.contains("textContent") && !page.contains("innerHTML"), "receivers' answers are shown as text");
+    let (status, record) = call(&emulator, Method::GET, "/emulator/transactions", "", None).await;
+    assert_eq!((status, record), (200, json!({ "transactions": [] })));
+}
