@@ -16,9 +16,9 @@ use time::OffsetDateTime;
 use crate::daraja_error::DarajaError;
 use crate::delivery::{Expected, deliver, deliver_expecting, verdict};
 use crate::emulator::Shared;
+use crate::fields::{check_callback_url, text};
 use crate::ids;
 use crate::ledger::Transaction;
-use crate::stk::{check_callback_url, text};
 
 /// Where a short code's C2B callbacks go.
 #[derive(Debug, Clone)]

@@ -30,6 +30,7 @@ mod c2b;
 mod daraja_error;
 mod delivery;
 mod emulator;
+mod fields;
 mod ids;
 mod ledger;
 mod oauth;

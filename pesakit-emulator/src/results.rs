@@ -19,10 +19,10 @@ use time::OffsetDateTime;
 use crate::daraja_error::{ApiFamily, DarajaError};
 use crate::delivery::deliver;
 use crate::emulator::Shared;
+use crate::fields::{check_callback_url, text};
 use crate::ids;
 use crate::ledger::Transaction;
 use crate::plan::DeliveryPlan;
-use crate::stk::{check_callback_url, text};
 
 /// One of the asynchronous APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

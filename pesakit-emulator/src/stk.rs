@@ -13,7 +13,6 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use pesakit::Amount;
-use pesakit::path_rules::BANNED_WORDS;
 use pesakit::testing::{StkCallbackBuilder, kenyan_mobile_number};
 use serde_json::{Value, json};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
@@ -21,6 +20,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use crate::daraja_error::DarajaError;
 use crate::delivery::deliver;
 use crate::emulator::Shared;
+use crate::fields::{check_callback_url, text};
 use crate::ids;
 use crate::ledger::Transaction;
 
@@ -91,16 +91,6 @@ impl StkScenario {
     }
 }
 
-/// `BusinessShortCode` and the rest, as text whether sent as a number or a
-/// string.
-pub(crate) fn text(body: &Value, field: &str) -> Result<String, DarajaError> {
-    match &body[field] {
-        Value::String(text) if !text.is_empty() => Ok(text.clone()),
-        Value::Number(number) => Ok(number.to_string()),
-        _ => Err(DarajaError::invalid_field(field)),
-    }
-}
-
 /// `yyyyMMddHHmmss` in East Africa Time.
 fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
     if text.len() != 14 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -148,25 +138,6 @@ fn check_phone(body: &Value, field: &str) -> Result<String, DarajaError> {
         .ok()
         .filter(|normalised| *normalised == phone)
         .ok_or_else(|| DarajaError::invalid_field(field))
-}
-
-/// A callback URL Daraja would accept: http(s), a host, no blocked word.
-pub(crate) fn check_callback_url(url: &str, field: &str) -> Result<(), DarajaError> {
-    let parsed: Option<http::Uri> = url.parse().ok();
-    let scheme_and_host =
-        parsed.as_ref().is_some_and(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some());
-    if !scheme_and_host || url.contains(char::is_whitespace) {
-        return Err(DarajaError::invalid_field(field));
-    }
-    let lowered = url.to_ascii_lowercase();
-    match BANNED_WORDS.iter().find(|word| lowered.contains(*word)) {
-        Some(word) => Err(DarajaError::new(
-            http::StatusCode::BAD_REQUEST,
-            "400.003.02",
-            format!("Bad Request - Invalid {field} - URL has the word {}", word.to_ascii_uppercase()),
-        )),
-        None => Ok(()),
-    }
 }
 
 /// `processrequest`: the synchronous answer, and the callback scheduled.
