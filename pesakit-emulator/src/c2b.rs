@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::daraja_error::DarajaError;
 use crate::delivery::{Expected, deliver, deliver_expecting, verdict};
 use crate::emulator::Shared;
-use crate::fields::{check_callback_url, text};
+use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
 use crate::ledger::Transaction;
 
@@ -68,7 +68,7 @@ pub(crate) fn simulate(shared: &Arc<Shared>, body: &Value) -> Result<Value, Dara
         "CustomerBuyGoodsOnline" => C2bPaymentBuilder::buy_goods(),
         _ => return Err(DarajaError::invalid_field("CommandID")),
     };
-    let amount: i64 = text(body, "Amount")?.parse().map_err(|_| DarajaError::invalid_field("Amount"))?;
+    let amount = whole_shillings(body, "Amount")?;
     let amount = Amount::from_minor_units(amount * 100)
         .filter(|_| amount >= 1)
         .ok_or_else(|| DarajaError::invalid_field("Amount"))?;

@@ -16,6 +16,18 @@ pub(crate) fn text(body: &Value, field: &str) -> Result<String, DarajaError> {
     }
 }
 
+/// An amount in whole shillings, sent as `500`, `"500"` or `500.0` (as
+/// clients that keep amounts in floats send it); a fraction is refused.
+pub(crate) fn whole_shillings(body: &Value, field: &str) -> Result<i64, DarajaError> {
+    let invalid = || DarajaError::invalid_field(field);
+    let amount = text(body, field)?;
+    match amount.split_once('.') {
+        Some((whole, fraction)) if fraction.bytes().all(|digit| digit == b'0') => whole.parse().map_err(|_| invalid()),
+        Some(_) => Err(invalid()),
+        None => amount.parse().map_err(|_| invalid()),
+    }
+}
+
 /// A callback URL Daraja would accept: http(s), a host, no blocked word.
 pub(crate) fn check_callback_url(url: &str, field: &str) -> Result<(), DarajaError> {
     let parsed: Option<http::Uri> = url.parse().ok();
@@ -32,5 +44,22 @@ pub(crate) fn check_callback_url(url: &str, field: &str) -> Result<(), DarajaErr
             format!("Bad Request - Invalid {field} - URL has the word {}", word.to_ascii_uppercase()),
         )),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn amounts_are_whole_shillings_however_they_are_written() {
+        for written in [json!(500), json!("500"), json!(500.0), json!("500.00")] {
+            assert_eq!(whole_shillings(&json!({ "Amount": written }), "Amount"), Ok(500), "{written}");
+        }
+        for refused in [json!(500.5), json!("5e2"), json!("abc"), json!(null)] {
+            assert!(whole_shillings(&json!({ "Amount": refused }), "Amount").is_err(), "{refused}");
+        }
     }
 }

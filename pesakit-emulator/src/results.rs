@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::daraja_error::{ApiFamily, DarajaError};
 use crate::delivery::deliver;
 use crate::emulator::Shared;
-use crate::fields::{check_callback_url, text};
+use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
 use crate::ledger::Transaction;
 use crate::plan::DeliveryPlan;
@@ -132,7 +132,7 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
     check_callback_url(&timeout_url, "QueueTimeOutURL")?;
     let amount = match body.get("Amount") {
         Some(_) => {
-            let amount: i64 = text(body, "Amount")?.parse().map_err(|_| DarajaError::invalid_field("Amount"))?;
+            let amount = whole_shillings(body, "Amount")?;
             if amount < 1 {
                 return Err(DarajaError::invalid_field("Amount"));
             }

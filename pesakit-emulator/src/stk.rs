@@ -20,7 +20,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use crate::daraja_error::DarajaError;
 use crate::delivery::deliver;
 use crate::emulator::Shared;
-use crate::fields::{check_callback_url, text};
+use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
 use crate::ledger::Transaction;
 
@@ -148,7 +148,7 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
     if !matches!(transaction_type.as_str(), "CustomerPayBillOnline" | "CustomerBuyGoodsOnline") {
         return Err(DarajaError::invalid_field("TransactionType"));
     }
-    let amount: i64 = text(body, "Amount")?.parse().map_err(|_| DarajaError::invalid_field("Amount"))?;
+    let amount = whole_shillings(body, "Amount")?;
     if !(1..=250_000).contains(&amount) {
         return Err(DarajaError::invalid_field("Amount"));
     }
