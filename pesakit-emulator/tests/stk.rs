@@ -207,3 +207,49 @@ async fn the_page_lists_transactions_from_the_json_record_as_text() {
     let (status, record) = call(&emulator, Method::GET, "/emulator/transactions", "", None).await;
     assert_eq!((status, record), (200, json!({ "transactions": [] })));
 }
+
+/// The browser the page test drives: `$PESAKIT_TEST_CHROMIUM` (`.ci/run`
+/// installs Debian's `chromium` and sets it).
+const CHROMIUM_VARIABLE: &str = "PESAKIT_TEST_CHROMIUM";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_a_delivery_that_just_happened_in_a_real_browser() {
+    let Some(chromium) = std::env::var(CHROMIUM_VARIABLE).ok().filter(|path| !path.is_empty()) else {
+        eprintln!(
+            "skipped: {CHROMIUM_VARIABLE} is not set; set it to a Chromium binary (apt-get install chromium) to run this test"
+        );
+        return;
+    };
+    let seen = Seen::default();
+    let app = application(&seen).await;
+    let emulator = emulator(Duration::from_millis(10)).await;
+    let bearer = token(&emulator).await;
+    let url = format!("http://{app}/payments/stk");
+    let request = push_request(1500, "254708374149", &url, &timestamp(0));
+    let (_, answer) = call(&emulator, Method::POST, "/mpesa/stkpush/v1/processrequest", &bearer, Some(request)).await;
+    let checkout = answer["CheckoutRequestID"].as_str().expect("an id").to_owned();
+    wait_for_callback(&seen, &checkout).await;
+    for _ in 0..100 {
+        if emulator.transactions().iter().any(|transaction| !transaction.deliveries.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let page = format!("{}/", emulator.base_url());
+    let dom = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom", &page])
+            .output()
+            .unwrap_or_else(|error| panic!("{CHROMIUM_VARIABLE}={chromium} does not run: {error}"))
+    })
+    .await
+    .expect("the browser process");
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    let row = dom
+        .split("<tr class=\"transaction\">")
+        .find(|row| row.contains(&checkout))
+        .unwrap_or_else(|| panic!("the page does not list {checkout}: {dom}"));
+    assert!(row.contains("stk_push") && row.contains("paid"), "{row}");
+    assert!(row.contains("delivery ok") && row.contains(&url) && row.contains("right answer"), "{row}");
+}
