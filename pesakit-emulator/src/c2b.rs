@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::daraja_error::DarajaError;
-use crate::delivery::{Expected, deliver, deliver_expecting, verdict};
+use crate::delivery::{Expected, verdict};
 use crate::emulator::Shared;
 use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
@@ -106,23 +106,19 @@ pub(crate) fn simulate(shared: &Arc<Shared>, body: &Value) -> Result<Value, Dara
         let confirm = match &registration.validation_url {
             Some(url) => {
                 let timeout = shared.config.validation_timeout;
-                let delivery =
-                    deliver_expecting(url, payment.clone().for_validation().build(), Expected::Verdict { timeout })
-                        .await;
-                let accepted = match (delivery.status, verdict(&delivery.answer)) {
+                let validation = payment.clone().for_validation().build();
+                let delivery = shared.deliver(&id, url, &validation, Expected::Verdict { timeout }).await;
+                match (delivery.status, verdict(&delivery.answer)) {
                     (Some(200), Some(accepted)) => accepted,
                     // No verdict in time: the registered default.
                     _ => registration.completes_without_verdict,
-                };
-                shared.ledger.delivered(&id, delivery);
-                accepted
+                }
             }
             None => true,
         };
         if confirm {
             shared.ledger.decide(&id, "0".to_owned(), "completed".to_owned());
-            let delivery = deliver(&registration.confirmation_url, payment.build()).await;
-            shared.ledger.delivered(&id, delivery);
+            shared.deliver(&id, &registration.confirmation_url, &payment.build(), Expected::Acknowledgement).await;
         } else {
             shared.ledger.decide(&id, "rejected".to_owned(), "the validation rejected it".to_owned());
         }

@@ -28,11 +28,6 @@ pub(crate) enum Expected {
 /// Most of a receiver's answer kept in the ledger.
 const ANSWER_KEPT: usize = 4096;
 
-/// Posts `body` to `url` and records what came back.
-pub(crate) async fn deliver(url: &str, body: String) -> Delivery {
-    deliver_expecting(url, body, Expected::Acknowledgement).await
-}
-
 /// Posts `body` to `url` and records what came back, judged against what
 /// `expected` says is a right answer.
 pub(crate) async fn deliver_expecting(url: &str, body: String, expected: Expected) -> Delivery {

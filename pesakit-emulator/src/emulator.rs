@@ -18,7 +18,8 @@ use tokio::task::JoinHandle;
 
 use crate::c2b::{self, Registrations};
 use crate::daraja_error::{ApiFamily, DarajaError};
-use crate::ledger::{Ledger, Transaction};
+use crate::delivery::{Expected, deliver_expecting};
+use crate::ledger::{Delivery, Ledger, Transaction};
 use crate::oauth::Tokens;
 use crate::results::{Originators, ResultApi};
 use crate::stk;
@@ -55,6 +56,7 @@ pub(crate) struct Config {
     pub(crate) passkeys: HashMap<String, String>,
     pub(crate) result_delay: Duration,
     pub(crate) validation_timeout: Duration,
+    pub(crate) delivery_retries: u32,
 }
 
 /// What the request handlers share.
@@ -65,6 +67,40 @@ pub(crate) struct Shared {
     pub(crate) ledger: Ledger,
     pub(crate) originators: Originators,
     pub(crate) registrations: Registrations,
+    next: std::sync::Mutex<Option<Override>>,
+}
+
+/// What `POST /emulator/next` sets for the next request, whatever its
+/// amount or keywords say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Override {
+    /// The result code to play (the same codes the amounts choose).
+    pub(crate) result_code: Option<i64>,
+    /// A delivery plan, in the keywords of [`DeliveryPlan`](crate::DeliveryPlan).
+    pub(crate) plan: Option<String>,
+}
+
+impl Shared {
+    /// The override set for the next request, once.
+    pub(crate) fn take_override(&self) -> Override {
+        self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or_default()
+    }
+
+    /// Delivers `body` to `url` for transaction `id`, again on failure as
+    /// the settings allow, recording every attempt; the last one.
+    pub(crate) async fn deliver(&self, id: &str, url: &str, body: &str, expected: Expected) -> Delivery {
+        let mut attempt = 0;
+        loop {
+            let delivery = deliver_expecting(url, body.to_owned(), expected).await;
+            self.ledger.delivered(id, delivery.clone());
+            let failed = delivery.status.is_none_or(|status| !(200..300).contains(&status));
+            if !failed || attempt >= self.config.delivery_retries {
+                return delivery;
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
 }
 
 impl Default for Emulator {
@@ -85,6 +121,7 @@ impl Emulator {
             passkeys,
             result_delay: Duration::from_secs(2),
             validation_timeout: Duration::from_secs(8),
+            delivery_retries: 0,
         };
         Self { config }
     }
@@ -123,6 +160,15 @@ impl Emulator {
         self
     }
 
+    /// Delivers a callback again, up to `retries` times a second apart, when
+    /// the receiver cannot be reached or does not answer 2xx. Daraja makes
+    /// no such promise (a receiver that answers 503 may lose the callback):
+    /// the default is 0, as Daraja behaves.
+    pub fn delivery_retries(mut self, retries: u32) -> Self {
+        self.config.delivery_retries = retries;
+        self
+    }
+
     /// Serves on `addr` (use port 0 for a free one) until the returned
     /// handle is dropped or [`shut down`](RunningEmulator::shutdown).
     pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
@@ -134,6 +180,7 @@ impl Emulator {
             ledger: Ledger::default(),
             originators: Originators::default(),
             registrations: Registrations::default(),
+            next: std::sync::Mutex::default(),
         });
         let serving = tokio::spawn(accept(listener, Arc::clone(&shared)));
         tracing::info!(%addr, "Daraja emulator listening");
@@ -236,6 +283,20 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
             }
             _ => error(DarajaError::new(StatusCode::NOT_FOUND, "404.001.01", "Resource not found"), &request_id),
         });
+    }
+    if parts.method == Method::POST && path == "/emulator/next" {
+        let collected = Limited::new(body, MAX_BODY).collect().await.map(|collected| collected.to_bytes());
+        let parsed: Option<Value> = collected.ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let Some(control) = parsed else {
+            return Ok(error(DarajaError::invalid_field("JSON body"), &request_id));
+        };
+        let next = Override {
+            result_code: control["result_code"].as_i64(),
+            plan: control["plan"].as_str().map(str::to_owned),
+        };
+        let answer = json!({ "next": { "result_code": next.result_code, "plan": next.plan } });
+        *shared.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(next);
+        return Ok(json_answer(StatusCode::OK, answer.to_string()));
     }
     if parts.method != Method::POST {
         return Ok(error(

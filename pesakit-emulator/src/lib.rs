@@ -10,7 +10,8 @@
 //! (URLs registered, a payment simulated: validation, verdict honoured,
 //! confirmation), the
 //! delivery plans a request picks with a keyword (duplicates, a queue
-//! timeout first, no callback: see [`DeliveryPlan`]) and
+//! timeout first, no callback, a delay: see [`DeliveryPlan`]), or
+//! `POST /emulator/next` picks for the next request, and
 //! `GET /emulator/transactions`, the JSON record of every transaction and
 //! delivery, with `GET /`, a page listing them live. Callback bodies come from
 //! [`pesakit::testing`], the same builders the rest of pesakit tests with.

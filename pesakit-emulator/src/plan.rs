@@ -8,6 +8,7 @@
 //! | `silent` | no callback at all |
 //! | `timeout-only` | a queue timeout to `QueueTimeOutURL`, and never a result |
 //! | `timeout` | a queue timeout first, then the result |
+//! | `delay5` … | the result after that many seconds (1 to 120) instead of the emulator's default |
 //!
 //! Daraja publishes no timing for queue timeouts or duplicates: these are
 //! what happens in production, on demand.
@@ -19,6 +20,8 @@ pub struct DeliveryPlan {
     pub copies: u32,
     /// Whether a queue timeout is delivered before anything else.
     pub timeout_first: bool,
+    /// How long before the result, when the request chose.
+    pub delay: Option<std::time::Duration>,
 }
 
 impl DeliveryPlan {
@@ -27,9 +30,11 @@ impl DeliveryPlan {
     /// ```
     /// use pesakit_emulator::DeliveryPlan;
     ///
-    /// assert_eq!(DeliveryPlan::from_text("order 7 dup3"), DeliveryPlan { copies: 3, timeout_first: false });
-    /// assert_eq!(DeliveryPlan::from_text("timeout-only"), DeliveryPlan { copies: 0, timeout_first: true });
-    /// assert_eq!(DeliveryPlan::from_text("salary"), DeliveryPlan { copies: 1, timeout_first: false });
+    /// let plan = DeliveryPlan::from_text("order 7 dup3 delay5");
+    /// assert_eq!((plan.copies, plan.timeout_first), (3, false));
+    /// assert_eq!(plan.delay, Some(std::time::Duration::from_secs(5)));
+    /// assert_eq!(DeliveryPlan::from_text("timeout-only").copies, 0);
+    /// assert_eq!(DeliveryPlan::from_text("salary"), DeliveryPlan { copies: 1, timeout_first: false, delay: None });
     /// ```
     pub fn from_text(text: &str) -> Self {
         let lowered = text.to_ascii_lowercase();
@@ -42,7 +47,11 @@ impl DeliveryPlan {
                 .filter(|copies| (2..=9).contains(copies))
                 .unwrap_or(1)
         };
-        Self { copies, timeout_first: lowered.contains("timeout") }
+        let delay = lowered.match_indices("delay").find_map(|(at, _)| {
+            let digits: String = lowered[at + 5..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u64>().ok().filter(|seconds| (1..=120).contains(seconds))
+        });
+        Self { copies, timeout_first: lowered.contains("timeout"), delay: delay.map(std::time::Duration::from_secs) }
     }
 
     /// How the ledger names it.
@@ -52,6 +61,10 @@ impl DeliveryPlan {
             1 => "the result once".to_owned(),
             copies => format!("the result {copies} times"),
         };
-        if self.timeout_first { format!("a queue timeout, then {result}") } else { result }
+        let result = if self.timeout_first { format!("a queue timeout, then {result}") } else { result };
+        match self.delay {
+            Some(delay) => format!("{result}, after {} s", delay.as_secs()),
+            None => result,
+        }
     }
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::daraja_error::{ApiFamily, DarajaError};
-use crate::delivery::deliver;
+use crate::delivery::Expected;
 use crate::emulator::Shared;
 use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
@@ -163,8 +163,9 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
         ids::random(),
         ids::random() & 0xffff
     );
-    let plan = DeliveryPlan::from_text(&remarks);
-    let (builder, outcome) = match amount {
+    let next = shared.take_override();
+    let plan = DeliveryPlan::from_text(next.plan.as_deref().unwrap_or(&remarks));
+    let (builder, outcome) = match next.result_code.or(amount) {
         Some(1) => (
             ResultBuilder::b2c_failure(1, "The balance is insufficient for the transaction."),
             "insufficient funds (1)",
@@ -192,10 +193,9 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
     let timeout = ResultBuilder::queue_timeout().originator_conversation_id(&originator).conversation_id(&conversation);
     let (shared, id) = (Arc::clone(shared), originator.clone());
     tokio::spawn(async move {
-        tokio::time::sleep(shared.config.result_delay).await;
+        tokio::time::sleep(plan.delay.unwrap_or(shared.config.result_delay)).await;
         if plan.timeout_first {
-            let delivery = deliver(&timeout_url, timeout.build()).await;
-            shared.ledger.delivered(&id, delivery);
+            shared.deliver(&id, &timeout_url, &timeout.build(), Expected::Acknowledgement).await;
         }
         let result = builder.build();
         let parsed: Value = serde_json::from_str(&result).unwrap_or_default();
@@ -203,8 +203,7 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
         let desc = parsed["Result"]["ResultDesc"].as_str().unwrap_or_default().to_owned();
         shared.ledger.decide(&id, code, desc);
         for _ in 0..plan.copies {
-            let delivery = deliver(&result_url, result.clone()).await;
-            shared.ledger.delivered(&id, delivery);
+            shared.deliver(&id, &result_url, &result, Expected::Acknowledgement).await;
         }
     });
     tracing::info!(api = api.name(), originator, conversation, "request accepted");

@@ -6,7 +6,9 @@
 //! The scenario is chosen by the amount, in whole shillings, so that a test
 //! picks an outcome without a control call: 1 is insufficient funds (1),
 //! 1019 expired, 1032 cancelled by the customer, 1037 no response, 2001 a
-//! wrong PIN; any other amount is paid.
+//! wrong PIN; any other amount is paid. `AccountReference` may carry a
+//! [`DeliveryPlan`](crate::DeliveryPlan) keyword (`dup3`, `silent`,
+//! `delay5`), and `POST /emulator/next` sets both for the next request.
 
 use std::sync::Arc;
 
@@ -18,11 +20,12 @@ use serde_json::{Value, json};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::daraja_error::DarajaError;
-use crate::delivery::deliver;
+use crate::delivery::Expected;
 use crate::emulator::Shared;
 use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
 use crate::ledger::Transaction;
+use crate::plan::DeliveryPlan;
 
 /// The API name in the ledger.
 const API: &str = "stk_push";
@@ -169,7 +172,9 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
             "Unable to lock subscriber, a transaction is already in process for the current subscriber",
         ));
     }
-    let scenario = StkScenario::for_amount(amount);
+    let next = shared.take_override();
+    let scenario = StkScenario::for_amount(next.result_code.unwrap_or(amount));
+    let plan = DeliveryPlan::from_text(next.plan.as_deref().unwrap_or(&reference));
     let merchant_request_id = ids::merchant_request_id();
     let checkout_request_id = ids::checkout_request_id(now);
     shared.ledger.add(Transaction {
@@ -177,7 +182,7 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
         id: checkout_request_id.clone(),
         other_id: merchant_request_id.clone(),
         party: phone.clone(),
-        scenario: format!("{} (short code {short_code})", scenario.name()),
+        scenario: format!("{} (short code {short_code}); {}", scenario.name(), plan.describe()),
         result_code: None,
         result_desc: None,
         deliveries: Vec::new(),
@@ -192,15 +197,16 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
         let amount = Amount::from_minor_units(amount * 100).unwrap_or_default();
         builder = builder.amount(amount).receipt(&ids::receipt());
     }
-    let delay = shared.config.result_delay;
-    let (shared_for_delivery, id) = (Arc::clone(shared), checkout_request_id.clone());
+    let delay = plan.delay.unwrap_or(shared.config.result_delay);
+    let (shared, id) = (Arc::clone(shared), checkout_request_id.clone());
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         let callback = builder.build();
         let (code, desc) = result_of(&callback);
-        shared_for_delivery.ledger.decide(&id, code, desc);
-        let delivery = deliver(&callback_url, callback).await;
-        shared_for_delivery.ledger.delivered(&id, delivery);
+        shared.ledger.decide(&id, code, desc);
+        for _ in 0..plan.copies {
+            shared.deliver(&id, &callback_url, &callback, Expected::Acknowledgement).await;
+        }
     });
     tracing::info!(checkout_request_id, scenario = scenario.name(), "STK push accepted");
     Ok(json!({

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::Method;
 use pesakit::{State, StkCallback, StkOutcome, daraja};
-use pesakit_emulator::{SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
+use pesakit_emulator::{Emulator, RunningEmulator, SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
 use serde_json::{Value, json};
 use support::{call, emulator, timestamp, token};
 
@@ -252,4 +252,93 @@ async fn the_page_shows_a_delivery_that_just_happened_in_a_real_browser() {
         .unwrap_or_else(|| panic!("the page does not list {checkout}: {dom}"));
     assert!(row.contains("stk_push") && row.contains("paid"), "{row}");
     assert!(row.contains("delivery ok") && row.contains(&url) && row.contains("right answer"), "{row}");
+}
+
+/// Answers 500 to the first delivery (its handler fails), 200 after.
+#[daraja::stk_callback("/payments/flaky")]
+fn flaky(callback: StkCallback, State(seen): State<Seen>) -> Result<(), String> {
+    let mut seen = seen.lock().expect("not poisoned");
+    let first = !seen.iter().any(|(id, ..)| *id == callback.checkout_request_id);
+    seen.push((callback.checkout_request_id.clone(), -1, None));
+    if first { Err("the ledger is down".to_owned()) } else { Ok(()) }
+}
+
+async fn flaky_application(seen: &Seen) -> SocketAddr {
+    let server = pesakit::Server::bind("127.0.0.1:0").await.expect("a port");
+    let addr = server.local_addr().expect("bound");
+    tokio::spawn(
+        server.with_graceful_shutdown(std::future::pending()).serve(pesakit::routes![flaky].with_state(seen.clone())),
+    );
+    addr
+}
+
+async fn push(
+    emulator: &RunningEmulator,
+    bearer: &str,
+    amount: i64,
+    phone: &str,
+    url: &str,
+    reference: &str,
+) -> String {
+    let mut request = push_request(amount, phone, url, &timestamp(0));
+    request["AccountReference"] = json!(reference);
+    let (status, answer) =
+        call(emulator, Method::POST, "/mpesa/stkpush/v1/processrequest", bearer, Some(request)).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["CheckoutRequestID"].as_str().expect("an id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keywords_and_the_control_api_choose_the_delivery() {
+    let seen = Seen::default();
+    let app = application(&seen).await;
+    let emulator = emulator(Duration::from_millis(10)).await;
+    let bearer = token(&emulator).await;
+    let url = format!("http://{app}/payments/stk");
+
+    let twice = push(&emulator, &bearer, 100, "254708374140", &url, "dup2").await;
+    let silent = push(&emulator, &bearer, 100, "254708374141", &url, "silent").await;
+    let started = std::time::Instant::now();
+    let late = push(&emulator, &bearer, 100, "254708374142", &url, "delay1").await;
+    wait_for_callback(&seen, &late).await;
+    assert!(started.elapsed() >= Duration::from_secs(1), "delivered after the delay the request asked");
+    let copies = |id: &str| seen.lock().expect("not poisoned").iter().filter(|(seen_id, ..)| seen_id == id).count();
+    assert_eq!(copies(&twice), 2, "the same callback twice (no inbox here: handled twice)");
+    assert_eq!(copies(&silent), 0, "no callback at all");
+    let recorded = emulator.transactions();
+    let silent_record = recorded.iter().find(|transaction| transaction.id == silent).expect("recorded");
+    assert_eq!(silent_record.result_code.as_deref(), Some("0"), "the payment happened; only its callback is lost");
+
+    let (status, _) =
+        call(&emulator, Method::POST, "/emulator/next", "", Some(json!({ "result_code": 1032, "plan": "dup1" }))).await;
+    assert_eq!(status, 200);
+    let cancelled = push(&emulator, &bearer, 1500, "254708374143", &url, "invoice-9").await;
+    let (_, code, paid) = wait_for_callback(&seen, &cancelled).await;
+    assert_eq!((code, paid), (1032, None), "the control API's choice over the amount's");
+    let after = push(&emulator, &bearer, 1500, "254708374144", &url, "invoice-10").await;
+    assert_eq!(wait_for_callback(&seen, &after).await.1, 0, "the override holds for one request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_is_lost_as_on_daraja_unless_retries_are_set() {
+    for retries in [0, 2] {
+        let seen = Seen::default();
+        let app = flaky_application(&seen).await;
+        let emulator = Emulator::new()
+            .result_delay(Duration::from_millis(10))
+            .delivery_retries(retries)
+            .start("127.0.0.1:0".parse().expect("an address"))
+            .await
+            .expect("starts");
+        let bearer = token(&emulator).await;
+        let checkout =
+            push(&emulator, &bearer, 100, "254708374149", &format!("http://{app}/payments/flaky"), "x").await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let deliveries = emulator.transactions()[0].deliveries.clone();
+        let statuses: Vec<_> = deliveries.iter().map(|delivery| (delivery.status, delivery.acknowledged)).collect();
+        match retries {
+            0 => assert_eq!(statuses, [(Some(500), false)], "{checkout}: lost, as Daraja may lose it"),
+            _ => assert_eq!(statuses, [(Some(500), false), (Some(200), true)], "{checkout}: retried once, then taken"),
+        }
+    }
 }
