@@ -38,6 +38,7 @@ mod oauth;
 mod page;
 mod plan;
 mod results;
+mod server;
 mod stk;
 
 pub use self::daraja_error::{ApiFamily, DarajaError};

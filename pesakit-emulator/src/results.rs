@@ -99,8 +99,9 @@ impl ResultApi {
 
     fn success(self) -> ResultBuilder {
         match self {
-            Self::B2c => ResultBuilder::b2c_success(),
-            Self::AccountBalance => ResultBuilder::account_balance(),
+            // Daraja writes these two results' lone ReferenceItem as an object.
+            Self::B2c => ResultBuilder::b2c_success().single_reference_item(),
+            Self::AccountBalance => ResultBuilder::account_balance().single_reference_item(),
             Self::TransactionStatus => ResultBuilder::transaction_status(),
             Self::Reversal => ResultBuilder::reversal(),
             Self::B2b => ResultBuilder::b2b(),

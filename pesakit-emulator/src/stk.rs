@@ -195,7 +195,8 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
         .phone(&phone);
     if scenario == StkScenario::Paid {
         let amount = Amount::from_minor_units(amount * 100).unwrap_or_default();
-        builder = builder.amount(amount).receipt(&ids::receipt());
+        // Daraja's paid callbacks often end with a `Balance` item without a value.
+        builder = builder.amount(amount).receipt(&ids::receipt()).with_balance_item();
     }
     let delay = plan.delay.unwrap_or(shared.config.result_delay);
     let (shared, id) = (Arc::clone(shared), checkout_request_id.clone());

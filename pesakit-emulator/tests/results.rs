@@ -192,3 +192,26 @@ async fn delivery_plans_play_what_production_does() {
     assert_eq!((status, &answer["errorCode"]), (401, &json!("401.002.01")), "B2C's own token error");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_amount_chooses_a_failed_payout() {
+    let dir = std::env::temp_dir().join(format!("pesakit-emulator-failures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let seen = Seen::default();
+    let app = application(&seen, &dir.join("inbox.db")).await;
+    let emulator = emulator(Duration::from_millis(10)).await;
+    let bearer = token(&emulator).await;
+    let b2c = "/mpesa/b2c/v1/paymentrequest";
+    for (amount, code) in [(1, "1"), (2001, "2001"), (3, "0")] {
+        let originator = format!("amount-{amount}");
+        let mut body = request(b2c, app, "/results/b2c", "payout", &originator);
+        body["Amount"] = json!(amount);
+        let (status, answer) = call(&emulator, Method::POST, b2c, &bearer, Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+        wait_until(&seen, |runs| {
+            runs.iter().any(|(kind, id, seen_code)| *kind == "b2c" && *id == originator && seen_code == code)
+        })
+        .await;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -71,6 +71,10 @@ async fn a_paid_push_reaches_the_handler_and_the_query_says_so() {
     let seen = Seen::default();
     let app = application(&seen).await;
     let emulator = emulator(Duration::from_millis(50)).await;
+    let basic = format!("Basic {}", STANDARD.encode("app-key:app-secret"));
+    let (_, issued) =
+        call(&emulator, Method::GET, "/oauth/v1/generate?grant_type=client_credentials", &basic, None).await;
+    assert_eq!(issued["expires_in"], "3599", "a string, as live Daraja sends it");
     let bearer = token(&emulator).await;
     let url = format!("http://{app}/payments/stk");
 
@@ -341,4 +345,21 @@ async fn a_failed_delivery_is_lost_as_on_daraja_unless_retries_are_set() {
             _ => assert_eq!(statuses, [(Some(500), false), (Some(200), true)], "{checkout}: retried once, then taken"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused_as_a_wrong_one_is() {
+    let emulator = Emulator::new()
+        .token_lifetime(Duration::from_millis(300))
+        .start("127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("starts");
+    let bearer = token(&emulator).await;
+    let request = push_request(10, "254708374149", "http://127.0.0.1:9/payments/stk", &timestamp(0));
+    let push = "/mpesa/stkpush/v1/processrequest";
+    let (status, _) = call(&emulator, Method::POST, push, &bearer, Some(request.clone())).await;
+    assert_eq!(status, 200, "fresh");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, answer) = call(&emulator, Method::POST, push, &bearer, Some(request)).await;
+    assert_eq!((status, &answer["errorCode"]), (404, &json!("404.001.03")), "expired: {answer}");
 }

@@ -513,18 +513,28 @@ pub async fn done_callbacks_past_the_retention_period_are_pruned_and_nothing_els
 
 pub async fn callbacks_left_pending_are_taken_up_after_their_lease(place: Place) {
     let builder = StkCallbackBuilder::paid();
-    {
-        // A process stored it and died before its handler ended: its
-        // lease is short, so the next one need not wait long.
-        let dying = Inbox::with_store(place.store().await).lease(Duration::from_millis(300));
-        let request = testing::TestRequest::post("/inbox/stk").body(builder.build()).build();
-        let recorder_table = pesakit::routes![paid]
-            .with_state(Log { hold: Arc::new(AtomicBool::new(true)), ..Log::default() })
-            .with_inbox(dying);
-        let response = recorder_table.dispatch(request);
-        // Answered once stored; the held handler never finishes.
-        assert_eq!(tokio::time::timeout(Duration::from_secs(5), response).await.expect("answered").status(), 200);
-    }
+    // A process stored it and died before its handler ended: a runtime of
+    // its own, dropped with everything on it (the held handler, the inbox's
+    // background task), as a killed process leaves nothing running. Its
+    // lease is short, so the next one need not wait long.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let dying_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            dying_runtime.block_on(async {
+                let dying = Inbox::with_store(place.store().await).lease(Duration::from_millis(300));
+                let request = testing::TestRequest::post("/inbox/stk").body(builder.build()).build();
+                let recorder_table = pesakit::routes![paid]
+                    .with_state(Log { hold: Arc::new(AtomicBool::new(true)), ..Log::default() })
+                    .with_inbox(dying);
+                let response = recorder_table.dispatch(request);
+                // Answered once stored; the held handler never finishes.
+                let answered = tokio::time::timeout(Duration::from_secs(5), response).await.expect("answered");
+                assert_eq!(answered.status(), 200);
+                // Long enough for the handler to have started.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            });
+        });
+    });
     let (inbox, log) = (place.inbox().await, Log::default());
     let routes = table(&inbox, &log);
     routes.start_inbox();

@@ -33,6 +33,7 @@ pub struct ResultBuilder {
     amount_key: &'static str,
     parameters: Vec<(String, Option<String>)>,
     reference_items: Vec<(String, Option<String>)>,
+    single_reference_item: bool,
 }
 
 const SUCCESS: &str = "The service request is processed successfully.";
@@ -51,6 +52,7 @@ impl ResultBuilder {
             amount_key,
             parameters: parameters.into_iter().map(|(key, json)| (key.to_owned(), Some(json))).collect(),
             reference_items: vec![("QueueTimeoutURL".to_owned(), Some(quote(QUEUE_TIMEOUT_URL)))],
+            single_reference_item: false,
         }
     }
 
@@ -227,6 +229,22 @@ impl ResultBuilder {
         self
     }
 
+    /// Writes a lone `ReferenceItem` as one object instead of a list of one,
+    /// as Daraja does in B2C and account balance results.
+    ///
+    /// ```
+    /// use pesakit::testing::ResultBuilder;
+    /// use pesakit::{B2cParams, DarajaResult};
+    ///
+    /// let body = ResultBuilder::b2c_success().single_reference_item().build();
+    /// assert!(body.contains(r#""ReferenceItem":{"Key":"QueueTimeoutURL""#), "{body}");
+    /// assert!(DarajaResult::<B2cParams>::try_from(body.as_str()).is_ok());
+    /// ```
+    pub fn single_reference_item(mut self) -> Self {
+        self.single_reference_item = true;
+        self
+    }
+
     /// The `(OriginatorConversationID, ConversationID)` the body carries.
     pub fn ids(&self) -> (&str, &str) {
         (&self.originator_conversation_id, &self.conversation_id)
@@ -250,9 +268,12 @@ impl ResultBuilder {
             result = result
                 .object("ResultParameters", JsonObject::default().array("ResultParameter", list(&self.parameters)));
         }
-        if !self.reference_items.is_empty() {
-            result = result
-                .object("ReferenceData", JsonObject::default().array("ReferenceItem", list(&self.reference_items)));
+        let mut reference_items = list(&self.reference_items);
+        if self.single_reference_item && reference_items.len() == 1 {
+            let lone = reference_items.remove(0);
+            result = result.object("ReferenceData", JsonObject::default().object("ReferenceItem", lone));
+        } else if !reference_items.is_empty() {
+            result = result.object("ReferenceData", JsonObject::default().array("ReferenceItem", reference_items));
         }
         JsonObject::default().object("Result", result).finish()
     }

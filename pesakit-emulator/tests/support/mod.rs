@@ -49,7 +49,6 @@ pub async fn token(emulator: &RunningEmulator) -> String {
     let (status, answer) =
         call(emulator, Method::GET, "/oauth/v1/generate?grant_type=client_credentials", &basic, None).await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["expires_in"], "3599", "a string, as live Daraja sends it");
     format!("Bearer {}", answer["access_token"].as_str().expect("a token"))
 }
 
