@@ -37,15 +37,10 @@ const SERVERS: [&str; 2] = ["pesakit", "pesakit-inbox"];
 const CONNECTIONS: [usize; 3] = [1, 64, 256];
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
-    if let [flag, server, port] = args.as_slice() {
-        if flag == "--serve" {
-            return serve(server, port.parse().expect("port"));
-        }
-    }
-    let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
-    let (warm_up, measured) = (Duration::from_secs(number(0, 1)), Duration::from_secs(number(1, 3)));
-    let rounds = number(2, 3).max(1);
+    let (warm_up, measured, rounds) = match loopback::arguments() {
+        loopback::Arguments::Serve(server, port) => return serve(&server, port),
+        loopback::Arguments::Measure { warm_up, measured, rounds } => (warm_up, measured, rounds),
+    };
     println!("{warm_up:?} warm-up, {measured:?} measured, {rounds} rounds per connection count\n");
 
     let floor = sqlite_floor(measured);

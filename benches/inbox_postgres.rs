@@ -72,15 +72,10 @@ fn database_url() -> String {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
-    if let [flag, server, port] = args.as_slice() {
-        if flag == "--serve" {
-            return serve(server, port.parse().expect("port"));
-        }
-    }
-    let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
-    let (warm_up, measured) = (Duration::from_secs(number(0, 1)), Duration::from_secs(number(1, 3)));
-    let rounds = number(2, 3).max(1);
+    let (warm_up, measured, rounds) = match loopback::arguments() {
+        loopback::Arguments::Serve(server, port) => return serve(&server, port),
+        loopback::Arguments::Measure { warm_up, measured, rounds } => (warm_up, measured, rounds),
+    };
     let url = database_url();
     println!("{warm_up:?} warm-up, {measured:?} measured, {rounds} rounds per connection count; database {url}\n");
     println!("| connections | contender | callbacks/s | p50 ack | p99 ack |");

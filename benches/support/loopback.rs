@@ -35,6 +35,30 @@ pub fn bench_server(listener: tokio::net::TcpListener) -> pesakit::Server {
         .max_connection_age(std::time::Duration::from_secs(24 * 60 * 60))
 }
 
+/// What a load benchmark's command line asks: serve one server (the
+/// benchmark runs itself as its servers), or measure.
+pub enum Arguments {
+    /// `--serve NAME PORT`.
+    Serve(String, u16),
+    /// `[WARM-UP-S [MEASURED-S [ROUNDS]]]`, defaults 1, 3 and 3.
+    Measure { warm_up: Duration, measured: Duration, rounds: u64 },
+}
+
+pub fn arguments() -> Arguments {
+    let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
+    if let [flag, server, port] = args.as_slice() {
+        if flag == "--serve" {
+            return Arguments::Serve(server.clone(), port.parse().expect("port"));
+        }
+    }
+    let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
+    Arguments::Measure {
+        warm_up: Duration::from_secs(number(0, 1)),
+        measured: Duration::from_secs(number(1, 3)),
+        rounds: number(2, 3).max(1),
+    }
+}
+
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]

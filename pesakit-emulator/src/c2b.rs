@@ -32,11 +32,6 @@ pub(crate) struct Registration {
 #[derive(Debug, Default)]
 pub(crate) struct Registrations(Mutex<HashMap<String, Registration>>);
 
-/// `OriginatorCoversationID` (Daraja's spelling) of a C2B answer.
-fn conversation_id() -> String {
-    format!("{}-{}-1", ids::digits(5), ids::digits(8))
-}
-
 /// `registerurl`.
 pub(crate) fn register(shared: &Shared, body: &Value) -> Result<Value, DarajaError> {
     let short_code = text(body, "ShortCode")?;
@@ -57,7 +52,9 @@ pub(crate) fn register(shared: &Shared, body: &Value) -> Result<Value, DarajaErr
     };
     let registration = Registration { confirmation_url, validation_url, completes_without_verdict };
     shared.registrations.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(short_code, registration);
-    Ok(json!({ "OriginatorCoversationID": conversation_id(), "ResponseCode": "0", "ResponseDescription": "Success" }))
+    Ok(
+        json!({ "OriginatorCoversationID": ids::originator_conversation_id(), "ResponseCode": "0", "ResponseDescription": "Success" }),
+    )
 }
 
 /// `simulate`.
@@ -77,8 +74,8 @@ pub(crate) fn simulate(shared: &Arc<Shared>, body: &Value) -> Result<Value, Dara
         .ok()
         .filter(|normalised| *normalised == msisdn)
         .ok_or_else(|| DarajaError::invalid_field("Msisdn"))?;
-    let trans_id = ids::receipt();
-    let payment = builder.trans_id(&trans_id).short_code(&short_code).amount(amount).msisdn(&msisdn);
+    let payment = builder.short_code(&short_code).amount(amount).msisdn(&msisdn);
+    let trans_id = payment.id().to_owned();
     let registration =
         shared.registrations.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&short_code).cloned();
     let plan = match &registration {
@@ -124,7 +121,7 @@ pub(crate) fn simulate(shared: &Arc<Shared>, body: &Value) -> Result<Value, Dara
         }
     });
     Ok(json!({
-        "OriginatorCoversationID": conversation_id(),
+        "OriginatorCoversationID": ids::originator_conversation_id(),
         "ResponseCode": "0",
         "ResponseDescription": "Accept the service request successfully.",
     }))

@@ -1,9 +1,9 @@
-//! Ids and tokens as Daraja shapes them, from a per-process random source.
+//! Tokens and request ids of the emulator's own answers, from a
+//! per-process random source (the callbacks' ids come from pesakit's
+//! builders).
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use time::OffsetDateTime;
 
 /// 64 fresh pseudo-random bits: the standard library's random hash keys
 /// over a counter (ids to tell apart, not secrets).
@@ -24,30 +24,7 @@ pub(crate) fn token() -> String {
     (0..28).map(|_| char::from(ALPHABET[usize::try_from(random() % 62).unwrap_or(0)])).collect()
 }
 
-/// `2654-4b64-97ff-b827b542881d3130`.
-pub(crate) fn merchant_request_id() -> String {
-    let hex = format!("{:016x}{:016x}", random(), random());
-    format!("{}-{}-{}-{}", &hex[..4], &hex[4..8], &hex[8..12], &hex[12..28])
-}
-
-/// `ws_CO_` with the time in East Africa Time (`ddMMyyyyHHmmss`) and
-/// digits, as `ws_CO_1007202409152617172396192`.
-pub(crate) fn checkout_request_id(now: OffsetDateTime) -> String {
-    let local = now.to_offset(pesakit::EAT);
-    format!(
-        "ws_CO_{:02}{:02}{:04}{:02}{:02}{:02}{}",
-        local.day(),
-        u8::from(local.month()),
-        local.year(),
-        local.hour(),
-        local.minute(),
-        local.second(),
-        digits(12)
-    )
-}
-
-/// An M-Pesa receipt: ten capital letters and digits, as `SH98HPAEJ8`.
-pub(crate) fn receipt() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    (0..10).map(|_| char::from(ALPHABET[usize::try_from(random() % 36).unwrap_or(0)])).collect()
+/// An `OriginatorConversationID` as Daraja makes them: `29115-34620561-1`.
+pub(crate) fn originator_conversation_id() -> String {
+    format!("{}-{}-1", digits(5), digits(8))
 }

@@ -14,7 +14,6 @@ use http::StatusCode;
 use pesakit::Amount;
 use pesakit::testing::ResultBuilder;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use crate::daraja_error::{ApiFamily, DarajaError};
 use crate::delivery::Expected;
@@ -143,7 +142,7 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
     };
     let originator = match body["OriginatorConversationID"].as_str().filter(|id| !id.is_empty()) {
         Some(id) => id.to_owned(),
-        None => format!("{}-{}-1", ids::digits(5), ids::digits(8)),
+        None => ids::originator_conversation_id(),
     };
     let fresh =
         shared.originators.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(originator.clone());
@@ -154,16 +153,6 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
             "Duplicate OriginatorConversationID.",
         ));
     }
-    let now = OffsetDateTime::now_utc().to_offset(pesakit::EAT);
-    // `AG_20240706_20106e9209f64bebd05b`: the date, then 20 hex digits.
-    let conversation = format!(
-        "AG_{:04}{:02}{:02}_{:016x}{:04x}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        ids::random(),
-        ids::random() & 0xffff
-    );
     let next = shared.take_override();
     let plan = DeliveryPlan::from_text(next.plan.as_deref().unwrap_or(&remarks));
     let (builder, outcome) = match next.result_code.or(amount) {
@@ -176,7 +165,8 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
         }
         _ => (api.success(), "success"),
     };
-    let mut builder = builder.originator_conversation_id(&originator).conversation_id(&conversation);
+    let mut builder = builder.originator_conversation_id(&originator);
+    let conversation = builder.ids().1.to_owned();
     if let (Some(amount), "success", ResultApi::B2c | ResultApi::B2b | ResultApi::Reversal) = (amount, outcome, api) {
         builder = builder.amount(Amount::from_minor_units(amount * 100).unwrap_or_default());
     }
@@ -189,7 +179,7 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
         result_code: None,
         result_desc: None,
         deliveries: Vec::new(),
-        created_at: now.into(),
+        created_at: std::time::SystemTime::now(),
     });
     let timeout = ResultBuilder::queue_timeout().originator_conversation_id(&originator).conversation_id(&conversation);
     let (shared, id) = (Arc::clone(shared), originator.clone());

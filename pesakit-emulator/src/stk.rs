@@ -23,7 +23,6 @@ use crate::daraja_error::DarajaError;
 use crate::delivery::Expected;
 use crate::emulator::Shared;
 use crate::fields::{check_callback_url, text, whole_shillings};
-use crate::ids;
 use crate::ledger::Transaction;
 use crate::plan::DeliveryPlan;
 
@@ -175,8 +174,13 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
     let next = shared.take_override();
     let scenario = StkScenario::for_amount(next.result_code.unwrap_or(amount));
     let plan = DeliveryPlan::from_text(next.plan.as_deref().unwrap_or(&reference));
-    let merchant_request_id = ids::merchant_request_id();
-    let checkout_request_id = ids::checkout_request_id(now);
+    // The builder's ids are the ones the answer gives and the callback carries.
+    let mut builder = scenario.builder().phone(&phone);
+    if scenario == StkScenario::Paid {
+        // Daraja's paid callbacks often end with a `Balance` item without a value.
+        builder = builder.amount(Amount::from_minor_units(amount * 100).unwrap_or_default()).with_balance_item();
+    }
+    let (merchant_request_id, checkout_request_id) = (builder.merchant_id().to_owned(), builder.checkout_id());
     shared.ledger.add(Transaction {
         api: API,
         id: checkout_request_id.clone(),
@@ -188,16 +192,6 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
         deliveries: Vec::new(),
         created_at: now.into(),
     });
-    let mut builder = scenario
-        .builder()
-        .merchant_request_id(&merchant_request_id)
-        .checkout_request_id(&checkout_request_id)
-        .phone(&phone);
-    if scenario == StkScenario::Paid {
-        let amount = Amount::from_minor_units(amount * 100).unwrap_or_default();
-        // Daraja's paid callbacks often end with a `Balance` item without a value.
-        builder = builder.amount(amount).receipt(&ids::receipt()).with_balance_item();
-    }
     let delay = plan.delay.unwrap_or(shared.config.result_delay);
     let (shared, id) = (Arc::clone(shared), checkout_request_id.clone());
     tokio::spawn(async move {

@@ -93,7 +93,7 @@ async fn a_paid_push_reaches_the_handler_and_the_query_says_so() {
     let checkout = answer["CheckoutRequestID"].as_str().expect("an id").to_owned();
     assert!(checkout.starts_with("ws_CO_"), "{checkout}");
     let groups: Vec<usize> = answer["MerchantRequestID"].as_str().expect("an id").split('-').map(str::len).collect();
-    assert_eq!(groups, [4, 4, 4, 16], "shaped as 2654-4b64-97ff-b827b542881d3130: {answer}");
+    assert_eq!(groups, [4, 4, 4, 18], "shaped as the real 3b82-4048-94fd-4503f39b858f555160: {answer}");
 
     let (_, code, amount) = wait_for_callback(&seen, &checkout).await;
     assert_eq!((code, amount.as_deref()), (0, Some("1500.00")));

@@ -169,6 +169,18 @@ impl StkCallbackBuilder {
         self
     }
 
+    /// The `MerchantRequestID` the body will carry.
+    ///
+    /// ```
+    /// use pesakit::testing::StkCallbackBuilder;
+    ///
+    /// let builder = StkCallbackBuilder::paid().merchant_request_id("29115-34620561-1");
+    /// assert_eq!(builder.merchant_id(), "29115-34620561-1");
+    /// ```
+    pub fn merchant_id(&self) -> &str {
+        &self.merchant_request_id
+    }
+
     /// The `CheckoutRequestID` the body will carry.
     pub fn checkout_id(&self) -> String {
         self.checkout_request_id
