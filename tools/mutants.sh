@@ -74,5 +74,7 @@ done
 # The core's own unit tests run with the integration tests that cover the
 # set, which the `pesakit-tests` package holds: cargo-mutants names the
 # mutated package, the rest of the command adds the other.
-cargo mutants --package pesakit-core "${file_args[@]}" --profile mutants --gitignore true \
-    "$@" -- --package pesakit-tests --all-features --lib "${tests[@]}"
+# Both phases build with every feature, so that each mutant's core is
+# compiled once (a build without them and tests with them compiled it twice).
+cargo mutants --package pesakit-core --all-features "${file_args[@]}" --profile mutants --gitignore true \
+    "$@" -- --package pesakit-tests --lib "${tests[@]}"

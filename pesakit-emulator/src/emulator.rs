@@ -13,7 +13,7 @@ use crate::c2b::Registrations;
 use crate::delivery::{Expected, deliver_expecting};
 use crate::ledger::{Delivery, Ledger, Transaction};
 use crate::oauth::Tokens;
-use crate::results::Originators;
+use crate::results::ResultMemory;
 
 /// The sandbox's public short code for M-Pesa Express.
 pub const SANDBOX_SHORT_CODE: &str = "174379";
@@ -53,7 +53,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) tokens: Tokens,
     pub(crate) ledger: Ledger,
-    pub(crate) originators: Originators,
+    pub(crate) results: ResultMemory,
     pub(crate) registrations: Registrations,
     pub(crate) next: std::sync::Mutex<Option<Override>>,
 }
@@ -166,7 +166,7 @@ impl Emulator {
             config: self.config,
             tokens: Tokens::default(),
             ledger: Ledger::default(),
-            originators: Originators::default(),
+            results: ResultMemory::default(),
             registrations: Registrations::default(),
             next: std::sync::Mutex::default(),
         });

@@ -1,6 +1,7 @@
 //! Reading a request's fields as Daraja does: numbers or strings alike,
 //! and callback URLs by Daraja's rules.
 
+use pesakit::Amount;
 use pesakit::path_rules::BANNED_WORDS;
 use serde_json::Value;
 
@@ -16,16 +17,30 @@ pub(crate) fn text(body: &Value, field: &str) -> Result<String, DarajaError> {
     }
 }
 
+/// An amount Daraja takes: whole shillings, at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shillings {
+    /// In whole shillings, which choose a scenario.
+    pub(crate) whole: i64,
+    /// The same, exact, as callbacks carry it.
+    pub(crate) exact: Amount,
+}
+
 /// An amount in whole shillings, sent as `500`, `"500"` or `500.0` (as
-/// clients that keep amounts in floats send it); a fraction is refused.
-pub(crate) fn whole_shillings(body: &Value, field: &str) -> Result<i64, DarajaError> {
+/// clients that keep amounts in floats send it); a fraction, zero, a
+/// negative amount or one too large for cents in an `i64` is refused.
+pub(crate) fn whole_shillings(body: &Value, field: &str) -> Result<Shillings, DarajaError> {
     let invalid = || DarajaError::invalid_field(field);
     let amount = text(body, field)?;
-    match amount.split_once('.') {
-        Some((whole, fraction)) if fraction.bytes().all(|digit| digit == b'0') => whole.parse().map_err(|_| invalid()),
-        Some(_) => Err(invalid()),
-        None => amount.parse().map_err(|_| invalid()),
-    }
+    let whole: i64 = match amount.split_once('.') {
+        Some((whole, fraction)) if fraction.bytes().all(|digit| digit == b'0') => {
+            whole.parse().map_err(|_| invalid())?
+        }
+        Some(_) => return Err(invalid()),
+        None => amount.parse().map_err(|_| invalid())?,
+    };
+    let exact = whole.checked_mul(100).filter(|_| whole >= 1).and_then(Amount::from_minor_units).ok_or_else(invalid)?;
+    Ok(Shillings { whole, exact })
 }
 
 /// A callback URL Daraja would accept: http(s), a host, no blocked word.
@@ -56,9 +71,13 @@ mod tests {
     #[test]
     fn amounts_are_whole_shillings_however_they_are_written() {
         for written in [json!(500), json!("500"), json!(500.0), json!("500.00")] {
-            assert_eq!(whole_shillings(&json!({ "Amount": written }), "Amount"), Ok(500), "{written}");
+            let amount = whole_shillings(&json!({ "Amount": written }), "Amount").map(|amount| amount.whole);
+            assert_eq!(amount, Ok(500), "{written}");
         }
-        for refused in [json!(500.5), json!("5e2"), json!("abc"), json!(null)] {
+        let exact = whole_shillings(&json!({ "Amount": 1 }), "Amount").map(|amount| amount.exact.minor_units());
+        assert_eq!(exact, Ok(100));
+        let too_large = i64::MAX / 100 + 1;
+        for refused in [json!(500.5), json!("5e2"), json!("abc"), json!(null), json!(0), json!(-5), json!(too_large)] {
             assert!(whole_shillings(&json!({ "Amount": refused }), "Amount").is_err(), "{refused}");
         }
     }

@@ -5,6 +5,7 @@
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use pesakit::Amount;
 use serde_json::{Value, json};
 
 /// One delivery attempt of a callback.
@@ -40,10 +41,51 @@ pub struct Transaction {
     pub result_code: Option<String>,
     /// The result's description.
     pub result_desc: Option<String>,
+    /// The M-Pesa receipt of the money it moved (`MpesaReceiptNumber`,
+    /// `TransID`, a result's `TransactionID`), once it succeeded.
+    pub receipt: Option<String>,
+    /// The amount asked, where the API takes one.
+    pub amount: Option<Amount>,
     /// Every delivery of its callback.
     pub deliveries: Vec<Delivery>,
     /// When the request arrived.
     pub created_at: SystemTime,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decision {
+    /// The result code, as the STK query reports it (a string).
+    pub(crate) code: String,
+    pub(crate) desc: String,
+    /// The receipt of a success that moved money.
+    pub(crate) receipt: Option<String>,
+}
+
+impl Decision {
+    /// Reads the decision from a built `Result` body (B2C, B2B, …).
+    pub(crate) fn of_result(body: &str) -> Self {
+        let parsed: Value = serde_json::from_str(body).unwrap_or_default();
+        let result = &parsed["Result"];
+        let code = code_text(&result["ResultCode"]);
+        let receipt = result["TransactionID"].as_str().filter(|_| code == "0").map(str::to_owned);
+        Self { code, desc: result["ResultDesc"].as_str().unwrap_or_default().to_owned(), receipt }
+    }
+}
+
+/// A result code as text, whether the body wrote a number or a string.
+pub(crate) fn code_text(code: &Value) -> String {
+    code.as_str().map_or_else(|| code.to_string(), str::to_owned)
+}
+
+/// A transaction that moved money, as a status query or a reversal finds
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Payment {
+    pub(crate) receipt: String,
+    /// The API that made it.
+    pub(crate) api: &'static str,
+    pub(crate) amount: Option<Amount>,
 }
 
 /// Every transaction, oldest first.
@@ -65,12 +107,29 @@ impl Ledger {
         self.with(|transactions| transactions.iter().find(|transaction| transaction.id == id).cloned())
     }
 
+    /// The payment whose receipt or id (a B2C payout's
+    /// `OriginatorConversationID`, an STK push's `CheckoutRequestID`) is
+    /// `id`: what a transaction status query or a reversal names.
+    pub(crate) fn find_payment(&self, id: &str) -> Option<Payment> {
+        self.with(|transactions| {
+            transactions.iter().find_map(|transaction| {
+                let receipt = transaction.receipt.as_deref()?;
+                (receipt == id || transaction.id == id).then(|| Payment {
+                    receipt: receipt.to_owned(),
+                    api: transaction.api,
+                    amount: transaction.amount,
+                })
+            })
+        })
+    }
+
     /// Records the final result of `id`.
-    pub(crate) fn decide(&self, id: &str, code: String, desc: String) {
+    pub(crate) fn decide(&self, id: &str, decision: Decision) {
         self.with(|transactions| {
             if let Some(transaction) = transactions.iter_mut().find(|transaction| transaction.id == id) {
-                transaction.result_code = Some(code);
-                transaction.result_desc = Some(desc);
+                transaction.result_code = Some(decision.code);
+                transaction.result_desc = Some(decision.desc);
+                transaction.receipt = decision.receipt;
             }
         });
     }
@@ -122,6 +181,8 @@ impl Ledger {
                     "state": if transaction.result_code.is_some() { "done" } else { "pending" },
                     "result_code": transaction.result_code,
                     "result_desc": transaction.result_desc,
+                    "receipt": transaction.receipt,
+                    "amount": transaction.amount.map(|amount| amount.to_string()),
                     "deliveries": deliveries,
                 })
             })

@@ -6,9 +6,10 @@
 //! Covered so far: OAuth (`GET /oauth/v1/generate`), M-Pesa Express (STK
 //! push and query, with scenarios chosen by the amount: see
 //! [`StkScenario`]), B2C (v1 and v3), account balance, transaction status,
-//! reversal and B2B (acknowledged, then the result or a queue timeout), C2B
-//! (URLs registered, a payment simulated: validation, verdict honoured,
-//! confirmation), the
+//! reversal and B2B (acknowledged, then the result or a queue timeout; a
+//! status query and a reversal answered from the state of the payment they
+//! name), C2B (URLs registered, a payment simulated: validation, verdict
+//! honoured, confirmation), the
 //! delivery plans a request picks with a keyword (duplicates, a queue
 //! timeout first, no callback, a delay: see [`DeliveryPlan`]), or
 //! `POST /emulator/next` picks for the next request, and

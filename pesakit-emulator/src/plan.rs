@@ -1,6 +1,7 @@
 //! How a callback is delivered, chosen per request by a keyword in a free
-//! text field (`AccountReference` of an STK push, `Remarks` of the other
-//! APIs), so that a test picks it without a control call:
+//! text field (`AccountReference` of an STK push, `BillRefNumber` of a C2B
+//! payment, `Remarks` of the other APIs), so that a test picks it without a
+//! control call:
 //!
 //! | keyword | delivery |
 //! | --- | --- |

@@ -3,9 +3,15 @@
 //! answer, then the result delivered to `ResultURL` (or a queue timeout to
 //! `QueueTimeOutURL`) as the request's [`DeliveryPlan`] says.
 //!
-//! The outcome is chosen by the amount where there is one, as for STK:
+//! The outcome of a payment (B2C, B2B) is chosen by its amount, as for STK:
 //! 1 fails with result code 1 (insufficient funds), 2001 with 2001 (the
-//! initiator is invalid); anything else succeeds.
+//! initiator is invalid); anything else succeeds. A transaction status
+//! query and a reversal name a payment the emulator made (an STK push, a C2B
+//! payment, a B2C or B2B payout, by receipt or id) and answer from its
+//! state: a status query for one it does not know fails with 2032, a
+//! reversal with `R000002`, a second reversal of the same payment with
+//! `R000001` (string codes, as Daraja writes them). `POST /emulator/next`
+//! can choose 1 or 2001 for any of them.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -20,7 +26,7 @@ use crate::delivery::Expected;
 use crate::emulator::Shared;
 use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
-use crate::ledger::Transaction;
+use crate::ledger::{Decision, Transaction};
 use crate::plan::DeliveryPlan;
 
 /// One of the asynchronous APIs.
@@ -96,6 +102,12 @@ impl ResultApi {
         }
     }
 
+    /// Whether its success moves money under a receipt of its own (a
+    /// status query or a balance does not).
+    fn moves_money(self) -> bool {
+        matches!(self, Self::B2c | Self::B2b | Self::Reversal)
+    }
+
     fn success(self) -> ResultBuilder {
         match self {
             // Daraja writes these two results' lone ReferenceItem as an object.
@@ -108,9 +120,86 @@ impl ResultApi {
     }
 }
 
-/// The `OriginatorConversationID`s seen, for refusing a reused one.
+/// What the result APIs remember: the `OriginatorConversationID`s seen (a
+/// reused one is refused) and the receipts reversed (a second reversal
+/// fails).
 #[derive(Debug, Default)]
-pub(crate) struct Originators(Mutex<HashSet<String>>);
+pub(crate) struct ResultMemory {
+    originators: Mutex<HashSet<String>>,
+    reversed: Mutex<HashSet<String>>,
+}
+
+impl ResultMemory {
+    /// Remembers `originator`; whether it is new.
+    fn first_use_of(&self, originator: &str) -> bool {
+        self.originators.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(originator.to_owned())
+    }
+
+    /// Remembers `receipt` as reversed; whether it was not already.
+    fn reverse(&self, receipt: &str) -> bool {
+        self.reversed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(receipt.to_owned())
+    }
+}
+
+/// A JSON string.
+fn quoted(text: &str) -> String {
+    Value::from(text).to_string()
+}
+
+/// The result of a failure: the plain envelope, with `code` written as a
+/// string where the API writes it so (`R000002`), as a number otherwise.
+fn failure(code: &str, desc: &str) -> ResultBuilder {
+    // The builder's failure is the envelope every kind shares.
+    let builder = ResultBuilder::b2c_failure(0, desc);
+    match code.parse() {
+        Ok(numeric) => builder.result_code(numeric),
+        Err(_) => builder.result_code_text(code),
+    }
+}
+
+/// What a transaction status query finds: the named transaction as it
+/// ended, or 2032 when no payment carries that receipt or id.
+fn status_of(shared: &Shared, body: &Value) -> (ResultBuilder, &'static str) {
+    let found = ["TransactionID", "OriginalConversationID"]
+        .into_iter()
+        .filter_map(|field| text(body, field).ok())
+        .find_map(|named| shared.ledger.find_payment(&named));
+    let Some(found) = found else {
+        return (failure("2032", "The receipt number does not exist."), "receipt unknown (2032)");
+    };
+    let receipt = found.receipt;
+    let reason = match found.api {
+        "b2c" => "Business Payment to Customer via API",
+        "b2b" => "Business Pay Bill",
+        _ => "Pay Bill Online",
+    };
+    let mut builder = ResultBuilder::transaction_status()
+        .transaction_id(Some(&receipt))
+        .parameter("ReceiptNo", Some(&quoted(&receipt)))
+        .parameter("ReasonType", Some(&quoted(reason)));
+    if let Some(amount) = found.amount {
+        builder = builder.amount(amount);
+    }
+    (builder, "the transaction found")
+}
+
+/// What a reversal does: the named payment reversed once; `R000001` when
+/// it already was, `R000002` when no payment carries that receipt.
+fn reversal_of(shared: &Shared, body: &Value, amount: Option<Amount>) -> (ResultBuilder, &'static str) {
+    let named = text(body, "TransactionID").unwrap_or_default();
+    let Some(found) = shared.ledger.find_payment(&named) else {
+        return (failure("R000002", "The OriginalTransactionID is invalid."), "original unknown (R000002)");
+    };
+    let receipt = found.receipt;
+    if !shared.results.reverse(&receipt) {
+        return (failure("R000001", "The transaction has already been reversed."), "already reversed (R000001)");
+    }
+    let mut builder = ResultBuilder::reversal().parameter("OriginalTransactionID", Some(&quoted(&receipt)));
+    if let Some(amount) = amount.or(found.amount) {
+        builder = builder.amount(amount);
+    }
+    (builder, "reversed")
+}
 
 /// Checks, acknowledges and schedules the result of a request to `api`.
 pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Result<Value, DarajaError> {
@@ -131,22 +220,14 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
     let timeout_url = text(body, "QueueTimeOutURL")?;
     check_callback_url(&timeout_url, "QueueTimeOutURL")?;
     let amount = match body.get("Amount") {
-        Some(_) => {
-            let amount = whole_shillings(body, "Amount")?;
-            if amount < 1 {
-                return Err(DarajaError::invalid_field("Amount"));
-            }
-            Some(amount)
-        }
+        Some(_) => Some(whole_shillings(body, "Amount")?),
         None => None,
     };
     let originator = match body["OriginatorConversationID"].as_str().filter(|id| !id.is_empty()) {
         Some(id) => id.to_owned(),
         None => ids::originator_conversation_id(),
     };
-    let fresh =
-        shared.originators.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(originator.clone());
-    if !fresh {
+    if !shared.results.first_use_of(&originator) {
         return Err(DarajaError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "500.002.1001",
@@ -155,21 +236,25 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
     }
     let next = shared.take_override();
     let plan = DeliveryPlan::from_text(next.plan.as_deref().unwrap_or(&remarks));
-    let (builder, outcome) = match next.result_code.or(amount) {
-        Some(1) => (
-            ResultBuilder::b2c_failure(1, "The balance is insufficient for the transaction."),
-            "insufficient funds (1)",
-        ),
-        Some(2001) => {
-            (ResultBuilder::b2c_failure(2001, "The initiator information is invalid."), "initiator invalid (2001)")
+    let payment_amount = amount.filter(|_| matches!(api, ResultApi::B2c | ResultApi::B2b));
+    let (builder, outcome) = match (next.result_code.or(payment_amount.map(|amount| amount.whole)), api) {
+        (Some(1), _) => (failure("1", "The balance is insufficient for the transaction."), "insufficient funds (1)"),
+        (Some(2001), _) => (failure("2001", "The initiator information is invalid."), "initiator invalid (2001)"),
+        (_, ResultApi::TransactionStatus) => status_of(shared, body),
+        (_, ResultApi::Reversal) => reversal_of(shared, body, amount.map(|amount| amount.exact)),
+        (_, ResultApi::B2c | ResultApi::B2b | ResultApi::AccountBalance) => {
+            let success = api.success();
+            (
+                match payment_amount {
+                    Some(amount) => success.amount(amount.exact),
+                    None => success,
+                },
+                "success",
+            )
         }
-        _ => (api.success(), "success"),
     };
-    let mut builder = builder.originator_conversation_id(&originator);
+    let builder = builder.originator_conversation_id(&originator);
     let conversation = builder.ids().1.to_owned();
-    if let (Some(amount), "success", ResultApi::B2c | ResultApi::B2b | ResultApi::Reversal) = (amount, outcome, api) {
-        builder = builder.amount(Amount::from_minor_units(amount * 100).unwrap_or_default());
-    }
     shared.ledger.add(Transaction {
         api: api.name(),
         id: originator.clone(),
@@ -178,6 +263,8 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
         scenario: format!("{outcome}; {}", plan.describe()),
         result_code: None,
         result_desc: None,
+        receipt: None,
+        amount: amount.map(|amount| amount.exact),
         deliveries: Vec::new(),
         created_at: std::time::SystemTime::now(),
     });
@@ -189,10 +276,11 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
             shared.deliver(&id, &timeout_url, &timeout.build(), Expected::Acknowledgement).await;
         }
         let result = builder.build();
-        let parsed: Value = serde_json::from_str(&result).unwrap_or_default();
-        let code = parsed["Result"]["ResultCode"].to_string().trim_matches('"').to_owned();
-        let desc = parsed["Result"]["ResultDesc"].as_str().unwrap_or_default().to_owned();
-        shared.ledger.decide(&id, code, desc);
+        let mut decision = Decision::of_result(&result);
+        if !api.moves_money() {
+            decision.receipt = None;
+        }
+        shared.ledger.decide(&id, decision);
         for _ in 0..plan.copies {
             shared.deliver(&id, &result_url, &result, Expected::Acknowledgement).await;
         }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use pesakit::Amount;
 use pesakit::testing::{StkCallbackBuilder, kenyan_mobile_number};
+use pesakit::{Payload, StkCallback};
 use serde_json::{Value, json};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
@@ -23,7 +23,7 @@ use crate::daraja_error::DarajaError;
 use crate::delivery::Expected;
 use crate::emulator::Shared;
 use crate::fields::{check_callback_url, text, whole_shillings};
-use crate::ledger::Transaction;
+use crate::ledger::{Decision, Transaction};
 use crate::plan::DeliveryPlan;
 
 /// The API name in the ledger.
@@ -151,7 +151,7 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
         return Err(DarajaError::invalid_field("TransactionType"));
     }
     let amount = whole_shillings(body, "Amount")?;
-    if !(1..=250_000).contains(&amount) {
+    if amount.whole > 250_000 {
         return Err(DarajaError::invalid_field("Amount"));
     }
     let phone = check_phone(body, "PhoneNumber")?;
@@ -172,13 +172,13 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
         ));
     }
     let next = shared.take_override();
-    let scenario = StkScenario::for_amount(next.result_code.unwrap_or(amount));
+    let scenario = StkScenario::for_amount(next.result_code.unwrap_or(amount.whole));
     let plan = DeliveryPlan::from_text(next.plan.as_deref().unwrap_or(&reference));
     // The builder's ids are the ones the answer gives and the callback carries.
     let mut builder = scenario.builder().phone(&phone);
     if scenario == StkScenario::Paid {
         // Daraja's paid callbacks often end with a `Balance` item without a value.
-        builder = builder.amount(Amount::from_minor_units(amount * 100).unwrap_or_default()).with_balance_item();
+        builder = builder.amount(amount.exact).with_balance_item();
     }
     let (merchant_request_id, checkout_request_id) = (builder.merchant_id().to_owned(), builder.checkout_id());
     shared.ledger.add(Transaction {
@@ -189,6 +189,8 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
         scenario: format!("{} (short code {short_code}); {}", scenario.name(), plan.describe()),
         result_code: None,
         result_desc: None,
+        receipt: None,
+        amount: Some(amount.exact),
         deliveries: Vec::new(),
         created_at: now.into(),
     });
@@ -197,8 +199,7 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         let callback = builder.build();
-        let (code, desc) = result_of(&callback);
-        shared.ledger.decide(&id, code, desc);
+        shared.ledger.decide(&id, decision_of(&callback));
         for _ in 0..plan.copies {
             shared.deliver(&id, &callback_url, &callback, Expected::Acknowledgement).await;
         }
@@ -213,15 +214,19 @@ pub(crate) fn push(shared: &Arc<Shared>, body: &Value) -> Result<Value, DarajaEr
     }))
 }
 
-/// The result code (as the query sends it, a string) and description of a
-/// built callback.
-fn result_of(callback: &str) -> (String, String) {
-    let parsed: Value = serde_json::from_str(callback).unwrap_or_default();
-    let result = &parsed["Body"]["stkCallback"];
-    (
-        result["ResultCode"].to_string().trim_matches('"').to_owned(),
-        result["ResultDesc"].as_str().unwrap_or_default().to_owned(),
-    )
+/// How a built callback ends the push, read with pesakit's own parser: the
+/// result code (as the query sends it, a string), its description, and the
+/// receipt of a payment.
+fn decision_of(callback: &str) -> Decision {
+    match StkCallback::from_slice(callback.as_bytes()) {
+        Ok(parsed) => Decision {
+            code: parsed.result_code.to_string(),
+            receipt: parsed.payment().map(|payment| payment.receipt.clone()),
+            desc: parsed.result_desc,
+        },
+        // The builders make only bodies pesakit reads; say so if one is not.
+        Err(error) => Decision { code: "unreadable".to_owned(), desc: error.to_string(), receipt: None },
+    }
 }
 
 /// `query`: the state of a push, as Daraja reports it.

@@ -12,10 +12,10 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::Method;
-use pesakit::{State, StkCallback, StkOutcome, daraja};
+use pesakit::{Inbox, State, StkCallback, StkOutcome, daraja};
 use pesakit_emulator::{Emulator, RunningEmulator, SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
 use serde_json::{Value, json};
-use support::{call, emulator, timestamp, token};
+use support::{Scratch, call, emulator, timestamp, token};
 
 /// What the application's handler saw: checkout request id, result code,
 /// amount paid.
@@ -31,11 +31,13 @@ fn paid(callback: StkCallback, State(seen): State<Seen>) {
     seen.lock().expect("not poisoned").push((callback.checkout_request_id.clone(), code, amount));
 }
 
-/// The application: a pesakit table on a free port.
-async fn application(seen: &Seen) -> SocketAddr {
+/// The application: a pesakit table with the durable inbox in `scratch`,
+/// on a free port.
+async fn application(seen: &Seen, scratch: &Scratch) -> SocketAddr {
     let server = pesakit::Server::bind("127.0.0.1:0").await.expect("a port");
     let addr = server.local_addr().expect("bound");
-    let routes = pesakit::routes![paid].with_state(seen.clone());
+    let inbox = Inbox::sqlite(scratch.inbox()).expect("the inbox opens");
+    let routes = pesakit::routes![paid].with_state(seen.clone()).with_inbox(inbox);
     tokio::spawn(server.with_graceful_shutdown(std::future::pending()).serve(routes));
     addr
 }
@@ -69,7 +71,8 @@ async fn wait_for_callback(seen: &Seen, checkout_request_id: &str) -> (String, i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paid_push_reaches_the_handler_and_the_query_says_so() {
     let seen = Seen::default();
-    let app = application(&seen).await;
+    let scratch = Scratch::new("stk-paid");
+    let app = application(&seen, &scratch).await;
     let emulator = emulator(Duration::from_millis(50)).await;
     let basic = format!("Basic {}", STANDARD.encode("app-key:app-secret"));
     let (_, issued) =
@@ -118,7 +121,8 @@ async fn a_paid_push_reaches_the_handler_and_the_query_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_amount_chooses_what_the_customer_does() {
     let seen = Seen::default();
-    let app = application(&seen).await;
+    let scratch = Scratch::new("stk-amounts");
+    let app = application(&seen, &scratch).await;
     let emulator = emulator(Duration::from_millis(20)).await;
     let bearer = token(&emulator).await;
     let url = format!("http://{app}/payments/stk");
@@ -225,7 +229,8 @@ async fn the_page_shows_a_delivery_that_just_happened_in_a_real_browser() {
         return;
     };
     let seen = Seen::default();
-    let app = application(&seen).await;
+    let scratch = Scratch::new("stk-page");
+    let app = application(&seen, &scratch).await;
     let emulator = emulator(Duration::from_millis(10)).await;
     let bearer = token(&emulator).await;
     let url = format!("http://{app}/payments/stk");
@@ -295,7 +300,8 @@ async fn push(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keywords_and_the_control_api_choose_the_delivery() {
     let seen = Seen::default();
-    let app = application(&seen).await;
+    let scratch = Scratch::new("stk-keywords");
+    let app = application(&seen, &scratch).await;
     let emulator = emulator(Duration::from_millis(10)).await;
     let bearer = token(&emulator).await;
     let url = format!("http://{app}/payments/stk");
@@ -307,7 +313,11 @@ async fn keywords_and_the_control_api_choose_the_delivery() {
     wait_for_callback(&seen, &late).await;
     assert!(started.elapsed() >= Duration::from_secs(1), "delivered after the delay the request asked");
     let copies = |id: &str| seen.lock().expect("not poisoned").iter().filter(|(seen_id, ..)| seen_id == id).count();
-    assert_eq!(copies(&twice), 2, "the same callback twice (no inbox here: handled twice)");
+    assert_eq!(copies(&twice), 1, "the same callback twice, handled once by the inbox");
+    let twice_record = emulator.transactions().into_iter().find(|transaction| transaction.id == twice);
+    let deliveries = twice_record.expect("recorded").deliveries;
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries.iter().all(|delivery| delivery.acknowledged), "each copy acknowledged: {deliveries:?}");
     assert_eq!(copies(&silent), 0, "no callback at all");
     let recorded = emulator.transactions();
     let silent_record = recorded.iter().find(|transaction| transaction.id == silent).expect("recorded");

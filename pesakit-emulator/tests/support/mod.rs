@@ -1,5 +1,5 @@
 //! What the emulator's tests share: an emulator on a free port, one
-//! request to it, a token.
+//! request to it, a token, a directory for an inbox.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -64,4 +64,25 @@ pub fn timestamp(hours: i64) -> String {
         now.minute(),
         now.second()
     )
+}
+
+/// A directory of its own for a test's inbox, removed when dropped.
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    pub fn new(test: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("pesakit-emulator-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        Self(dir)
+    }
+
+    pub fn inbox(&self) -> std::path::PathBuf {
+        self.0.join("inbox.db")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
 }
