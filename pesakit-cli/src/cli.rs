@@ -52,6 +52,11 @@ pub(crate) struct EmulateArgs {
     /// figure).
     #[arg(long, default_value_t = 2)]
     pub(crate) result_delay: u64,
+    /// A PEM file of certificates to trust when delivering to https://
+    /// URLs besides the public roots, such as your receiver's self-signed
+    /// one; repeatable.
+    #[arg(long, value_name = "PEM_FILE")]
+    pub(crate) trust_certificate: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use pesakit_emulator::{Emulator, SANDBOX_SHORT_CODE};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 use crate::cli::EmulateArgs;
 use crate::output::Output;
@@ -16,8 +18,18 @@ pub(crate) fn run(args: &EmulateArgs, output: &Output) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return output.fail(&format!("cannot start: {error}")),
     };
+    let mut emulator = Emulator::new().result_delay(Duration::from_secs(args.result_delay));
+    for path in &args.trust_certificate {
+        let certificates = match CertificateDer::pem_file_iter(path).and_then(Iterator::collect::<Result<Vec<_>, _>>) {
+            Ok(certificates) if !certificates.is_empty() => certificates,
+            Ok(_) => return output.fail(&format!("{} holds no PEM certificate", path.display())),
+            Err(error) => return output.fail(&format!("cannot read certificates from {}: {error}", path.display())),
+        };
+        for certificate in certificates {
+            emulator = emulator.trust_certificate(certificate);
+        }
+    }
     runtime.block_on(async {
-        let emulator = Emulator::new().result_delay(Duration::from_secs(args.result_delay));
         let running = match emulator.start(SocketAddr::from((host, args.port))).await {
             Ok(running) => running,
             Err(error) => return output.fail(&format!("cannot listen on port {}: {error} (try --port)", args.port)),

@@ -5,7 +5,6 @@
 mod check_url;
 mod cli;
 mod emulate;
-mod http_client;
 mod inbox;
 mod output;
 mod scenario;

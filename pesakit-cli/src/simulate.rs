@@ -7,9 +7,9 @@ use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::cli::{Scenario, SimulateArgs};
-use crate::http_client::{self, Answer};
 use crate::output::Output;
 use crate::scenario::{self, Expectation};
+use pesakit_emulator::client::{Answer, Poster};
 
 /// What a checked answer said.
 #[derive(Debug, PartialEq, Eq)]
@@ -73,6 +73,9 @@ async fn c2b_sequence(args: &SimulateArgs, output: &Output) -> Result<(), String
     }
 }
 
+/// How the simulator names itself to the endpoint.
+const USER_AGENT: &str = concat!("pesakit-simulator/", env!("CARGO_PKG_VERSION"));
+
 async fn exchange(
     label: &str,
     url: &str,
@@ -85,7 +88,15 @@ async fn exchange(
     output.progress(&format!("posting {label} to {url} …"));
     let forwarded = forwarded_for.map(|address| format!("> x-forwarded-for: {address}\n")).unwrap_or_default();
     output.detail(&format!("> POST {url}\n> content-type: application/json\n{forwarded}>\n{}", pretty(&body)));
-    let answer = http_client::post(url, body, forwarded_for, timeout).await?;
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
+    if let Some(address) = forwarded_for {
+        let address = http::HeaderValue::try_from(address.to_string()).map_err(|error| error.to_string())?;
+        headers.insert("x-forwarded-for", address);
+    }
+    let answer = tokio::time::timeout(timeout, Poster::new()?.post(url, body, &headers))
+        .await
+        .map_err(|_| format!("{url} did not answer within {timeout:?}; Daraja gives up on slow endpoints"))??;
     output.detail(&format!(
         "< {}\n< content-type: {}\n<\n{}",
         answer.status,

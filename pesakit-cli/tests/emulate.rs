@@ -31,3 +31,27 @@ fn emulate_serves_daraja_on_the_port_asked_and_says_where() {
     assert!(answer.starts_with("HTTP/1.1 400"), "no Basic credentials: {answer}");
     assert!(answer.contains(r#""errorCode":"400.008.01""#), "{answer}");
 }
+
+#[test]
+fn a_certificate_file_that_cannot_be_trusted_stops_it_with_the_reason() {
+    let empty = std::env::temp_dir().join(format!("pesakit-emulate-empty-{}.pem", std::process::id()));
+    std::fs::write(&empty, "no certificate here\n").expect("written");
+    for (file, said) in [
+        (
+            std::path::PathBuf::from("/nonexistent/receiver.pem"),
+            "cannot read certificates from /nonexistent/receiver.pem",
+        ),
+        (empty.clone(), "holds no PEM certificate"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_pesakit"))
+            .args(["emulate", "--port", "0", "--trust-certificate"])
+            .arg(&file)
+            .env("CI", "true")
+            .output()
+            .expect("the binary runs");
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(!output.status.success(), "{text}");
+        assert!(text.contains(said), "{text}");
+    }
+    std::fs::remove_file(&empty).ok();
+}

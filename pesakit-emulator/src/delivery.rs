@@ -1,15 +1,13 @@
 //! Delivering a callback like Daraja: one POST of JSON to the URL the
-//! application gave; a receiver that cannot be reached, or answers
-//! anything, is recorded as it answered, and the callback is not sent again.
+//! application gave, over http:// or https://; a receiver that cannot be
+//! reached, or answers anything, is recorded as it answered, and the
+//! callback is not sent again (unless retries are set).
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{Request, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use http::HeaderMap;
 
+use crate::client::Poster;
 use crate::ledger::Delivery;
 
 /// Longest wait for a receiver's answer to a notification.
@@ -30,16 +28,16 @@ const ANSWER_KEPT: usize = 4096;
 
 /// Posts `body` to `url` and records what came back, judged against what
 /// `expected` says is a right answer.
-pub(crate) async fn deliver_expecting(url: &str, body: String, expected: Expected) -> Delivery {
+pub(crate) async fn deliver_expecting(poster: &Poster, url: &str, body: String, expected: Expected) -> Delivery {
     let started = Instant::now();
     let timeout = match expected {
         Expected::Acknowledgement => TIMEOUT,
         Expected::Verdict { timeout } => timeout,
     };
-    let outcome = tokio::time::timeout(timeout, post(url, body)).await;
+    let outcome = tokio::time::timeout(timeout, poster.post(url, body, &HeaderMap::new())).await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (status, answer) = match outcome {
-        Ok(Ok((status, answer))) => (Some(status), answer),
+        Ok(Ok(answer)) => (Some(answer.status.as_u16()), String::from_utf8_lossy(&answer.body).into_owned()),
         Ok(Err(error)) => (None, error),
         Err(_) => (None, format!("no answer within {} ms", timeout.as_millis())),
     };
@@ -77,30 +75,6 @@ pub(crate) fn verdict(answer: &str) -> Option<bool> {
         "C2B00011" | "C2B00012" | "C2B00013" | "C2B00014" | "C2B00015" | "C2B00016" => Some(false),
         _ => None,
     }
-}
-
-async fn post(url: &str, body: String) -> Result<(u16, String), String> {
-    let uri: Uri = url.parse().map_err(|error| format!("not a URL: {error}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("the emulator delivers over http:// only".to_owned());
-    }
-    let host = uri.host().ok_or("no host")?.trim_matches(|character| character == '[' || character == ']');
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host, port)).await.map_err(|error| format!("cannot connect: {error}"))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|error| format!("HTTP handshake: {error}"))?;
-    tokio::spawn(connection);
-    let authority = uri.authority().map_or_else(|| host.to_owned(), ToString::to_string);
-    let request = Request::post(uri.path_and_query().map_or("/", |path| path.as_str()))
-        .header(http::header::HOST, authority)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|error| format!("the request: {error}"))?;
-    let response = sender.send_request(request).await.map_err(|error| format!("no answer: {error}"))?;
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.map_err(|error| format!("the answer broke off: {error}"))?;
-    Ok((status, String::from_utf8_lossy(&bytes.to_bytes()).into_owned()))
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls_pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::c2b::Registrations;
+use crate::client::Poster;
 use crate::delivery::{Expected, deliver_expecting};
 use crate::ledger::{Delivery, Ledger, Transaction};
 use crate::oauth::Tokens;
@@ -45,6 +47,7 @@ pub(crate) struct Config {
     pub(crate) result_delay: Duration,
     pub(crate) validation_timeout: Duration,
     pub(crate) delivery_retries: u32,
+    pub(crate) trusted: Vec<CertificateDer<'static>>,
 }
 
 /// What the request handlers share.
@@ -56,6 +59,7 @@ pub(crate) struct Shared {
     pub(crate) results: ResultMemory,
     pub(crate) registrations: Registrations,
     pub(crate) next: std::sync::Mutex<Option<Override>>,
+    pub(crate) poster: Poster,
 }
 
 /// What `POST /emulator/next` sets for the next request, whatever its
@@ -79,7 +83,7 @@ impl Shared {
     pub(crate) async fn deliver(&self, id: &str, url: &str, body: &str, expected: Expected) -> Delivery {
         let mut attempt = 0;
         loop {
-            let delivery = deliver_expecting(url, body.to_owned(), expected).await;
+            let delivery = deliver_expecting(&self.poster, url, body.to_owned(), expected).await;
             self.ledger.delivered(id, delivery.clone());
             let failed = delivery.status.is_none_or(|status| !(200..300).contains(&status));
             if !failed || attempt >= self.config.delivery_retries {
@@ -110,6 +114,7 @@ impl Emulator {
             result_delay: Duration::from_secs(2),
             validation_timeout: Duration::from_secs(8),
             delivery_retries: 0,
+            trusted: Vec::new(),
         };
         Self { config }
     }
@@ -157,9 +162,24 @@ impl Emulator {
         self
     }
 
+    /// Trusts `certificate` (DER) for deliveries to https:// URLs besides
+    /// the Mozilla roots: a receiver's self-signed certificate on a
+    /// developer's machine.
+    pub fn trust_certificate(mut self, certificate: CertificateDer<'static>) -> Self {
+        self.config.trusted.push(certificate);
+        self
+    }
+
     /// Serves on `addr` (use port 0 for a free one) until the returned
     /// handle is dropped or [`shut down`](RunningEmulator::shutdown).
+    ///
+    /// Fails if the address cannot be bound, or a certificate given to
+    /// [`trust_certificate`](Self::trust_certificate) is not one.
     pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
+        let mut poster = Poster::new().map_err(std::io::Error::other)?;
+        for certificate in &self.config.trusted {
+            poster = poster.trust(certificate.clone()).map_err(std::io::Error::other)?;
+        }
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -169,6 +189,7 @@ impl Emulator {
             results: ResultMemory::default(),
             registrations: Registrations::default(),
             next: std::sync::Mutex::default(),
+            poster,
         });
         let serving = tokio::spawn(crate::server::accept(listener, Arc::clone(&shared)));
         tracing::info!(%addr, "Daraja emulator listening");

@@ -29,6 +29,7 @@
 //! settings, not Safaricom's figures.
 
 mod c2b;
+pub mod client;
 mod daraja_error;
 mod delivery;
 mod emulator;

@@ -373,3 +373,44 @@ async fn an_expired_token_is_refused_as_a_wrong_one_is() {
     let (status, answer) = call(&emulator, Method::POST, push, &bearer, Some(request)).await;
     assert_eq!((status, &answer["errorCode"]), (404, &json!("404.001.03")), "expired: {answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_behind_https_gets_its_callback_once_its_certificate_is_trusted() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
+    let tls =
+        pesakit::TlsConfig::from_pem(certified.cert.pem().as_bytes(), certified.signing_key.serialize_pem().as_bytes())
+            .expect("a valid pair");
+    let scratch = Scratch::new("stk-https");
+    let seen = Seen::default();
+    let server = pesakit::Server::bind("127.0.0.1:0").await.expect("a port").tls(tls);
+    let port = server.local_addr().expect("bound").port();
+    let inbox = Inbox::sqlite(scratch.inbox()).expect("the inbox opens");
+    let routes = pesakit::routes![paid].with_state(seen.clone()).with_inbox(inbox);
+    tokio::spawn(server.with_graceful_shutdown(std::future::pending()).serve(routes));
+    let url = format!("https://localhost:{port}/payments/stk");
+
+    let trusting = Emulator::new()
+        .result_delay(Duration::from_millis(10))
+        .trust_certificate(certified.cert.der().clone())
+        .start("127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("starts");
+    let bearer = token(&trusting).await;
+    let checkout = push(&trusting, &bearer, 100, "254708374149", &url, "invoice-1").await;
+    assert_eq!(wait_for_callback(&seen, &checkout).await.1, 0, "delivered over TLS");
+    let delivery = trusting.transactions()[0].deliveries[0].clone();
+    assert!(delivery.acknowledged && delivery.status == Some(200), "{delivery:?}");
+
+    // As on Daraja, a certificate nobody vouches for loses the callback.
+    let default = emulator(Duration::from_millis(10)).await;
+    let bearer = token(&default).await;
+    push(&default, &bearer, 100, "254708374149", &url, "invoice-2").await;
+    let delivery = loop {
+        if let Some(delivery) = default.transactions()[0].deliveries.first() {
+            break delivery.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(delivery.status, None, "{delivery:?}");
+    assert!(delivery.answer.contains("TLS with localhost failed"), "{delivery:?}");
+}
