@@ -110,12 +110,33 @@ impl ResultApi {
 
     fn success(self) -> ResultBuilder {
         match self {
-            // Daraja writes these two results' lone ReferenceItem as an object.
-            Self::B2c => ResultBuilder::b2c_success().single_reference_item(),
-            Self::AccountBalance => ResultBuilder::account_balance().single_reference_item(),
+            Self::B2c => ResultBuilder::b2c_success(),
+            // The current samples of these two write their codes as strings.
+            Self::AccountBalance => ResultBuilder::account_balance().string_codes(),
             Self::TransactionStatus => ResultBuilder::transaction_status(),
             Self::Reversal => ResultBuilder::reversal(),
-            Self::B2b => ResultBuilder::b2b(),
+            Self::B2b => ResultBuilder::b2b().string_codes(),
+        }
+    }
+
+    /// A failure of this API: the plain envelope; B2B's carries a lone
+    /// `BOCompletedTime` as one object, as Daraja sends it.
+    fn failure(self, code: &str, desc: &str) -> ResultBuilder {
+        let failure = failure_envelope(code, desc);
+        match self {
+            Self::B2b => failure
+                .parameter("BOCompletedTime", Some(&pesakit::DarajaTime::now().original()))
+                .single_result_parameter(),
+            _ => failure,
+        }
+    }
+
+    /// How Daraja writes its `ReferenceData`: one object for a lone item,
+    /// except in B2B results, where it is always a list.
+    fn reference_data(self, builder: ResultBuilder) -> ResultBuilder {
+        match self {
+            Self::B2b => builder,
+            _ => builder.single_reference_item(),
         }
     }
 }
@@ -148,7 +169,7 @@ fn quoted(text: &str) -> String {
 
 /// The result of a failure: the plain envelope, with `code` written as a
 /// string where the API writes it so (`R000002`), as a number otherwise.
-fn failure(code: &str, desc: &str) -> ResultBuilder {
+fn failure_envelope(code: &str, desc: &str) -> ResultBuilder {
     // The builder's failure is the envelope every kind shares.
     let builder = ResultBuilder::b2c_failure(0, desc);
     match code.parse() {
@@ -165,7 +186,7 @@ fn status_of(shared: &Shared, body: &Value) -> (ResultBuilder, &'static str) {
         .filter_map(|field| text(body, field).ok())
         .find_map(|named| shared.ledger.find_payment(&named));
     let Some(found) = found else {
-        return (failure("2032", "The receipt number does not exist."), "receipt unknown (2032)");
+        return (failure_envelope("2032", "The receipt number does not exist."), "receipt unknown (2032)");
     };
     let receipt = found.receipt;
     let reason = match found.api {
@@ -188,11 +209,14 @@ fn status_of(shared: &Shared, body: &Value) -> (ResultBuilder, &'static str) {
 fn reversal_of(shared: &Shared, body: &Value, amount: Option<Amount>) -> (ResultBuilder, &'static str) {
     let named = text(body, "TransactionID").unwrap_or_default();
     let Some(found) = shared.ledger.find_payment(&named) else {
-        return (failure("R000002", "The OriginalTransactionID is invalid."), "original unknown (R000002)");
+        return (failure_envelope("R000002", "The OriginalTransactionID is invalid."), "original unknown (R000002)");
     };
     let receipt = found.receipt;
     if !shared.results.reverse(&receipt) {
-        return (failure("R000001", "The transaction has already been reversed."), "already reversed (R000001)");
+        return (
+            failure_envelope("R000001", "The transaction has already been reversed."),
+            "already reversed (R000001)",
+        );
     }
     let mut builder = ResultBuilder::reversal().parameter("OriginalTransactionID", Some(&quoted(&receipt)));
     if let Some(amount) = amount.or(found.amount) {
@@ -238,8 +262,10 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
     let plan = DeliveryPlan::from_text(next.plan.as_deref().unwrap_or(&remarks));
     let payment_amount = amount.filter(|_| matches!(api, ResultApi::B2c | ResultApi::B2b));
     let (builder, outcome) = match (next.result_code.or(payment_amount.map(|amount| amount.whole)), api) {
-        (Some(1), _) => (failure("1", "The balance is insufficient for the transaction."), "insufficient funds (1)"),
-        (Some(2001), _) => (failure("2001", "The initiator information is invalid."), "initiator invalid (2001)"),
+        (Some(1), _) => {
+            (api.failure("1", "The balance is insufficient for the transaction."), "insufficient funds (1)")
+        }
+        (Some(2001), _) => (api.failure("2001", "The initiator information is invalid."), "initiator invalid (2001)"),
         (_, ResultApi::TransactionStatus) => status_of(shared, body),
         (_, ResultApi::Reversal) => reversal_of(shared, body, amount.map(|amount| amount.exact)),
         (_, ResultApi::B2c | ResultApi::B2b | ResultApi::AccountBalance) => {
@@ -253,7 +279,7 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
             )
         }
     };
-    let builder = builder.originator_conversation_id(&originator);
+    let builder = api.reference_data(builder).originator_conversation_id(&originator);
     let conversation = builder.ids().1.to_owned();
     shared.ledger.add(Transaction {
         api: api.name(),
@@ -292,4 +318,33 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
         "ResponseCode": "0",
         "ResponseDescription": "Accept the service request successfully.",
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body `api` delivers for `builder`.
+    fn body(api: ResultApi, builder: ResultBuilder) -> String {
+        api.reference_data(builder).build()
+    }
+
+    #[test]
+    fn results_carry_the_quirks_of_their_api() {
+        let balance = body(ResultApi::AccountBalance, ResultApi::AccountBalance.success());
+        assert!(balance.contains(r#""ResultType":"0","ResultCode":"0""#), "string codes: {balance}");
+        assert!(balance.contains(r#""ReferenceItem":{"#), "a lone reference item as an object: {balance}");
+        let b2b = body(ResultApi::B2b, ResultApi::B2b.success());
+        assert!(b2b.contains(r#""ResultCode":"0""#) && b2b.contains(r#""ReferenceItem":["#), "{b2b}");
+        let b2b_failure = body(ResultApi::B2b, ResultApi::B2b.failure("2001", "The initiator information is invalid."));
+        assert!(b2b_failure.contains(r#""ResultParameter":{"Key":"BOCompletedTime","Value":2"#), "{b2b_failure}");
+        assert!(b2b_failure.contains(r#""ResultCode":2001"#), "{b2b_failure}");
+        for api in [ResultApi::B2c, ResultApi::TransactionStatus, ResultApi::Reversal] {
+            let success = body(api, api.success());
+            assert!(success.contains(r#""ResultCode":0,"#) && success.contains(r#""ReferenceItem":{"#), "{success}");
+        }
+        let reversal =
+            body(ResultApi::Reversal, failure_envelope("R000001", "The transaction has already been reversed."));
+        assert!(reversal.contains(r#""ResultCode":"R000001""#) && !reversal.contains("ResultParameters"), "{reversal}");
+    }
 }

@@ -34,6 +34,8 @@ pub struct ResultBuilder {
     parameters: Vec<(String, Option<String>)>,
     reference_items: Vec<(String, Option<String>)>,
     single_reference_item: bool,
+    single_result_parameter: bool,
+    string_codes: bool,
 }
 
 const SUCCESS: &str = "The service request is processed successfully.";
@@ -53,6 +55,8 @@ impl ResultBuilder {
             parameters: parameters.into_iter().map(|(key, json)| (key.to_owned(), Some(json))).collect(),
             reference_items: vec![("QueueTimeoutURL".to_owned(), Some(quote(QUEUE_TIMEOUT_URL)))],
             single_reference_item: false,
+            single_result_parameter: false,
+            string_codes: false,
         }
     }
 
@@ -245,6 +249,43 @@ impl ResultBuilder {
         self
     }
 
+    /// Writes a lone `ResultParameter` as one object instead of a list of
+    /// one, as Daraja does in some B2B failures.
+    ///
+    /// ```
+    /// use pesakit::testing::ResultBuilder;
+    /// use pesakit::{B2bParams, DarajaResult};
+    ///
+    /// let body = ResultBuilder::b2c_failure(2001, "The initiator information is invalid.")
+    ///     .parameter("BOCompletedTime", Some("20200120164825"))
+    ///     .single_result_parameter()
+    ///     .build();
+    /// assert!(body.contains(r#""ResultParameter":{"Key":"BOCompletedTime""#), "{body}");
+    /// assert!(DarajaResult::<B2bParams>::try_from(body.as_str()).is_ok());
+    /// ```
+    pub fn single_result_parameter(mut self) -> Self {
+        self.single_result_parameter = true;
+        self
+    }
+
+    /// Writes `ResultType` and a numeric `ResultCode` as JSON strings
+    /// (`"0"`), as the current samples of the account balance and B2B Pay
+    /// Bill results do.
+    ///
+    /// ```
+    /// use pesakit::testing::ResultBuilder;
+    /// use pesakit::{AccountBalanceParams, DarajaResult};
+    ///
+    /// let body = ResultBuilder::account_balance().string_codes().build();
+    /// assert!(body.contains(r#""ResultType":"0","ResultCode":"0""#), "{body}");
+    /// assert!(DarajaResult::<AccountBalanceParams>::try_from(body.as_str())?.is_success());
+    /// # Ok::<(), pesakit::PayloadError>(())
+    /// ```
+    pub fn string_codes(mut self) -> Self {
+        self.string_codes = true;
+        self
+    }
+
     /// The `(OriginatorConversationID, ConversationID)` the body carries.
     pub fn ids(&self) -> (&str, &str) {
         (&self.originator_conversation_id, &self.conversation_id)
@@ -252,30 +293,38 @@ impl ResultBuilder {
 
     /// The JSON body.
     pub fn build(&self) -> String {
-        let list = |items: &[(String, Option<String>)]| -> Vec<JsonObject> {
-            items.iter().map(|(key, json)| item("Key", key, json.as_deref())).collect()
-        };
+        let result_type = self.result_type.to_string();
+        let result_type = if self.string_codes { quote(&result_type) } else { result_type };
+        let code_is_a_number = !self.result_code.starts_with('"');
+        let result_code =
+            if self.string_codes && code_is_a_number { quote(&self.result_code) } else { self.result_code.clone() };
         let mut result = JsonObject::default()
-            .raw("ResultType", self.result_type.to_string())
-            .raw("ResultCode", self.result_code.clone())
+            .raw("ResultType", result_type)
+            .raw("ResultCode", result_code)
             .string("ResultDesc", &self.result_desc)
             .string("OriginatorConversationID", &self.originator_conversation_id)
             .string("ConversationID", &self.conversation_id);
         if let Some(id) = &self.transaction_id {
             result = result.string("TransactionID", id);
         }
-        if !self.parameters.is_empty() {
-            result = result
-                .object("ResultParameters", JsonObject::default().array("ResultParameter", list(&self.parameters)));
+        if let Some(parameters) = key_values("ResultParameter", &self.parameters, self.single_result_parameter) {
+            result = result.object("ResultParameters", parameters);
         }
-        let mut reference_items = list(&self.reference_items);
-        if self.single_reference_item && reference_items.len() == 1 {
-            let lone = reference_items.remove(0);
-            result = result.object("ReferenceData", JsonObject::default().object("ReferenceItem", lone));
-        } else if !reference_items.is_empty() {
-            result = result.object("ReferenceData", JsonObject::default().array("ReferenceItem", reference_items));
+        if let Some(reference_data) = key_values("ReferenceItem", &self.reference_items, self.single_reference_item) {
+            result = result.object("ReferenceData", reference_data);
         }
         JsonObject::default().object("Result", result).finish()
+    }
+}
+
+/// `{"<name>": [{"Key": …, "Value": …}, …]}`, with a lone item written as
+/// one object when `single`; `None` for no items.
+fn key_values(name: &str, items: &[(String, Option<String>)], single: bool) -> Option<JsonObject> {
+    let mut objects: Vec<JsonObject> = items.iter().map(|(key, json)| item("Key", key, json.as_deref())).collect();
+    match objects.len() {
+        0 => None,
+        1 if single => Some(JsonObject::default().object(name, objects.remove(0))),
+        _ => Some(JsonObject::default().array(name, objects)),
     }
 }
 
