@@ -8,7 +8,8 @@
 #   tools/mutants.sh response
 #   tools/mutants.sh guard        # guard/ (source allowlist, forwarding headers)
 #   tools/mutants.sh route        # route/ (the pipeline and the HTTP contract)
-#   tools/mutants.sh inbox        # inbox/ (both stores, retries, worker; needs PostgreSQL)
+#   tools/mutants.sh inbox        # inbox/ without the PostgreSQL store (SQLite, retries, worker, the trait)
+#   tools/mutants.sh inbox_postgres  # inbox/postgres/ (needs PostgreSQL)
 #
 # Extra arguments go to cargo-mutants (for example `--list`, or `-j 2`).
 # Results land in mutants.out/ (git ignores it); the survivors are in
@@ -47,13 +48,19 @@ case "$set_name" in
             --test macros_usage --test late_validations --test guard_secret --test runtime --test inbox)
         ;;
     inbox)
+        # The trait, the worker and the retries run under both stores' suites.
         files=("$core/inbox/*.rs")
-        tests=(--test inbox --test inbox_crash --test inbox_postgres --test inbox_instances)
+        tests=(--test inbox --test inbox_crash --test inbox_postgres)
+        export PESAKIT_TEST_POSTGRES_URL="${PESAKIT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+        ;;
+    inbox_postgres)
+        files=("$core/inbox/postgres/*.rs")
+        tests=(--test inbox_postgres --test inbox_instances)
         # The PostgreSQL store's tests need the server, as in CI.
         export PESAKIT_TEST_POSTGRES_URL="${PESAKIT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
         ;;
     *)
-        echo "usage: tools/mutants.sh values|path_rules|response|guard|route|inbox [cargo-mutants arguments]" >&2
+        echo "usage: tools/mutants.sh values|path_rules|response|guard|route|inbox|inbox_postgres [cargo-mutants arguments]" >&2
         exit 2
         ;;
 esac
