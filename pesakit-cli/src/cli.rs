@@ -52,6 +52,10 @@ pub(crate) struct EmulateArgs {
     /// figure).
     #[arg(long, default_value_t = 2)]
     pub(crate) result_delay: u64,
+    /// Seconds before a queue timeout, for requests that ask for one
+    /// (Daraja publishes no figure).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) queue_timeout_delay: u64,
     /// A PEM file of certificates to trust when delivering to https://
     /// URLs besides the public roots, such as your receiver's self-signed
     /// one; repeatable.

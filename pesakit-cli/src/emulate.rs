@@ -18,7 +18,9 @@ pub(crate) fn run(args: &EmulateArgs, output: &Output) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return output.fail(&format!("cannot start: {error}")),
     };
-    let mut emulator = Emulator::new().result_delay(Duration::from_secs(args.result_delay));
+    let mut emulator = Emulator::new()
+        .result_delay(Duration::from_secs(args.result_delay))
+        .queue_timeout_delay(Duration::from_secs(args.queue_timeout_delay));
     for path in &args.trust_certificate {
         let certificates = match CertificateDer::pem_file_iter(path).and_then(Iterator::collect::<Result<Vec<_>, _>>) {
             Ok(certificates) if !certificates.is_empty() => certificates,

@@ -45,6 +45,7 @@ pub(crate) struct Config {
     pub(crate) token_lifetime: Duration,
     pub(crate) passkeys: HashMap<String, String>,
     pub(crate) result_delay: Duration,
+    pub(crate) queue_timeout_delay: Duration,
     pub(crate) validation_timeout: Duration,
     pub(crate) delivery_retries: u32,
     pub(crate) trusted: Vec<CertificateDer<'static>>,
@@ -104,7 +105,7 @@ impl Default for Emulator {
 impl Emulator {
     /// Sandbox defaults: any consumer key and secret get a token, tokens
     /// live 3,600 s, short code 174379 with its public passkey, results
-    /// after 2 s.
+    /// after 2 s, queue timeouts (when a request asks for one) after 1 s.
     pub fn new() -> Self {
         let passkeys = HashMap::from([(SANDBOX_SHORT_CODE.to_owned(), SANDBOX_PASSKEY.to_owned())]);
         let config = Config {
@@ -112,6 +113,7 @@ impl Emulator {
             token_lifetime: Duration::from_secs(3600),
             passkeys,
             result_delay: Duration::from_secs(2),
+            queue_timeout_delay: Duration::from_secs(1),
             validation_timeout: Duration::from_secs(8),
             delivery_retries: 0,
             trusted: Vec::new(),
@@ -143,6 +145,15 @@ impl Emulator {
     /// figure.
     pub fn result_delay(mut self, delay: Duration) -> Self {
         self.config.result_delay = delay;
+        self
+    }
+
+    /// When a queue timeout is delivered, for a request whose plan asks for
+    /// one (default 1 s after the request; the result, if any, follows at
+    /// its own time, and never before the timeout). Daraja publishes no
+    /// figure: this is not Safaricom's.
+    pub fn queue_timeout_delay(mut self, delay: Duration) -> Self {
+        self.config.queue_timeout_delay = delay;
         self
     }
 

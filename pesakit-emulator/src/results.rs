@@ -297,10 +297,12 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
     let timeout = ResultBuilder::queue_timeout().originator_conversation_id(&originator).conversation_id(&conversation);
     let (shared, id) = (Arc::clone(shared), originator.clone());
     tokio::spawn(async move {
-        tokio::time::sleep(plan.delay.unwrap_or(shared.config.result_delay)).await;
+        let started = tokio::time::Instant::now();
         if plan.timeout_first {
+            tokio::time::sleep(shared.config.queue_timeout_delay).await;
             shared.deliver(&id, &timeout_url, &timeout.build(), Expected::Acknowledgement).await;
         }
+        tokio::time::sleep_until(started + plan.delay.unwrap_or(shared.config.result_delay)).await;
         let result = builder.build();
         let mut decision = Decision::of_result(&result);
         if !api.moves_money() {

@@ -16,7 +16,12 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 
 pub async fn emulator(delay: Duration) -> RunningEmulator {
-    Emulator::new().result_delay(delay).start("127.0.0.1:0".parse().expect("an address")).await.expect("starts")
+    Emulator::new()
+        .result_delay(delay)
+        .queue_timeout_delay(delay / 2)
+        .start("127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("starts")
 }
 
 /// One request to the emulator; the status and the JSON answer.
