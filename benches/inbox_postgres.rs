@@ -150,19 +150,23 @@ fn main() {
 }
 
 /// Transactions per second and mean latency of pgbench inserting the
-/// benchmark's row, each with a new dedupe key, into pesakit's own table
-/// (created by the store's migrations, indexes and all).
+/// benchmark's callback, each with a new dedupe key, into pesakit's own
+/// tables (created by the store's migrations, indexes and all).
 fn pgbench(url: &str, schema: &str, clients: usize, measured: Duration) -> (f64, f64, f64) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     runtime.block_on(async {
         PostgresStore::builder(url).schema(schema).connect().await.expect("the schema is created");
     });
     let body = STK_SUCCESS.replace('\'', "''");
+    // The callback's row and its state's row, in one statement and so one
+    // transaction, as pesakit records them.
     let script = format!(
         "\\set number random(1, 9000000000000000)\n\
-         INSERT INTO {schema}.callbacks (kind, route_path, dedupe_key, state, body, received_at, last_seen_at, \
-         due_at, is_final, attempts) VALUES ('stk_callback', '/payments/stk', 'ws_CO_' || :client_id || '_' || \
-         :number, 'pending', convert_to('{body}', 'UTF8'), now(), now(), now(), TRUE, 1) ON CONFLICT DO NOTHING;\n"
+         WITH stored AS (INSERT INTO {schema}.callbacks (kind, route_path, dedupe_key, body, received_at, \
+         last_seen_at, is_final) VALUES ('stk_callback', '/payments/stk', 'ws_CO_' || :client_id || '_' || \
+         :number, convert_to('{body}', 'UTF8'), now(), now(), TRUE) ON CONFLICT DO NOTHING RETURNING id) \
+         INSERT INTO {schema}.callback_states (callback_id, state, attempts, due_at) \
+         SELECT id, 'pending', 1, now() FROM stored;\n"
     );
     let dir = std::env::temp_dir().join(format!("pesakit-pgbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");

@@ -445,16 +445,28 @@ async fn busy_sync_notification_handlers_do_not_hold_up_a_validation() {
 
 #[test]
 fn settings_that_cannot_serve_daraja_are_refused_before_serving() {
+    const MIB: usize = 1024 * 1024;
     let cases = [
         (pesakit::routes![quick].body_limit(0), "body_limit"),
-        (pesakit::routes![quick].body_limit(64 * 1024 * 1024), "body_limit"),
+        (pesakit::routes![quick].body_limit(1023), "body_limit"),
+        (pesakit::routes![quick].body_limit(16 * MIB + 1), "body_limit"),
         (pesakit::routes![quick].validation_deadline(Duration::ZERO), "validation_deadline"),
         (pesakit::routes![quick].validation_deadline(Duration::from_secs(8)), "validation_deadline"),
+        (pesakit::routes![quick].late_validation_grace(Duration::from_millis(600_001)), "late_validation_grace"),
     ];
     for (routes, setting) in cases {
         let error = routes.check().expect_err(setting);
         assert!(matches!(error, pesakit::RouteError::InvalidSetting { setting: named, .. } if named == setting));
         assert!(error.to_string().contains("the default is"), "{error}");
     }
-    assert_eq!(pesakit::routes![quick].validation_deadline(Duration::from_millis(7_900)).check(), Ok(()));
+    // The bounds themselves are allowed: 1 KiB and 16 MiB bodies, a 7.9 s
+    // deadline, ten minutes of grace.
+    for routes in [
+        pesakit::routes![quick].body_limit(1024),
+        pesakit::routes![quick].body_limit(16 * MIB),
+        pesakit::routes![quick].validation_deadline(Duration::from_millis(7_900)),
+        pesakit::routes![quick].late_validation_grace(Duration::from_secs(600)),
+    ] {
+        assert_eq!(routes.check(), Ok(()));
+    }
 }
