@@ -470,3 +470,12 @@ fn settings_that_cannot_serve_daraja_are_refused_before_serving() {
         assert_eq!(routes.check(), Ok(()));
     }
 }
+
+#[test]
+fn a_table_debugs_as_its_routes_and_never_shows_its_secret() {
+    let routes = pesakit::routes![quick].path_secret("Zq8xW2vR5tY7uI9oP3aS").expect("a strong secret");
+    let shown = format!("{routes:?}");
+    assert!(shown.starts_with("Routes {"), "{shown}");
+    assert!(shown.contains(r#"path: "/busy/validate""#) && shown.contains(r#"handler: "quick""#), "{shown}");
+    assert!(shown.contains("PathSecret(redacted)") && !shown.contains("Zq8xW2vR5tY7uI9oP3aS"), "{shown}");
+}
