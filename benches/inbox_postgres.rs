@@ -78,18 +78,19 @@ fn main() {
     };
     let url = database_url();
     println!("{warm_up:?} warm-up, {measured:?} measured, {rounds} rounds per connection count; database {url}\n");
-    println!("| connections | contender | callbacks/s | p50 ack | p99 ack |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| connections | contender | callbacks/s | p50 ack | p99 ack | server CPU per callback | database CPU per callback | callbacks per transaction |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut summaries = Vec::new();
     let mut schemas = 0_usize;
     for connections in CONNECTIONS {
-        let mut rates: Vec<Vec<(f64, f64, f64)>> = CONTENDERS.iter().map(|_| Vec::new()).collect();
+        let mut rates: Vec<Vec<Measurement>> = CONTENDERS.iter().map(|_| Vec::new()).collect();
         for round in 0..rounds {
             for offset in 0..CONTENDERS.len() {
                 let index = (usize::try_from(round).unwrap_or(0) + offset) % CONTENDERS.len();
                 schemas += 1;
                 let schema = format!("pesakit_bench_{}_{schemas}", std::process::id());
-                let measurement = match CONTENDERS[index] {
+                let (database_cpu_before, transactions_before) = (postgres_cpu_time(), transactions(&url));
+                let mut measurement = match CONTENDERS[index] {
                     Contender::Pesakit { store, instances } => {
                         let server = format!("{store}:{schema}");
                         let report = measure_instances(
@@ -101,22 +102,38 @@ fn main() {
                             &unique_stk_requests(),
                         );
                         std::fs::remove_dir_all(sqlite_dir(&schema)).ok();
-                        (report.requests_per_second, report.p50_micros, report.p99_micros)
+                        Measurement {
+                            rate: report.requests_per_second,
+                            p50_micros: report.p50_micros,
+                            p99_micros: report.p99_micros,
+                            server_cpu_micros: report.cpu_micros_per_request,
+                            database_cpu_micros: f64::NAN,
+                            per_transaction: f64::NAN,
+                        }
                     }
                     Contender::Pgbench => pgbench(&url, &schema, connections.min(MOST_PGBENCH_CLIENTS), measured),
                 };
+                if !matches!(CONTENDERS[index], Contender::Pesakit { store: "sqlite", .. }) {
+                    // Over everything stored, warm-up included.
+                    let stored = stored_callbacks(&url, &schema);
+                    let cpu = postgres_cpu_time().saturating_sub(database_cpu_before);
+                    measurement.database_cpu_micros = cpu.as_secs_f64() * 1e6 / stored.max(1) as f64;
+                    let committed = transactions(&url).saturating_sub(transactions_before);
+                    measurement.per_transaction = stored as f64 / committed.max(1) as f64;
+                }
                 drop_schema(&url, &schema);
                 eprintln!(
                     "{connections} connections, round {}: {} {:.0}/s",
                     round + 1,
                     CONTENDERS[index].label(),
-                    measurement.0
+                    measurement.rate
                 );
                 rates[index].push(measurement);
             }
         }
         for (contender, results) in CONTENDERS.iter().zip(&rates) {
-            let median_of = |pick: fn(&(f64, f64, f64)) -> f64| median(results.iter().map(pick).collect());
+            let median_of = |pick: fn(&Measurement) -> f64| median(results.iter().map(pick).collect());
+            let micros = |value: f64| if value.is_nan() { "—".to_owned() } else { format!("{value:.0} µs") };
             let label = match contender {
                 Contender::Pgbench if connections > MOST_PGBENCH_CLIENTS => {
                     format!("{} ({MOST_PGBENCH_CLIENTS} clients: the server's limit)", contender.label())
@@ -124,17 +141,20 @@ fn main() {
                 _ => contender.label(),
             };
             println!(
-                "| {connections} | {label} | {:.0} | {:.0} µs | {} |",
-                median_of(|result| result.0),
-                median_of(|result| result.1),
-                match contender {
-                    Contender::Pgbench => "—".to_owned(),
-                    _ => format!("{:.0} µs", median_of(|result| result.2)),
+                "| {connections} | {label} | {:.0} | {} | {} | {} | {} | {} |",
+                median_of(|result| result.rate),
+                micros(median_of(|result| result.p50_micros)),
+                micros(median_of(|result| result.p99_micros)),
+                micros(median_of(|result| result.server_cpu_micros)),
+                micros(median_of(|result| result.database_cpu_micros)),
+                match median_of(|result| result.per_transaction) {
+                    ratio if ratio.is_nan() => "—".to_owned(),
+                    ratio => format!("{ratio:.1}"),
                 },
             );
         }
         let ratio_to_pgbench = |index: usize| -> Vec<String> {
-            rates[index].iter().zip(&rates[3]).map(|(ours, pgbench)| format!("{:.2}", ours.0 / pgbench.0)).collect()
+            rates[index].iter().zip(&rates[3]).map(|(ours, pgbench)| format!("{:.2}", ours.rate / pgbench.rate)).collect()
         };
         summaries.push(format!(
             "{connections} connections, per round against pgbench: postgres 1 instance {}; 2 instances {}; sqlite {}",
@@ -149,24 +169,60 @@ fn main() {
     }
 }
 
+/// One contender's figures in one round.
+struct Measurement {
+    rate: f64,
+    p50_micros: f64,
+    p99_micros: f64,
+    server_cpu_micros: f64,
+    database_cpu_micros: f64,
+    /// Callbacks stored per transaction the database committed.
+    per_transaction: f64,
+}
+
+/// CPU time PostgreSQL's processes have used, backends that have exited
+/// included (their parent, the postmaster, counts them once reaped).
+fn postgres_cpu_time() -> Duration {
+    let stats = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    stats
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| loopback::stat_cpu_time(&stat, true))
+        .sum()
+}
+
+/// Callbacks stored in `schema`.
+fn stored_callbacks(url: &str, schema: &str) -> u64 {
+    count(url, &format!("SELECT count(*) FROM {schema}.callbacks"))
+}
+
+/// Transactions the database has committed so far (its statistics lag by
+/// up to a second).
+fn transactions(url: &str) -> u64 {
+    std::thread::sleep(Duration::from_millis(1100));
+    count(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+}
+
+/// The number a query answers.
+fn count(url: &str, sql: &str) -> u64 {
+    let output = Command::new("psql").args([url, "-qtA", "-c", sql]).output().expect("psql runs");
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+}
+
 /// Transactions per second and mean latency of pgbench inserting the
-/// benchmark's callback, each with a new dedupe key, into pesakit's own
-/// tables (created by the store's migrations, indexes and all).
-fn pgbench(url: &str, schema: &str, clients: usize, measured: Duration) -> (f64, f64, f64) {
+/// benchmark's row, each with a new dedupe key, into pesakit's own table
+/// (created by the store's migrations, indexes and all).
+fn pgbench(url: &str, schema: &str, clients: usize, measured: Duration) -> Measurement {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     runtime.block_on(async {
         PostgresStore::builder(url).schema(schema).connect().await.expect("the schema is created");
     });
     let body = STK_SUCCESS.replace('\'', "''");
-    // The callback's row and its state's row, in one statement and so one
-    // transaction, as pesakit records them.
     let script = format!(
         "\\set number random(1, 9000000000000000)\n\
-         WITH stored AS (INSERT INTO {schema}.callbacks (kind, route_path, dedupe_key, body, received_at, \
-         last_seen_at, is_final) VALUES ('stk_callback', '/payments/stk', 'ws_CO_' || :client_id || '_' || \
-         :number, convert_to('{body}', 'UTF8'), now(), now(), TRUE) ON CONFLICT DO NOTHING RETURNING id) \
-         INSERT INTO {schema}.callback_states (callback_id, state, attempts, due_at) \
-         SELECT id, 'pending', 1, now() FROM stored;\n"
+         INSERT INTO {schema}.callbacks (kind, route_path, dedupe_key, state, body, received_at, last_seen_at, \
+         due_at, is_final, attempts) VALUES ('stk_callback', '/payments/stk', 'ws_CO_' || :client_id || '_' || \
+         :number, 'pending', convert_to('{body}', 'UTF8'), now(), now(), now(), TRUE, 1) ON CONFLICT DO NOTHING;\n"
     );
     let dir = std::env::temp_dir().join(format!("pesakit-pgbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
@@ -188,7 +244,14 @@ fn pgbench(url: &str, schema: &str, clients: usize, measured: Duration) -> (f64,
             .and_then(|value| value.parse::<f64>().ok())
             .unwrap_or(f64::NAN)
     };
-    (figure("tps = "), figure("latency average = ") * 1000.0, f64::NAN)
+    Measurement {
+        rate: figure("tps = "),
+        p50_micros: figure("latency average = ") * 1000.0,
+        p99_micros: f64::NAN,
+        server_cpu_micros: f64::NAN,
+        database_cpu_micros: f64::NAN,
+        per_transaction: f64::NAN,
+    }
 }
 
 fn drop_schema(url: &str, schema: &str) {

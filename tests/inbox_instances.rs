@@ -141,7 +141,7 @@ impl Schema {
 
     /// Checkout request id, state, attempts and copies seen of every stored callback.
     fn stored(&self) -> HashMap<String, (String, i32, i32)> {
-        let sql = format!("SELECT dedupe_key, state, attempts, seen_count FROM {}.callbacks_full", self.name);
+        let sql = format!("SELECT dedupe_key, state, attempts, seen_count FROM {}.callbacks", self.name);
         postgres::execute(&self.url, &sql)
             .expect("the callbacks read")
             .iter()

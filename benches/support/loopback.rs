@@ -222,15 +222,22 @@ impl ServerProcess {
 
     /// CPU time the server process has used (user + system).
     pub fn cpu_time(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
-        let ticks: u64 = fields.get(11..13).map_or(0, |both| both.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
-        Duration::from_millis(ticks * 10)
+        stat_cpu_time(&std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default(), false)
     }
 
     pub fn stop(mut self) {
         self.0.kill().ok();
         self.0.wait().ok();
     }
+}
+
+/// The CPU time in a `/proc/PID/stat` line: user and system, and with
+/// `children` that of its reaped children too.
+pub fn stat_cpu_time(stat: &str, children: bool) -> Duration {
+    // Fields after the parenthesised command name; utime, stime, cutime and
+    // cstime are the 12th to the 15th, in ticks of 10 ms.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    let end = if children { 15 } else { 13 };
+    let ticks: u64 = fields.get(11..end).map_or(0, |times| times.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
+    Duration::from_millis(ticks * 10)
 }

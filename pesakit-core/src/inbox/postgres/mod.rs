@@ -30,8 +30,6 @@ use crate::record::{RecordId, Recorded};
 const DEFAULT_QUARANTINE_ROWS: i64 = 10_000;
 const DEFAULT_QUARANTINE_BYTES: i64 = 64 * 1024 * 1024;
 
-/// Every column of a stored callback, unqualified: read from the view
-/// `callbacks_full`, or from `callbacks` joined to its state.
 const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client, \
     received_at, last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, \
     reconcile_reason, settled_at, id_names, id_values";
@@ -229,12 +227,9 @@ impl InboxStore for PostgresStore {
             values.push(&callback.parse_error);
             let rows = self
                 .query(
-                    "WITH stored AS (INSERT INTO callbacks (kind, route_path, body, content_type, forwarded, peer, \
-                     client, received_at, last_seen_at, is_final) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, FALSE) RETURNING id), \
-                     quarantined AS (INSERT INTO callback_states (callback_id, state, last_error) \
-                     SELECT id, 'quarantined', $9 FROM stored) \
-                     SELECT id FROM stored",
+                    "INSERT INTO callbacks (kind, route_path, body, content_type, forwarded, peer, client, \
+                     received_at, last_seen_at, last_error, state, is_final) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, 'quarantined', FALSE) RETURNING id",
                     &values,
                 )
                 .await?;
@@ -243,14 +238,11 @@ impl InboxStore for PostgresStore {
             // is always kept.
             let dropped = self
                 .query(
-                    "WITH dropped AS (DELETE FROM callbacks WHERE id IN (SELECT id FROM (SELECT id, \
+                    "DELETE FROM callbacks WHERE id IN (SELECT id FROM (SELECT id, \
                      ROW_NUMBER() OVER (ORDER BY id DESC) AS position, \
                      SUM(LENGTH(body)) OVER (ORDER BY id DESC) AS bytes \
-                     FROM callbacks_full WHERE state = 'quarantined') AS newest_first \
-                     WHERE position > 1 AND (position > $1 OR bytes > $2)) RETURNING id), \
-                     forgotten AS (DELETE FROM callback_states USING dropped \
-                     WHERE callback_states.callback_id = dropped.id) \
-                     SELECT id FROM dropped",
+                     FROM callbacks WHERE state = 'quarantined') AS newest_first \
+                     WHERE position > 1 AND (position > $1 OR bytes > $2)) RETURNING id",
                     &[&self.quarantine_rows, &self.quarantine_bytes],
                 )
                 .await?
@@ -287,11 +279,9 @@ impl InboxStore for PostgresStore {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             // Rows another instance is claiming are skipped, not waited for.
             let sql = format!(
-                "WITH claimed AS (UPDATE callback_states SET due_at = $2, attempts = attempts + 1 \
-                 WHERE callback_id IN (SELECT callback_id FROM callback_states \
-                 WHERE state IN ('pending', 'failed') AND due_at <= $1 ORDER BY due_at, callback_id LIMIT $3 \
-                 FOR UPDATE SKIP LOCKED) RETURNING *) \
-                 SELECT {COLUMNS} FROM callbacks JOIN claimed ON claimed.callback_id = callbacks.id"
+                "UPDATE callbacks SET due_at = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM callbacks \
+                 WHERE state IN ('pending', 'failed') AND due_at <= $1 ORDER BY due_at, id LIMIT $3 \
+                 FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"
             );
             let mut due = self.callbacks(&sql, &[&now, &lease_until, &limit]).await?;
             due.sort_by_key(|callback| callback.id);
@@ -301,7 +291,7 @@ impl InboxStore for PostgresStore {
 
     fn get(&self, id: RecordId) -> StoreFuture<'_, Option<StoredCallback>> {
         Box::pin(async move {
-            let sql = format!("SELECT {COLUMNS} FROM callbacks_full WHERE id = $1");
+            let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE id = $1");
             Ok(self.callbacks(&sql, &[&row_id(id)]).await?.pop())
         })
     }
@@ -309,7 +299,7 @@ impl InboxStore for PostgresStore {
     fn list(&self, filter: ListFilter) -> StoreFuture<'_, Vec<StoredCallback>> {
         Box::pin(async move {
             let sql = format!(
-                "SELECT {COLUMNS} FROM callbacks_full WHERE ($1::TEXT IS NULL OR kind = $1) \
+                "SELECT {COLUMNS} FROM callbacks WHERE ($1::TEXT IS NULL OR kind = $1) \
                  AND ($2::TEXT IS NULL OR state = $2) AND ($3::TIMESTAMPTZ IS NULL OR received_at >= $3) \
                  AND ($4::TIMESTAMPTZ IS NULL OR received_at < $4) \
                  AND (NOT $5 OR reconcile_reason IS NOT NULL) ORDER BY id DESC LIMIT $6"
@@ -325,7 +315,7 @@ impl InboxStore for PostgresStore {
     fn find(&self, daraja_id: String) -> StoreFuture<'_, Vec<StoredCallback>> {
         Box::pin(async move {
             let sql = format!(
-                "SELECT {COLUMNS} FROM callbacks_full WHERE id IN (SELECT id FROM callbacks WHERE dedupe_key = $1 \
+                "SELECT {COLUMNS} FROM callbacks WHERE id IN (SELECT id FROM callbacks WHERE dedupe_key = $1 \
                  UNION SELECT callback_id FROM callback_ids WHERE value = $1) ORDER BY id DESC"
             );
             self.callbacks(&sql, &[&daraja_id]).await
@@ -336,13 +326,10 @@ impl InboxStore for PostgresStore {
         Box::pin(async move {
             let rows = self
                 .query(
-                    "WITH pruned AS (DELETE FROM callbacks USING callback_states \
-                     WHERE callback_states.callback_id = callbacks.id AND state = 'done' \
-                     AND reconcile_reason IS NULL AND settled_at < $1 RETURNING id, id_values), \
+                    "WITH pruned AS (DELETE FROM callbacks WHERE state = 'done' AND reconcile_reason IS NULL \
+                     AND settled_at < $1 RETURNING id, id_values), \
                      forgotten AS (DELETE FROM callback_ids USING pruned \
-                     WHERE callback_ids.callback_id = pruned.id AND callback_ids.value = ANY (pruned.id_values)), \
-                     stateless AS (DELETE FROM callback_states USING pruned \
-                     WHERE callback_states.callback_id = pruned.id) \
+                     WHERE callback_ids.callback_id = pruned.id AND callback_ids.value = ANY (pruned.id_values)) \
                      SELECT COUNT(*) FROM pruned",
                     &[&before],
                 )
@@ -363,8 +350,8 @@ impl InboxStore for PostgresStore {
         Box::pin(async move {
             let rows = self
                 .query(
-                    "UPDATE callback_states SET state = 'pending', due_at = $2 \
-                     WHERE callback_id = $1 AND state IN ('dead', 'quarantined', 'failed') RETURNING callback_id",
+                    "UPDATE callbacks SET state = 'pending', due_at = $2 \
+                     WHERE id = $1 AND state IN ('dead', 'quarantined', 'failed') RETURNING id",
                     &[&row_id(id), &now],
                 )
                 .await?;

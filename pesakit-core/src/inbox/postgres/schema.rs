@@ -11,8 +11,7 @@ const LOCK_CLASS: i32 = 0x706b;
 
 /// Schema migrations, applied in order once each, under an advisory lock so
 /// that instances starting together apply each exactly once.
-pub(super) const MIGRATIONS: [&str; 2] = [
-    r"
+pub(super) const MIGRATIONS: [&str; 1] = [r"
     CREATE TABLE callbacks (
         id BIGSERIAL PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -47,40 +46,12 @@ pub(super) const MIGRATIONS: [&str; 2] = [
         callback_id BIGINT NOT NULL,
         PRIMARY KEY (value, callback_id)
     );
-",
-    // What changes as a callback is handled (state, attempts, lease,
-    // error, verdict) moves to a narrow table of its own: a settlement
-    // then rewrites a row of a few dozen bytes whose indexes are keyed by
-    // the growing callback id, instead of the whole callback with its body
-    // and a new entry in the index of random dedupe keys.
-    r"
-    CREATE TABLE callback_states (
-        callback_id BIGINT PRIMARY KEY,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        due_at TIMESTAMPTZ,
-        last_error TEXT,
-        verdict_code TEXT,
-        verdict_tag TEXT,
-        settled_at TIMESTAMPTZ
-    ) WITH (fillfactor = 80);
-    INSERT INTO callback_states
-        SELECT id, state, attempts, due_at, last_error, verdict_code, verdict_tag, settled_at FROM callbacks;
-    CREATE INDEX callback_states_due ON callback_states (due_at, callback_id) WHERE state IN ('pending', 'failed');
-    CREATE INDEX callback_states_quarantined ON callback_states (callback_id) WHERE state = 'quarantined';
-    DROP INDEX callbacks_due;
-    DROP INDEX callbacks_quarantined;
-    ALTER TABLE callbacks DROP COLUMN state, DROP COLUMN attempts, DROP COLUMN due_at, DROP COLUMN last_error,
-        DROP COLUMN verdict_code, DROP COLUMN verdict_tag, DROP COLUMN settled_at;
-    -- Every column of a callback, as the store reads it.
-    CREATE VIEW callbacks_full AS
-        SELECT * FROM callbacks JOIN callback_states ON callback_states.callback_id = callbacks.id;
-",
-];
+"];
 
 /// The functions that record and settle callbacks, (re)defined after the
 /// migrations at every start, so that each is written once, for the
-/// current tables.
+/// current tables. PL/pgSQL keeps each statement's plan for the session,
+/// where a SQL function would plan its statements at every call.
 const FUNCTIONS: &str = r"
     -- Recording: the callbacks that queued while the last batch was
     -- written, in one call, one transaction, one WAL flush, with a few
@@ -115,8 +86,7 @@ const FUNCTIONS: &str = r"
             FROM (SELECT DISTINCT hashtext(value) AS key FROM unnest(p_dedupe_keys || p_id_values) AS value
                   ORDER BY 1) AS keys;
         -- The first copy of each callback in the batch is stored, counting
-        -- the copies, unless it is stored already; its state starts
-        -- pending, leased to this instance, its first run started.
+        -- the copies, unless it is stored already.
         WITH input AS (
             SELECT * FROM unnest(p_kinds, p_route_paths, p_bodies, p_content_types, p_forwarded, p_peers, p_clients,
                                  p_received_at, p_dedupe_keys, p_due_at, p_outcome_unknown, p_id_from, p_id_to)
@@ -128,19 +98,15 @@ const FUNCTIONS: &str = r"
                    max(received_at) OVER (PARTITION BY kind, dedupe_key) AS last_seen
             FROM input ORDER BY kind, dedupe_key, position
         ), inserted AS (
-            INSERT INTO callbacks (kind, route_path, dedupe_key, body, content_type, forwarded, peer, client,
-                                   received_at, last_seen_at, seen_count, is_final, reconcile_reason,
-                                   id_names, id_values)
-                SELECT kind, route_path, dedupe_key, body, content_type, forwarded, peer, client,
-                       received_at, last_seen, copies, outcome_unknown IS NULL, outcome_unknown,
-                       coalesce(p_id_names[id_from:id_to], '{}'), coalesce(p_id_values[id_from:id_to], '{}')
+            INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client,
+                                   received_at, last_seen_at, seen_count, due_at, is_final, reconcile_reason,
+                                   id_names, id_values, attempts)
+                SELECT kind, route_path, dedupe_key, 'pending', body, content_type, forwarded, peer, client,
+                       received_at, last_seen, copies, due_at, outcome_unknown IS NULL, outcome_unknown,
+                       coalesce(p_id_names[id_from:id_to], '{}'), coalesce(p_id_values[id_from:id_to], '{}'), 1
                 FROM firsts ORDER BY position
                 ON CONFLICT (dedupe_key, kind) WHERE dedupe_key IS NOT NULL DO NOTHING
                 RETURNING id, kind, dedupe_key, id_values
-        ), states AS (
-            INSERT INTO callback_states (callback_id, state, attempts, due_at)
-                SELECT inserted.id, 'pending', 1, firsts.due_at
-                FROM inserted JOIN firsts ON firsts.kind = inserted.kind AND firsts.dedupe_key = inserted.dedupe_key
         ), carried AS (
             INSERT INTO callback_ids (value, callback_id)
                 SELECT DISTINCT value, id FROM inserted, unnest(inserted.id_values) AS value
@@ -149,25 +115,27 @@ const FUNCTIONS: &str = r"
         SELECT coalesce(array_agg(id), '{}'), coalesce(array_agg(kind), '{}'), coalesce(array_agg(dedupe_key), '{}')
             INTO new_ids, new_kinds, new_keys FROM inserted;
         -- Copies of callbacks stored before: counted, and answered with
-        -- what was stored (a few, one at a time).
-        FOR repeated IN
-            SELECT kind, dedupe_key, count(*) AS copies, max(received_at) AS last_seen
-            FROM unnest(p_kinds, p_dedupe_keys, p_received_at) AS t(kind, dedupe_key, received_at)
-            WHERE (kind, dedupe_key) NOT IN (SELECT * FROM unnest(new_kinds, new_keys))
-            GROUP BY kind, dedupe_key
-        LOOP
-            UPDATE callbacks SET seen_count = seen_count + repeated.copies,
-                                 last_seen_at = GREATEST(last_seen_at, repeated.last_seen)
-                WHERE kind = repeated.kind AND dedupe_key = repeated.dedupe_key
-                RETURNING id INTO o_id;
-            SELECT verdict_code, verdict_tag INTO o_verdict_code, o_verdict_tag
-                FROM callback_states WHERE callback_id = o_id;
-            old_ids := old_ids || o_id;
-            old_kinds := old_kinds || repeated.kind;
-            old_keys := old_keys || repeated.dedupe_key;
-            old_codes := old_codes || o_verdict_code;
-            old_tags := old_tags || o_verdict_tag;
-        END LOOP;
+        -- what was stored (a few, one at a time). Each such step runs only
+        -- when the batch needs it: most batches hold new callbacks only.
+        IF cardinality(new_ids) < cardinality(p_kinds) THEN
+            FOR repeated IN
+                SELECT kind, dedupe_key, count(*) AS copies, max(received_at) AS last_seen
+                FROM unnest(p_kinds, p_dedupe_keys, p_received_at) AS t(kind, dedupe_key, received_at)
+                WHERE (kind, dedupe_key) NOT IN (SELECT * FROM unnest(new_kinds, new_keys))
+                GROUP BY kind, dedupe_key
+            LOOP
+                UPDATE callbacks SET seen_count = seen_count + repeated.copies,
+                                     last_seen_at = GREATEST(last_seen_at, repeated.last_seen)
+                    WHERE kind = repeated.kind AND dedupe_key = repeated.dedupe_key
+                    RETURNING id, verdict_code, verdict_tag
+                    INTO o_id, o_verdict_code, o_verdict_tag;
+                old_ids := old_ids || o_id;
+                old_kinds := old_kinds || repeated.kind;
+                old_keys := old_keys || repeated.dedupe_key;
+                old_codes := old_codes || o_verdict_code;
+                old_tags := old_tags || o_verdict_tag;
+            END LOOP;
+        END IF;
         -- A final callback clears the marks of the callbacks carrying one
         -- of its ids, found through the id indexes and reached by primary
         -- key (statistics lag a table that grows this fast: no statement
@@ -182,17 +150,19 @@ const FUNCTIONS: &str = r"
         END IF;
         -- One whose outcome is unknown was stored marked; a final callback
         -- already stored under one of its ids clears the mark (a few, one
-        -- at a time). A quarantined callback is never final.
-        FOR marked IN
-            SELECT id, array_prepend(dedupe_key, id_values) AS shared FROM callbacks
-            WHERE id = ANY (new_ids) AND reconcile_reason IS NOT NULL
-        LOOP
-            carriers := ARRAY(SELECT id FROM callbacks WHERE dedupe_key = ANY (marked.shared)
-                              UNION SELECT callback_id FROM callback_ids WHERE value = ANY (marked.shared));
-            UPDATE callbacks SET reconcile_reason = NULL
-                WHERE id = marked.id AND EXISTS (SELECT 1 FROM callbacks WHERE id = ANY (carriers)
-                                                 AND id <> marked.id AND is_final);
-        END LOOP;
+        -- at a time).
+        IF cardinality(array_remove(p_outcome_unknown, NULL)) > 0 THEN
+            FOR marked IN
+                SELECT id, array_prepend(dedupe_key, id_values) AS shared FROM callbacks
+                WHERE id = ANY (new_ids) AND reconcile_reason IS NOT NULL
+            LOOP
+                carriers := ARRAY(SELECT id FROM callbacks WHERE dedupe_key = ANY (marked.shared)
+                                  UNION SELECT callback_id FROM callback_ids WHERE value = ANY (marked.shared));
+                UPDATE callbacks SET reconcile_reason = NULL
+                    WHERE id = marked.id AND EXISTS (SELECT 1 FROM callbacks WHERE id = ANY (carriers)
+                                                     AND id <> marked.id AND is_final AND state <> 'quarantined');
+            END LOOP;
+        END IF;
         RETURN QUERY
             WITH input AS (
                 SELECT * FROM unnest(p_kinds, p_dedupe_keys) WITH ORDINALITY AS t(kind, dedupe_key, position)
@@ -215,44 +185,42 @@ const FUNCTIONS: &str = r"
             ORDER BY input.position;
     END
     $batch$;
-    -- How handlers ended, a batch at a time, in one statement, in the
-    -- narrow table (only a validation answered by the fallback touches the
-    -- callback's row); for an id settled twice in a batch the later
-    -- settlement holds. o_found is false for an id that is not stored.
+    -- How handlers ended, a batch at a time, in one statement; for an id
+    -- settled twice in a batch the later settlement holds. o_found is
+    -- false for an id that is not stored.
     CREATE OR REPLACE FUNCTION pesakit_settle_batch(
         p_ids BIGINT[], p_outcomes TEXT[], p_states TEXT[], p_due_at TIMESTAMPTZ[], p_errors TEXT[],
         p_verdict_codes TEXT[], p_verdict_tags TEXT[], p_fell_back BOOLEAN[], p_settled_at TIMESTAMPTZ,
         p_fell_back_reason TEXT)
     RETURNS TABLE (o_found BOOLEAN)
-    LANGUAGE sql AS $settle$
-        WITH settlements AS (
+    LANGUAGE plpgsql AS $settle$
+    BEGIN
+        RETURN QUERY WITH settlements AS (
             SELECT DISTINCT ON (id) * FROM unnest(p_ids, p_outcomes, p_states, p_due_at, p_errors, p_verdict_codes,
                                                  p_verdict_tags, p_fell_back)
                 WITH ORDINALITY AS t(id, outcome, state, due_at, error, code, tag, fell_back, position)
             ORDER BY id, position DESC
         ), settled AS (
-            UPDATE callback_states SET
+            UPDATE callbacks SET
                 state = settlements.state,
                 due_at = settlements.due_at,
-                last_error = CASE settlements.outcome WHEN 'verdict' THEN callback_states.last_error
+                last_error = CASE settlements.outcome WHEN 'verdict' THEN callbacks.last_error
                                                       ELSE settlements.error END,
                 verdict_code = CASE settlements.outcome WHEN 'verdict' THEN settlements.code
-                                                        ELSE callback_states.verdict_code END,
+                                                        ELSE callbacks.verdict_code END,
                 verdict_tag = CASE settlements.outcome WHEN 'verdict' THEN settlements.tag
-                                                       ELSE callback_states.verdict_tag END,
-                settled_at = CASE settlements.outcome WHEN 'failed' THEN callback_states.settled_at
-                                                      ELSE p_settled_at END
+                                                       ELSE callbacks.verdict_tag END,
+                settled_at = CASE settlements.outcome WHEN 'failed' THEN callbacks.settled_at ELSE p_settled_at END,
+                reconcile_reason = CASE WHEN settlements.fell_back THEN p_fell_back_reason
+                                        ELSE callbacks.reconcile_reason END
             FROM settlements
             -- `= ANY` gives the planner the primary key whatever its statistics say.
-            WHERE callback_states.callback_id = settlements.id AND callback_states.callback_id = ANY (p_ids)
-            RETURNING callback_states.callback_id AS id
-        ), fell_back AS (
-            UPDATE callbacks SET reconcile_reason = p_fell_back_reason
-            FROM settlements
-            WHERE callbacks.id = settlements.id AND settlements.fell_back AND callbacks.id = ANY (p_ids)
+            WHERE callbacks.id = settlements.id AND callbacks.id = ANY (p_ids)
+            RETURNING callbacks.id
         )
         SELECT EXISTS (SELECT 1 FROM settled WHERE settled.id = t.id)
         FROM unnest(p_ids) WITH ORDINALITY AS t(id, position) ORDER BY position;
+    END
     $settle$;
 ";
 
@@ -294,76 +262,4 @@ pub(super) async fn migrate(client: &mut deadpool_postgres::Object, schema: &str
         );
     }
     transaction.commit().await.map_err(database)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, SystemTime};
-
-    use super::MIGRATIONS;
-    use crate::inbox::{CallbackState, InboxStore, ListFilter, PostgresStore};
-
-    /// The variable naming the server, as for the integration tests.
-    const POSTGRES_URL_VARIABLE: &str = "PESAKIT_TEST_POSTGRES_URL";
-
-    #[tokio::test]
-    async fn a_schema_of_the_first_version_is_upgraded_with_everything_kept() {
-        let Some(url) = std::env::var(POSTGRES_URL_VARIABLE).ok().filter(|url| !url.is_empty()) else {
-            eprintln!("skipped: {POSTGRES_URL_VARIABLE} is not set; set it to a PostgreSQL URL to run this test");
-            return;
-        };
-        let schema = format!("pesakit_upgrade_{}", std::process::id());
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connects");
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path = {schema}; \
-                 CREATE TABLE pesakit_schema (version INTEGER NOT NULL); INSERT INTO pesakit_schema VALUES (1);"
-            ))
-            .await
-            .expect("an empty schema");
-        client.batch_execute(MIGRATIONS[0]).await.expect("the first version");
-        // Handled, waiting for a retry, answered with a verdict, quarantined.
-        client
-            .batch_execute(
-                r"INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, received_at, last_seen_at,
-                     is_final, attempts, due_at, last_error, verdict_code, settled_at) VALUES
-                 ('stk_callback', '/stk', 'ws_CO_1', 'done', '\x7b7d', now(), now(), TRUE, 1, NULL, NULL, NULL,
-                  now()),
-                 ('b2c_result', '/b2c', 'origin-2', 'failed', '\x7b7d', now(), now(), TRUE, 2,
-                  now() - interval '1 minute', 'the ledger is down', NULL, NULL),
-                 ('c2b_validation', '/validate', 'TX3', 'done', '\x7b7d', now(), now(), TRUE, 1, NULL, NULL,
-                  'C2B00012', now()),
-                 ('stk_callback', '/stk', NULL, 'quarantined', '\x6e6f', now(), now(), FALSE, 0, NULL, 'not JSON',
-                  NULL, NULL)",
-            )
-            .await
-            .expect("rows of the first version");
-
-        let store = PostgresStore::builder(&url).schema(&schema).connect().await.expect("upgraded");
-        let mut stored = store.list(ListFilter::default()).await.expect("listed");
-        stored.reverse();
-        let seen: Vec<_> = stored
-            .iter()
-            .map(|callback| {
-                let verdict = callback.verdict.as_ref().map(|verdict| verdict.code.as_str());
-                (callback.state, callback.attempts, callback.last_error.as_deref(), verdict)
-            })
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                (CallbackState::Done, 1, None, None),
-                (CallbackState::Failed, 2, Some("the ledger is down"), None),
-                (CallbackState::Done, 1, None, Some("C2B00012")),
-                (CallbackState::Quarantined, 0, Some("not JSON"), None),
-            ]
-        );
-        assert!(stored[0].settled_at.is_some() && stored[1].next_attempt_at.is_some());
-        let now = SystemTime::now();
-        let due = store.claim_due(now, now + Duration::from_secs(60), 10).await.expect("claimed");
-        let claimed: Vec<_> = due.iter().map(|callback| (callback.dedupe_key.as_deref(), callback.attempts)).collect();
-        assert_eq!(claimed, [(Some("origin-2"), 3)], "the one waiting for its retry, its third run");
-        client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("dropped");
-    }
 }
