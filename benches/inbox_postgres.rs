@@ -78,7 +78,9 @@ fn main() {
     };
     let url = database_url();
     println!("{warm_up:?} warm-up, {measured:?} measured, {rounds} rounds per connection count; database {url}\n");
-    println!("| connections | contender | callbacks/s | p50 ack | p99 ack | server CPU per callback | database CPU per callback | callbacks per transaction |");
+    println!(
+        "| connections | contender | callbacks/s | p50 ack | p99 ack | server CPU per callback | database CPU per callback | callbacks per transaction |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut summaries = Vec::new();
     let mut schemas = 0_usize;
@@ -154,7 +156,11 @@ fn main() {
             );
         }
         let ratio_to_pgbench = |index: usize| -> Vec<String> {
-            rates[index].iter().zip(&rates[3]).map(|(ours, pgbench)| format!("{:.2}", ours.rate / pgbench.rate)).collect()
+            rates[index]
+                .iter()
+                .zip(&rates[3])
+                .map(|(ours, pgbench)| format!("{:.2}", ours.rate / pgbench.rate))
+                .collect()
         };
         summaries.push(format!(
             "{connections} connections, per round against pgbench: postgres 1 instance {}; 2 instances {}; sqlite {}",
