@@ -87,3 +87,60 @@ async fn with_tls_every_connection_to_the_database_is_encrypted() {
     let flags: Vec<bool> = encrypted.iter().map(|row| row.get(0)).collect();
     assert!(!flags.is_empty() && flags.iter().all(|ssl| *ssl), "every connection encrypted: {flags:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_callback_the_database_refuses_fails_alone_not_the_batch_it_shared() {
+    use std::time::{Duration, SystemTime};
+
+    use pesakit::inbox::{Arrived, InboxStore, NewCallback, PostgresStore};
+
+    let Some(place) = Backend::Postgres.place("fallback") else { return };
+    let inbox_suite::Place::Postgres { url, schema } = &place else { unreachable!("a PostgreSQL place") };
+    // Two connections, one writer: callbacks recorded together share its batch.
+    let store = PostgresStore::builder(url.clone())
+        .schema(schema.clone())
+        .max_connections(2)
+        .connect()
+        .await
+        .expect("connects");
+    let callback = |dedupe_key: String| NewCallback {
+        arrived: Arrived {
+            kind: pesakit::CallbackKind::StkCallback,
+            route_path: "/inbox/stk".to_owned(),
+            body: bytes::Bytes::from_static(b"{}"),
+            content_type: Some("application/json".to_owned()),
+            forwarded: None,
+            peer: None,
+            client: None,
+            received_at: SystemTime::now(),
+        },
+        dedupe_key,
+        secondary_ids: Vec::new(),
+        outcome_unknown: None,
+        lease_until: SystemTime::now() + Duration::from_secs(60),
+    };
+    // Longer than an index entry may be (2,704 bytes) and too random to
+    // compress: the database refuses the row, and with it the batch.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let refused: String = (0..8000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + u8::try_from(state % 26).unwrap_or(0))
+        })
+        .collect();
+    // Polled together on this one thread, the three are queued before the
+    // writer takes any of them.
+    let (first, bad, last) = tokio::join!(
+        store.record(callback("ws_CO_first".to_owned())),
+        store.record(callback(refused)),
+        store.record(callback("ws_CO_last".to_owned())),
+    );
+    assert!(matches!(first, Ok(pesakit::record::Recorded::New(_))), "{first:?}");
+    assert!(matches!(last, Ok(pesakit::record::Recorded::New(_))), "{last:?}");
+    let error = bad.expect_err("the database refuses it").to_string();
+    assert!(error.contains("index row size"), "{error}");
+    let stats = store.stats();
+    assert!(stats.operations > stats.commits, "one batch held several: {stats:?}");
+}
