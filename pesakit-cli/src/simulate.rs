@@ -4,12 +4,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use pesakit_emulator::client::{Answer, Poster};
 use serde_json::Value;
 
 use crate::cli::{Scenario, SimulateArgs};
 use crate::output::Output;
 use crate::scenario::{self, Expectation};
-use pesakit_emulator::client::{Answer, Poster};
 
 /// What a checked answer said.
 #[derive(Debug, PartialEq, Eq)]

@@ -74,7 +74,7 @@ impl Decision {
 }
 
 /// A result code as text, whether the body wrote a number or a string.
-pub(crate) fn code_text(code: &Value) -> String {
+fn code_text(code: &Value) -> String {
     code.as_str().map_or_else(|| code.to_string(), str::to_owned)
 }
 
