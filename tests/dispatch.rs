@@ -479,3 +479,16 @@ fn a_table_debugs_as_its_routes_and_never_shows_its_secret() {
     assert!(shown.contains(r#"path: "/busy/validate""#) && shown.contains(r#"handler: "quick""#), "{shown}");
     assert!(shown.contains("PathSecret(redacted)") && !shown.contains("Zq8xW2vR5tY7uI9oP3aS"), "{shown}");
 }
+
+#[test]
+fn a_table_counts_its_routes_and_describes_each_guard_in_order() {
+    let empty = pesakit::Routes::new();
+    assert!(empty.is_empty() && empty.len() == 0 && empty.guard_descriptions().next().is_none());
+    let routes = pesakit::routes![quick]
+        .guard(pesakit::guard::SourceGuard::safaricom())
+        .guard(pesakit::guard::SourceGuard::safaricom().report_only());
+    assert!(!routes.is_empty() && routes.len() == 1);
+    let described: Vec<String> = routes.guard_descriptions().collect();
+    assert_eq!(described.len(), 2, "{described:?}");
+    assert!(described[0].contains("enforcing") && described[1].contains("report-only"), "{described:?}");
+}
