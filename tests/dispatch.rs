@@ -483,11 +483,12 @@ fn a_table_debugs_as_its_routes_and_never_shows_its_secret() {
 #[test]
 fn a_table_counts_its_routes_and_describes_each_guard_in_order() {
     let empty = pesakit::Routes::new();
-    assert!(empty.is_empty() && empty.len() == 0 && empty.guard_descriptions().next().is_none());
+    assert_eq!((empty.is_empty(), empty.len()), (true, 0));
+    assert!(empty.guard_descriptions().next().is_none());
     let routes = pesakit::routes![quick]
         .guard(pesakit::guard::SourceGuard::safaricom())
         .guard(pesakit::guard::SourceGuard::safaricom().report_only());
-    assert!(!routes.is_empty() && routes.len() == 1);
+    assert_eq!((routes.is_empty(), routes.len()), (false, 1));
     let described: Vec<String> = routes.guard_descriptions().collect();
     assert_eq!(described.len(), 2, "{described:?}");
     assert!(described[0].contains("enforcing") && described[1].contains("report-only"), "{described:?}");
