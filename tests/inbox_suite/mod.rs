@@ -222,6 +222,7 @@ macro_rules! every_inbox_conformance_test {
             ids_holding_any_character_are_stored,
             a_store_that_cannot_write_is_a_500_never_a_503_or_a_200,
             a_slow_store_cannot_make_a_validation_late,
+            storing_a_verdict_never_delays_it,
         );
     };
 }
@@ -585,11 +586,12 @@ pub struct Flaky {
     inner: Arc<dyn InboxStore>,
     down: Arc<AtomicBool>,
     slow: Arc<Mutex<Duration>>,
+    slow_settle: Arc<Mutex<Duration>>,
 }
 
 impl Flaky {
     fn new(inner: Arc<dyn InboxStore>) -> Self {
-        Self { inner, down: Arc::default(), slow: Arc::default() }
+        Self { inner, down: Arc::default(), slow: Arc::default(), slow_settle: Arc::default() }
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -615,7 +617,11 @@ impl InboxStore for Flaky {
         }
     }
     fn settle(&self, id: RecordId, outcome: pesakit::inbox::Outcome) -> StoreFuture<'_, ()> {
-        self.inner.settle(id, outcome)
+        let slow = *self.slow_settle.lock().expect("not poisoned");
+        Box::pin(async move {
+            tokio::time::sleep(slow).await;
+            self.inner.settle(id, outcome).await
+        })
     }
     fn claim_due(&self, now: SystemTime, until: SystemTime, limit: usize) -> StoreFuture<'_, Vec<StoredCallback>> {
         self.inner.claim_due(now, until, limit)
@@ -657,6 +663,22 @@ pub async fn a_store_that_cannot_write_is_a_500_never_a_503_or_a_200(place: Plac
 
     down.store(false, Ordering::SeqCst);
     assert_eq!(testing::post(&routes, "/inbox/stk", StkCallbackBuilder::paid().build()).await.status(), StatusCode::OK);
+}
+
+pub async fn storing_a_verdict_never_delays_it(place: Place) {
+    let store = Flaky::new(place.store().await);
+    *store.slow_settle.lock().expect("not poisoned") = Duration::from_secs(30);
+    let log = Log::default();
+    let routes = table(&Inbox::with_store(store), &log);
+    let payment = C2bPaymentBuilder::pay_bill().bill_ref("invoice-6");
+    let answered = tokio::time::timeout(
+        Duration::from_secs(5),
+        testing::post(&routes, "/inbox/validate", payment.for_validation().build()),
+    )
+    .await
+    .expect("answered long before its settlement is stored");
+    assert_eq!(answered.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#, "the handler's own verdict");
+    assert_eq!(log.runs().len(), 1);
 }
 
 pub async fn a_slow_store_cannot_make_a_validation_late(place: Place) {

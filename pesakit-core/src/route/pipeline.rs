@@ -230,7 +230,7 @@ impl Table {
         }
         let limit = self.settings.body_limit;
         if declared > limit {
-            return Err(Refusal::TooLarge { limit, bytes: declared });
+            return Err(Refusal::TooLarge { limit, declared: Some(declared) });
         }
         Ok(())
     }
@@ -487,7 +487,7 @@ where
         match Limited::new(self.0, limit).collect().await {
             Ok(collected) => Ok(collected.to_bytes()),
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                Err(Refusal::TooLarge { limit, bytes: limit + 1 })
+                Err(Refusal::TooLarge { limit, declared: None })
             }
             Err(error) => Err(Refusal::BodyUnreadable { reason: error.to_string() }),
         }

@@ -23,9 +23,12 @@ pub(super) enum Refusal {
         reason: String,
     },
     MethodNotAllowed,
+    /// Over the body limit: `declared` is the `Content-Length`, when the
+    /// request gave one (a streamed body is cut at the limit, its size
+    /// unknown).
     TooLarge {
         limit: usize,
-        bytes: usize,
+        declared: Option<usize>,
     },
     BodyUnreadable {
         reason: String,
@@ -57,8 +60,8 @@ impl Refusal {
                 response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
                 response
             }
-            Self::TooLarge { limit, bytes } => {
-                tracing::warn!(%path, bytes, limit, "callback body over the limit");
+            Self::TooLarge { limit, declared } => {
+                tracing::warn!(%path, declared, limit, "callback body over the limit");
                 let message = format!("the body is over the {limit} byte limit");
                 error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message)
             }
