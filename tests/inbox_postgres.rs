@@ -144,3 +144,58 @@ async fn a_callback_the_database_refuses_fails_alone_not_the_batch_it_shared() {
     let stats = store.stats();
     assert!(stats.operations > stats.commits, "one batch held several: {stats:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn callbacks_recorded_in_one_batch_each_keep_their_own_ids() {
+    use std::time::{Duration, SystemTime};
+
+    use pesakit::inbox::{Arrived, InboxStore, NewCallback, PostgresStore};
+    use pesakit::record::Recorded;
+
+    let Some(place) = Backend::Postgres.place("batch_ids") else { return };
+    let inbox_suite::Place::Postgres { url, schema } = &place else { unreachable!("a PostgreSQL place") };
+    // One writer: the three are queued together and written in one batch.
+    let store = PostgresStore::builder(url.clone())
+        .schema(schema.clone())
+        .max_connections(2)
+        .connect()
+        .await
+        .expect("connects");
+    let callback = |number: usize| NewCallback {
+        arrived: Arrived {
+            kind: pesakit::CallbackKind::B2cResult,
+            route_path: "/inbox/b2c".to_owned(),
+            body: bytes::Bytes::from_static(b"{}"),
+            content_type: None,
+            forwarded: None,
+            peer: None,
+            client: None,
+            received_at: SystemTime::now(),
+        },
+        dedupe_key: format!("origin-{number}"),
+        secondary_ids: (0..number)
+            .map(|index| (format!("name-{number}-{index}"), format!("value-{number}-{index}")))
+            .collect(),
+        outcome_unknown: None,
+        lease_until: SystemTime::now() + Duration::from_secs(60),
+    };
+    let recorded = tokio::join!(store.record(callback(1)), store.record(callback(2)), store.record(callback(3)));
+    let stats = store.stats();
+    assert_eq!((stats.commits, stats.operations), (1, 3), "one batch");
+    for (number, recorded) in [(1, recorded.0), (2, recorded.1), (3, recorded.2)] {
+        let Ok(Recorded::New(id)) = recorded else { panic!("stored: {recorded:?}") };
+        let stored = store.get(id).await.expect("read").expect("stored");
+        assert_eq!(stored.secondary_ids, callback(number).secondary_ids, "callback {number}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_schema_name_that_is_not_a_plain_identifier_is_refused() {
+    use pesakit::inbox::PostgresStore;
+
+    let Some(url) = inbox_suite::postgres::url_or_skip() else { return };
+    for name in ["pesakit; DROP TABLE x", "Pesakit", "1pesakit", "pesakit-inbox", "", &"a".repeat(64)] {
+        let error = PostgresStore::builder(url.clone()).schema(name).connect().await.expect_err(name).to_string();
+        assert!(error.contains("not a plain PostgreSQL identifier"), "{name}: {error}");
+    }
+}
