@@ -6,7 +6,11 @@
 mod common;
 mod inbox_suite;
 
+use std::time::{Duration, SystemTime};
+
 use inbox_suite::Backend;
+use pesakit::inbox::{Arrived, InboxStore, NewCallback, PostgresStore};
+use pesakit::record::Recorded;
 
 every_inbox_conformance_test!(Backend::Postgres);
 
@@ -53,7 +57,7 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_tls_every_connection_to_the_database_is_encrypted() {
-    use pesakit::inbox::{InboxStore, ListFilter, PostgresStore};
+    use pesakit::inbox::ListFilter;
 
     let Some(place) = Backend::Postgres.place("tls") else { return };
     let inbox_suite::Place::Postgres { url, schema } = &place else { unreachable!("a PostgreSQL place") };
@@ -88,25 +92,19 @@ async fn with_tls_every_connection_to_the_database_is_encrypted() {
     assert!(!flags.is_empty() && flags.iter().all(|ssl| *ssl), "every connection encrypted: {flags:?}");
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn a_callback_the_database_refuses_fails_alone_not_the_batch_it_shared() {
-    use std::time::{Duration, SystemTime};
+/// A store on `place` with two connections, so one writer: callbacks
+/// recorded together share its batch.
+async fn one_writer_store(place: &inbox_suite::Place) -> PostgresStore {
+    let inbox_suite::Place::Postgres { url, schema } = place else { unreachable!("a PostgreSQL place") };
+    PostgresStore::builder(url.clone()).schema(schema.clone()).max_connections(2).connect().await.expect("connects")
+}
 
-    use pesakit::inbox::{Arrived, InboxStore, NewCallback, PostgresStore};
-
-    let Some(place) = Backend::Postgres.place("fallback") else { return };
-    let inbox_suite::Place::Postgres { url, schema } = &place else { unreachable!("a PostgreSQL place") };
-    // Two connections, one writer: callbacks recorded together share its batch.
-    let store = PostgresStore::builder(url.clone())
-        .schema(schema.clone())
-        .max_connections(2)
-        .connect()
-        .await
-        .expect("connects");
-    let callback = |dedupe_key: String| NewCallback {
+/// A B2C result as the store receives it, with `secondary_ids`.
+fn new_callback(dedupe_key: String, secondary_ids: Vec<(String, String)>) -> NewCallback {
+    NewCallback {
         arrived: Arrived {
-            kind: pesakit::CallbackKind::StkCallback,
-            route_path: "/inbox/stk".to_owned(),
+            kind: pesakit::CallbackKind::B2cResult,
+            route_path: "/inbox/b2c".to_owned(),
             body: bytes::Bytes::from_static(b"{}"),
             content_type: Some("application/json".to_owned()),
             forwarded: None,
@@ -115,10 +113,16 @@ async fn a_callback_the_database_refuses_fails_alone_not_the_batch_it_shared() {
             received_at: SystemTime::now(),
         },
         dedupe_key,
-        secondary_ids: Vec::new(),
+        secondary_ids,
         outcome_unknown: None,
         lease_until: SystemTime::now() + Duration::from_secs(60),
-    };
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_callback_the_database_refuses_fails_alone_not_the_batch_it_shared() {
+    let Some(place) = Backend::Postgres.place("fallback") else { return };
+    let store = one_writer_store(&place).await;
     // Longer than an index entry may be (2,704 bytes) and too random to
     // compress: the database refuses the row, and with it the batch.
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -133,12 +137,12 @@ async fn a_callback_the_database_refuses_fails_alone_not_the_batch_it_shared() {
     // Polled together on this one thread, the three are queued before the
     // writer takes any of them.
     let (first, bad, last) = tokio::join!(
-        store.record(callback("ws_CO_first".to_owned())),
-        store.record(callback(refused)),
-        store.record(callback("ws_CO_last".to_owned())),
+        store.record(new_callback("origin-first".to_owned(), Vec::new())),
+        store.record(new_callback(refused, Vec::new())),
+        store.record(new_callback("origin-last".to_owned(), Vec::new())),
     );
-    assert!(matches!(first, Ok(pesakit::record::Recorded::New(_))), "{first:?}");
-    assert!(matches!(last, Ok(pesakit::record::Recorded::New(_))), "{last:?}");
+    assert!(matches!(first, Ok(Recorded::New(_))), "{first:?}");
+    assert!(matches!(last, Ok(Recorded::New(_))), "{last:?}");
     let error = bad.expect_err("the database refuses it").to_string();
     assert!(error.contains("index row size"), "{error}");
     let stats = store.stats();
@@ -147,52 +151,24 @@ async fn a_callback_the_database_refuses_fails_alone_not_the_batch_it_shared() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn callbacks_recorded_in_one_batch_each_keep_their_own_ids() {
-    use std::time::{Duration, SystemTime};
-
-    use pesakit::inbox::{Arrived, InboxStore, NewCallback, PostgresStore};
-    use pesakit::record::Recorded;
-
     let Some(place) = Backend::Postgres.place("batch_ids") else { return };
-    let inbox_suite::Place::Postgres { url, schema } = &place else { unreachable!("a PostgreSQL place") };
-    // One writer: the three are queued together and written in one batch.
-    let store = PostgresStore::builder(url.clone())
-        .schema(schema.clone())
-        .max_connections(2)
-        .connect()
-        .await
-        .expect("connects");
-    let callback = |number: usize| NewCallback {
-        arrived: Arrived {
-            kind: pesakit::CallbackKind::B2cResult,
-            route_path: "/inbox/b2c".to_owned(),
-            body: bytes::Bytes::from_static(b"{}"),
-            content_type: None,
-            forwarded: None,
-            peer: None,
-            client: None,
-            received_at: SystemTime::now(),
-        },
-        dedupe_key: format!("origin-{number}"),
-        secondary_ids: (0..number)
-            .map(|index| (format!("name-{number}-{index}"), format!("value-{number}-{index}")))
-            .collect(),
-        outcome_unknown: None,
-        lease_until: SystemTime::now() + Duration::from_secs(60),
+    let store = one_writer_store(&place).await;
+    let ids = |number: usize| -> Vec<(String, String)> {
+        (0..number).map(|index| (format!("name-{number}-{index}"), format!("value-{number}-{index}"))).collect()
     };
+    let callback = |number: usize| new_callback(format!("origin-{number}"), ids(number));
     let recorded = tokio::join!(store.record(callback(1)), store.record(callback(2)), store.record(callback(3)));
     let stats = store.stats();
     assert_eq!((stats.commits, stats.operations), (1, 3), "one batch");
     for (number, recorded) in [(1, recorded.0), (2, recorded.1), (3, recorded.2)] {
         let Ok(Recorded::New(id)) = recorded else { panic!("stored: {recorded:?}") };
         let stored = store.get(id).await.expect("read").expect("stored");
-        assert_eq!(stored.secondary_ids, callback(number).secondary_ids, "callback {number}");
+        assert_eq!(stored.secondary_ids, ids(number), "callback {number}");
     }
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_schema_name_that_is_not_a_plain_identifier_is_refused() {
-    use pesakit::inbox::PostgresStore;
-
     let Some(url) = inbox_suite::postgres::url_or_skip() else { return };
     for name in ["pesakit; DROP TABLE x", "Pesakit", "1pesakit", "pesakit-inbox", "", &"a".repeat(64)] {
         let error = PostgresStore::builder(url.clone()).schema(name).connect().await.expect_err(name).to_string();
