@@ -175,3 +175,25 @@ async fn a_schema_name_that_is_not_a_plain_identifier_is_refused() {
         assert!(error.contains("not a plain PostgreSQL identifier"), "{name}: {error}");
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_store_s_debug_output_shows_the_writes_waiting_for_a_writer() {
+    let Some(place) = Backend::Postgres.place("debug_output") else { return };
+    let store = one_writer_store(&place).await;
+    store.record(new_callback("origin-debug".to_owned(), Vec::new())).await.expect("stored");
+    let debug = format!("{store:?}");
+    assert!(debug.contains("Queue { waiting: 0 }"), "{debug}");
+}
+
+#[test]
+fn a_builder_s_debug_output_never_shows_the_password() {
+    for url in
+        ["postgres://payments:s3cret-Pa55@db.internal/payments", "host=db.internal user=payments password=s3cret-Pa55"]
+    {
+        let debug = format!("{:?}", PostgresStore::builder(url).schema("inbox"));
+        assert!(!debug.contains("s3cret-Pa55"), "{debug}");
+        assert!(debug.contains("db.internal") && debug.contains("inbox"), "{debug}");
+    }
+    let debug = format!("{:?}", PostgresStore::builder("postgres://payments:s3cret-Pa55@db.internal:notaport/x"));
+    assert!(!debug.contains("s3cret-Pa55"), "{debug}");
+}

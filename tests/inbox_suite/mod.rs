@@ -24,6 +24,8 @@ use crate::common;
 #[path = "../support/postgres.rs"]
 pub mod postgres;
 use postgres::POSTGRES_URL_VARIABLE;
+#[path = "../support/log_text.rs"]
+pub mod log_text;
 
 /// Which store a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,25 +60,32 @@ impl Backend {
 }
 
 impl Place {
-    /// The store, opened (and migrated) afresh.
+    /// The store, opened (and migrated) afresh, with its default settings.
     pub async fn store(&self) -> Arc<dyn InboxStore> {
-        self.store_with_quarantine_bounds(10_000, 64 * 1024 * 1024).await
+        self.opened(|sqlite| sqlite, |postgres| postgres).await
     }
 
     pub async fn store_with_quarantine_bounds(&self, rows: u64, bytes: u64) -> Arc<dyn InboxStore> {
+        self.opened(|sqlite| sqlite.quarantine_bounds(rows, bytes), |postgres| postgres.quarantine_bounds(rows, bytes))
+            .await
+    }
+
+    /// The store opened afresh, then configured by the function for its kind.
+    async fn opened(
+        &self,
+        sqlite: impl FnOnce(SqliteStore) -> SqliteStore,
+        postgres: impl FnOnce(PostgresStore) -> PostgresStore,
+    ) -> Arc<dyn InboxStore> {
         match self {
-            Self::Sqlite(dir) => Arc::new(
-                SqliteStore::open(dir.join("inbox.db")).expect("the store opens").quarantine_bounds(rows, bytes),
-            ),
-            Self::Postgres { url, schema } => Arc::new(
+            Self::Sqlite(dir) => Arc::new(sqlite(SqliteStore::open(dir.join("inbox.db")).expect("the store opens"))),
+            Self::Postgres { url, schema } => Arc::new(postgres(
                 PostgresStore::builder(url.clone())
                     .schema(schema.clone())
                     .max_connections(8)
                     .connect()
                     .await
-                    .unwrap_or_else(|error| panic!("{POSTGRES_URL_VARIABLE} is set but: {error}"))
-                    .quarantine_bounds(rows, bytes),
-            ),
+                    .unwrap_or_else(|error| panic!("{POSTGRES_URL_VARIABLE} is set but: {error}")),
+            )),
         }
     }
 
@@ -212,6 +221,8 @@ macro_rules! every_inbox_conformance_test {
             a_panicking_handler_counts_as_a_failure_and_the_worker_goes_on,
             every_bad_body_on_a_notification_route_is_quarantined_before_its_400,
             quarantine_is_bounded_and_drops_the_oldest,
+            quarantine_keeps_sixty_four_mebibytes_by_default,
+            quarantine_logs_an_error_only_when_it_drops_bodies,
             queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_result_comes,
             a_timeout_and_its_result_arriving_together_leave_nothing_to_reconcile,
             any_daraja_id_finds_every_callback_that_carries_it,
@@ -386,6 +397,48 @@ pub async fn quarantine_is_bounded_and_drops_the_oldest(place: Place) {
         bodies(inbox.list(ListFilter::default()).await.expect("the store answers")),
         ["not json 5, longer than the rest"]
     );
+}
+
+/// A body that did not parse, as the pipeline hands it to the store.
+fn unparsed(body: impl Into<bytes::Bytes>) -> pesakit::inbox::QuarantinedCallback {
+    pesakit::inbox::QuarantinedCallback {
+        arrived: pesakit::inbox::Arrived {
+            kind: CallbackKind::B2cResult,
+            route_path: "/inbox/b2c".to_owned(),
+            body: body.into(),
+            content_type: Some("application/json".to_owned()),
+            forwarded: None,
+            peer: None,
+            client: None,
+            received_at: SystemTime::now(),
+        },
+        parse_error: "expected value at line 1 column 1".to_owned(),
+    }
+}
+
+pub async fn quarantine_keeps_sixty_four_mebibytes_by_default(place: Place) {
+    let store = place.store().await;
+    // Eight bodies of 1 MiB: far over any bound smaller than the documented
+    // 64 MiB, far under it.
+    for number in 0..8_u8 {
+        store.quarantine(unparsed(vec![number; 1024 * 1024])).await.expect("stored");
+    }
+    let kept = store.list(ListFilter::default()).await.expect("the store answers");
+    let firsts: Vec<u8> = kept.iter().map(|callback| callback.arrived.body[0]).collect();
+    assert_eq!(firsts, [7, 6, 5, 4, 3, 2, 1, 0]);
+}
+
+pub async fn quarantine_logs_an_error_only_when_it_drops_bodies(place: Place) {
+    let (log, _guard) = log_text::LogText::capture();
+    let store = place.store_with_quarantine_bounds(2, u64::MAX).await;
+    store.quarantine(unparsed("not json 1")).await.expect("stored");
+    store.quarantine(unparsed("not json 2")).await.expect("stored");
+    assert!(!log.text().contains("quarantine full"), "nothing dropped, nothing to say: {}", log.text());
+    store.quarantine(unparsed("not json 3")).await.expect("stored");
+    let text = log.text();
+    let lines: Vec<&str> = text.lines().filter(|line| line.contains("quarantine full")).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("ERROR") && lines[0].contains("dropped=1") && lines[0].contains("max_rows=2"), "{text}");
 }
 
 pub async fn queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_result_comes(place: Place) {

@@ -161,9 +161,13 @@ impl SqliteStore {
         let (jobs, queue) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let writer_counters = Arc::clone(&counters);
+        // The writer logs where its opener's logs go, scoped subscribers too.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         std::thread::Builder::new()
             .name("pesakit-inbox-writer".to_owned())
-            .spawn(move || write_loop(connection, &queue, &writer_counters))
+            .spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || write_loop(connection, &queue, &writer_counters));
+            })
             .map_err(|error| StoreError(format!("starting the inbox writer thread: {error}")))?;
         Ok(Self {
             jobs,

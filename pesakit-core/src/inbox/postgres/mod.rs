@@ -62,7 +62,7 @@ pub struct PostgresStore {
 }
 
 /// How to reach the database; see [`PostgresStore::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresStoreBuilder {
     url: String,
     schema: String,
@@ -70,6 +70,23 @@ pub struct PostgresStoreBuilder {
     wait: Duration,
     #[cfg(feature = "postgres-tls")]
     tls: Option<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for PostgresStoreBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: it is shown as tokio-postgres shows
+        // a configuration, with the password redacted.
+        let config = self.url.parse::<tokio_postgres::Config>();
+        let mut debug = f.debug_struct("PostgresStoreBuilder");
+        match &config {
+            Ok(config) => debug.field("config", config),
+            Err(_) => debug.field("config", &"(the URL does not parse)"),
+        };
+        debug.field("schema", &self.schema).field("max_connections", &self.max_connections).field("wait", &self.wait);
+        #[cfg(feature = "postgres-tls")]
+        debug.field("tls", &self.tls.is_some());
+        debug.finish()
+    }
 }
 
 impl PostgresStoreBuilder {
