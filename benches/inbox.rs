@@ -13,7 +13,9 @@
 //! only be counted as a duplicate). Reported per connection count, as
 //! medians over the rounds: durable callbacks per second, p50 and p99 of the
 //! time to the acknowledgement, commits per second (each one fsync of the
-//! write-ahead log) and callbacks per commit (group commit at work).
+//! write-ahead log) and callbacks per commit (group commit at work). First,
+//! the store alone, with no HTTP: callbacks per second, and bytes written
+//! and CPU time per callback.
 
 #![allow(missing_docs)]
 // Statistics over latencies, not money: floats are the right tool here.
@@ -45,6 +47,15 @@ fn main() {
 
     let floor = sqlite_floor(measured);
     println!("SQLite floor on this disk: {floor:.0} commits/s (one row per fsync'd commit, one writer)\n");
+    for callers in [64, 256] {
+        let alone = store_alone(callers, measured);
+        println!(
+            "The store alone, {callers} callers (record, then settle done): {:.0} callbacks/s, {:.1} KiB written \
+             and {:.0} µs of CPU per callback, {:.1} operations per commit",
+            alone.per_second, alone.kib_written, alone.cpu_micros, alone.per_commit
+        );
+    }
+    println!();
     println!("| connections | server | callbacks/s | p50 ack | p99 ack | commits/s | callbacks per commit |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut summaries = Vec::new();
@@ -166,6 +177,94 @@ fn sqlite_floor(duration: Duration) -> f64 {
     drop(connection);
     std::fs::remove_dir_all(&dir).ok();
     commits as f64 / started.elapsed().as_secs_f64()
+}
+
+/// What the SQLite store costs with no HTTP around it.
+struct StoreAlone {
+    per_second: f64,
+    kib_written: f64,
+    cpu_micros: f64,
+    per_commit: f64,
+}
+
+/// The SQLite store driven directly by `callers` tasks on two threads, each
+/// recording a new payment with the load's ids and body and settling it
+/// done, as the inbox does per callback. What it costs per callback: bytes
+/// written (`wchar` of `/proc/self/io`: the write-ahead log and its
+/// checkpoints) and CPU time of this process, which does nothing else then.
+fn store_alone(callers: usize, duration: Duration) -> StoreAlone {
+    use pesakit::Payload;
+    use pesakit::inbox::{Arrived, InboxStore, NewCallback, Outcome, SqliteStore};
+    use pesakit::record::Recorded;
+
+    let dir = std::env::temp_dir().join(format!("pesakit-bench-store-{}-{callers}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let store = std::sync::Arc::new(SqliteStore::open(dir.join("inbox.db")).expect("the store opens"));
+    let requests = unique_stk_requests();
+    let written = || {
+        let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+        io.lines().find_map(|line| line.strip_prefix("wchar:")).and_then(|bytes| bytes.trim().parse::<f64>().ok())
+    };
+    let cpu = || loopback::stat_cpu_time(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default(), false);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("a runtime");
+    let (bytes_before, cpu_before, stats_before) = (written(), cpu(), store.stats());
+    let started = Instant::now();
+    let callbacks: u64 = runtime.block_on(async {
+        let tasks: Vec<_> = (0..callers)
+            .map(|caller| {
+                let (store, body) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&requests.body));
+                tokio::spawn(async move {
+                    let mut number = 0_u64;
+                    while started.elapsed() < duration {
+                        let body = body(caller, number);
+                        let parsed = StkCallback::from_slice(&body).expect("the load's body parses");
+                        let ids = parsed.daraja_ids();
+                        let callback = NewCallback {
+                            arrived: Arrived {
+                                kind: pesakit::CallbackKind::StkCallback,
+                                route_path: requests.path.to_owned(),
+                                body: body.clone(),
+                                content_type: Some("application/json".to_owned()),
+                                forwarded: None,
+                                peer: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 40_000))),
+                                client: None,
+                                received_at: SystemTime::now(),
+                            },
+                            dedupe_key: ids.dedupe_key().to_owned(),
+                            secondary_ids: ids
+                                .secondary()
+                                .map(|id| (id.name().to_owned(), id.value().to_owned()))
+                                .collect(),
+                            outcome_unknown: None,
+                            lease_until: SystemTime::now() + Duration::from_secs(60),
+                        };
+                        let Ok(Recorded::New(id)) = store.record(callback).await else { panic!("a new callback") };
+                        store.settle(id, Outcome::Done).await.expect("settled");
+                        number += 1;
+                    }
+                    number
+                })
+            })
+            .collect();
+        let mut callbacks = 0;
+        for task in tasks {
+            callbacks += task.await.expect("a caller");
+        }
+        callbacks
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let stats = store.stats();
+    let count = callbacks.max(1) as f64;
+    let alone = StoreAlone {
+        per_second: callbacks as f64 / seconds,
+        kib_written: (written().unwrap_or(0.0) - bytes_before.unwrap_or(0.0)) / count / 1024.0,
+        cpu_micros: (cpu() - cpu_before).as_secs_f64() * 1e6 / count,
+        per_commit: (stats.operations - stats_before.operations) as f64
+            / (stats.commits - stats_before.commits).max(1) as f64,
+    };
+    drop(runtime);
+    std::fs::remove_dir_all(&dir).ok();
+    alone
 }
 
 #[daraja::stk_callback("/payments/stk")]
