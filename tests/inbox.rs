@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use inbox_suite::{Backend, Log, table};
-use pesakit::inbox::CallbackState;
+use pesakit::inbox::{CallbackState, InboxStore, SqliteStore};
 use pesakit::testing::{self, C2bPaymentBuilder, StkCallbackBuilder};
 
 every_inbox_conformance_test!(Backend::Sqlite);
@@ -52,4 +52,30 @@ fn outside_a_tokio_runtime_the_inbox_still_stores_and_handles_before_answering()
     let validated = block_on(inbox.find(validation.id())).expect("the store answers");
     assert_eq!(validated[0].verdict.as_ref().map(|verdict| verdict.code.as_str()), Some("0"));
     assert_eq!(log.runs().len(), 2);
+}
+
+#[test]
+fn an_inbox_s_debug_output_shows_its_settings_with_the_documented_defaults() {
+    let place = Backend::Sqlite.place("debug-defaults").expect("SQLite is always there");
+    let inbox_suite::Place::Sqlite(dir) = &place else { unreachable!("a SQLite place") };
+    let inbox = pesakit::Inbox::sqlite(dir.join("inbox.db")).expect("the inbox opens");
+    let debug = format!("{inbox:?}");
+    // 90 days, 5 minutes, 1 second, 8 attempts from 1 s to 10 min.
+    for setting in ["retention: 7776000s", "lease: 300s", "poll_interval: 1s", "max_attempts: 8", "max_backoff: 600s"] {
+        assert!(debug.contains(setting), "{setting} in {debug}");
+    }
+}
+
+#[test]
+fn a_tool_beside_the_server_opens_its_inbox_and_sees_what_it_stored() {
+    let place = Backend::Sqlite.place("beside").expect("SQLite is always there");
+    let inbox_suite::Place::Sqlite(dir) = &place else { unreachable!("a SQLite place") };
+    let (inbox, log) = (block_on(place.inbox()), Log::default());
+    let stk = StkCallbackBuilder::paid();
+    let request = testing::TestRequest::post("/inbox/stk").body(stk.build()).build();
+    assert_eq!(block_on(table(&inbox, &log).dispatch(request)).status(), StatusCode::OK);
+    let beside = SqliteStore::open_existing(dir.join("inbox.db")).expect("the server's file opens");
+    let found = block_on(beside.find(stk.checkout_id())).expect("the store answers");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].state, CallbackState::Done);
 }

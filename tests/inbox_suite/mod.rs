@@ -144,8 +144,10 @@ pub async fn paid(callback: StkCallback, State(log): State<Log>, delivery: Deliv
 }
 
 #[daraja::b2c_result("/inbox/b2c")]
-fn payout(result: DarajaResult<B2cParams>, State(log): State<Log>) {
-    log.push(format!("b2c {}", result.originator_conversation_id));
+fn payout(result: DarajaResult<B2cParams>, State(log): State<Log>, delivery: Option<Delivery>) {
+    let attempt =
+        delivery.map_or_else(|| "without an inbox".to_owned(), |delivery| format!("attempt {}", delivery.attempt));
+    log.push(format!("b2c {} {attempt}", result.originator_conversation_id));
 }
 
 #[daraja::queue_timeout("/inbox/timeout")]
@@ -222,6 +224,8 @@ macro_rules! every_inbox_conformance_test {
             every_bad_body_on_a_notification_route_is_quarantined_before_its_400,
             quarantine_is_bounded_and_drops_the_oldest,
             quarantine_keeps_sixty_four_mebibytes_by_default,
+            a_handler_taking_an_optional_delivery_gets_it_from_the_inbox,
+            stats_count_commits_and_the_operations_they_held,
             quarantine_logs_an_error_only_when_it_drops_bodies,
             queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_result_comes,
             a_timeout_and_its_result_arriving_together_leave_nothing_to_reconcile,
@@ -397,6 +401,18 @@ pub async fn quarantine_is_bounded_and_drops_the_oldest(place: Place) {
         bodies(inbox.list(ListFilter::default()).await.expect("the store answers")),
         ["not json 5, longer than the rest"]
     );
+
+    // Exactly at the bound is within it: two bodies of 10 bytes fit in 20.
+    let exact = place.store_with_quarantine_bounds(100, 20).await;
+    let (inbox, log) = (Inbox::with_store(exact), Log::default());
+    let routes = table(&inbox, &log);
+    for body in ["not json 6", "not json 7", "not json 8"] {
+        testing::post(&routes, "/inbox/b2c", body).await;
+    }
+    assert_eq!(
+        bodies(inbox.list(ListFilter::default()).await.expect("the store answers")),
+        ["not json 8", "not json 7"]
+    );
 }
 
 /// A body that did not parse, as the pipeline hands it to the store.
@@ -426,6 +442,28 @@ pub async fn quarantine_keeps_sixty_four_mebibytes_by_default(place: Place) {
     let kept = store.list(ListFilter::default()).await.expect("the store answers");
     let firsts: Vec<u8> = kept.iter().map(|callback| callback.arrived.body[0]).collect();
     assert_eq!(firsts, [7, 6, 5, 4, 3, 2, 1, 0]);
+}
+
+pub async fn a_handler_taking_an_optional_delivery_gets_it_from_the_inbox(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let result = ResultBuilder::b2c_success();
+    let originator = result.ids().0.to_owned();
+    testing::post(&routes, "/inbox/b2c", result.build()).await;
+    wait_for(&inbox, &originator, |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(log.runs(), [format!("b2c {originator} attempt 1")]);
+}
+
+pub async fn stats_count_commits_and_the_operations_they_held(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    let before = inbox.store().stats();
+    for _ in 0..3 {
+        testing::post(&routes, "/inbox/stk", StkCallbackBuilder::paid().build()).await;
+    }
+    let after = inbox.store().stats();
+    let (commits, operations) = (after.commits - before.commits, after.operations - before.operations);
+    assert!(operations >= 3 && (1..=operations).contains(&commits), "{before:?} then {after:?}");
 }
 
 pub async fn quarantine_logs_an_error_only_when_it_drops_bodies(place: Place) {

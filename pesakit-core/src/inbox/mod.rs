@@ -271,3 +271,16 @@ impl FromCallbackRequest for Option<Delivery> {
         Ok(request.delivery)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_delivery_after_the_first_attempt_is_a_retry() {
+        let delivery = |attempt| Delivery { id: RecordId(1), attempt, first_received: SystemTime::UNIX_EPOCH };
+        assert!(!delivery(1).is_retry());
+        assert!(delivery(2).is_retry());
+        assert!(delivery(9).is_retry());
+    }
+}
