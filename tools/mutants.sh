@@ -10,6 +10,7 @@
 #   tools/mutants.sh route        # route/ (the pipeline and the HTTP contract)
 #   tools/mutants.sh inbox        # inbox/ without the PostgreSQL store (SQLite, retries, worker, the trait)
 #   tools/mutants.sh inbox_postgres  # inbox/postgres/ (needs PostgreSQL)
+#   tools/mutants.sh emulator     # pesakit-emulator, with its own tests
 #
 # Extra arguments go to cargo-mutants (for example `--list`, or `-j 2`).
 # Results land in mutants.out/ (git ignores it); the survivors are in
@@ -25,6 +26,9 @@ command -v cargo-mutants >/dev/null || {
 set_name="${1:-}"
 shift || true
 core=pesakit-core/src
+# The core's sets run the core's unit tests with the integration tests that
+# cover them, which the `pesakit-tests` package holds.
+package=pesakit-core
 case "$set_name" in
     values)
         files=("$core/payload/amount.rs" "$core/payload/timestamp.rs" "$core/payload/result_code.rs" "$core/payload/msisdn.rs")
@@ -59,8 +63,14 @@ case "$set_name" in
         # The PostgreSQL store's tests need the server, as in CI.
         export PESAKIT_TEST_POSTGRES_URL="${PESAKIT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
         ;;
+    emulator)
+        # Its own package: its unit and integration tests are the ones that run.
+        package=pesakit-emulator
+        files=("pesakit-emulator/src/*.rs")
+        tests=()
+        ;;
     *)
-        echo "usage: tools/mutants.sh values|path_rules|response|guard|route|inbox|inbox_postgres [cargo-mutants arguments]" >&2
+        echo "usage: tools/mutants.sh values|path_rules|response|guard|route|inbox|inbox_postgres|emulator [cargo-mutants arguments]" >&2
         exit 2
         ;;
 esac
@@ -78,10 +88,13 @@ file_args=()
 for file in "${files[@]}"; do
     file_args+=(--file "$file")
 done
-# The core's own unit tests run with the integration tests that cover the
-# set, which the `pesakit-tests` package holds: cargo-mutants names the
-# mutated package, the rest of the command adds the other.
+# cargo-mutants tests the mutated package; for the core's sets the rest of
+# the command adds `pesakit-tests` and its chosen integration tests.
+test_args=()
+if ((${#tests[@]})); then
+    test_args=(-- --package pesakit-tests --lib "${tests[@]}")
+fi
 # Both phases build with every feature, so that each mutant's core is
 # compiled once (a build without them and tests with them compiled it twice).
-cargo mutants --package pesakit-core --all-features "${file_args[@]}" --profile mutants --gitignore true \
-    "$@" -- --package pesakit-tests --lib "${tests[@]}"
+cargo mutants --package "$package" --all-features "${file_args[@]}" --profile mutants --gitignore true \
+    "$@" "${test_args[@]}"
