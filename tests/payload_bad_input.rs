@@ -4,15 +4,17 @@
 mod common;
 
 use pesakit::{
-    AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, MAX_DEPTH, Payload, PayloadError,
-    PayloadErrorKind, QueueTimeout, ReversalParams, StkCallback, TransactionStatusParams,
+    AccountBalanceParams, B2bParams, B2cParams, C2bPayment, DarajaResult, MAX_DEPTH, MAX_ID_BYTES, Payload,
+    PayloadError, PayloadErrorKind, QueueTimeout, ReversalParams, StkCallback, TransactionStatusParams,
 };
+
+/// Parses `body` as a `P`, keeping only the error.
+fn attempt<P: Payload>(body: &[u8]) -> Result<(), PayloadError> {
+    P::from_slice(body).map(drop)
+}
 
 /// Parses `body` with every payload type, returning each error by type name.
 fn errors_from_every_type(body: &[u8]) -> Vec<(&'static str, Result<(), PayloadError>)> {
-    fn attempt<P: Payload>(body: &[u8]) -> Result<(), PayloadError> {
-        P::from_slice(body).map(drop)
-    }
     vec![
         ("StkCallback", attempt::<StkCallback>(body)),
         ("C2bPayment", attempt::<C2bPayment>(body)),
@@ -239,6 +241,44 @@ fn correlation_ids_must_not_be_empty() {
     assert_error(&result_error(&body), PayloadErrorKind::Value, "Result.ConversationID", "empty");
     let body = RESULT.replace(r#""OriginatorConversationID":"o","#, "");
     assert_error(&result_error(&body), PayloadErrorKind::Shape, "Result.OriginatorConversationID", "missing");
+}
+
+#[test]
+fn every_id_is_bounded_at_max_id_bytes_and_a_longer_one_is_named() {
+    let paid = stk_success(PAID_ITEMS);
+    let timeout = RESULT.replace(r#""ResultType":0,"ResultCode":0,"#, "");
+    // (body, id in it, field, parser)
+    type Parse = fn(&[u8]) -> Result<(), PayloadError>;
+    let b2c: Parse = attempt::<DarajaResult<B2cParams>>;
+    let cases: [(&str, &str, &str, Parse); 8] = [
+        (&paid, "ws_CO_1", "Body.stkCallback.CheckoutRequestID", attempt::<StkCallback>),
+        (&paid, r#""MerchantRequestID":"1""#, "Body.stkCallback.MerchantRequestID", attempt::<StkCallback>),
+        (
+            &paid,
+            "NLJ7RT61SV",
+            "Body.stkCallback.CallbackMetadata.Item[MpesaReceiptNumber].Value",
+            attempt::<StkCallback>,
+        ),
+        (C2B, "RKTQDM7W6S", "TransID", attempt::<C2bPayment>),
+        (RESULT, r#""OriginatorConversationID":"o""#, "Result.OriginatorConversationID", b2c),
+        (RESULT, r#""ConversationID":"c""#, "Result.ConversationID", b2c),
+        (&timeout, r#""ConversationID":"c""#, "Result.ConversationID", attempt::<QueueTimeout>),
+        (&result_with(r#""TransactionID":"SG632NMUAB""#), "SG632NMUAB", "Result.TransactionID", b2c),
+    ];
+    for (body, id, field, parse) in cases {
+        let with_id = |length: usize| {
+            let long = "7".repeat(length);
+            match id.split_once(":") {
+                // A `"Name":"value"` member: the value is replaced.
+                Some((name, _)) => body.replacen(id, &format!(r#"{name}:"{long}""#), 1),
+                None => body.replacen(id, &long, 1),
+            }
+        };
+        assert!(parse(with_id(MAX_ID_BYTES).as_bytes()).is_ok(), "{field} at the bound");
+        let error = parse(with_id(MAX_ID_BYTES + 1).as_bytes()).expect_err(field);
+        assert_error(&error, PayloadErrorKind::Value, field, &format!("{} bytes long", MAX_ID_BYTES + 1));
+        assert!(error.to_string().len() < 400, "the error does not echo the id: {error}");
+    }
 }
 
 #[test]

@@ -225,6 +225,7 @@ macro_rules! every_inbox_conformance_test {
             quarantine_is_bounded_and_drops_the_oldest,
             quarantine_keeps_sixty_four_mebibytes_by_default,
             a_handler_taking_an_optional_delivery_gets_it_from_the_inbox,
+            the_longest_id_accepted_is_stored_and_a_longer_one_is_quarantined,
             stats_count_commits_and_the_operations_they_held,
             quarantine_logs_an_error_only_when_it_drops_bodies,
             queue_timeouts_and_unknown_codes_need_reconciling_until_a_final_result_comes,
@@ -452,6 +453,24 @@ pub async fn a_handler_taking_an_optional_delivery_gets_it_from_the_inbox(place:
     testing::post(&routes, "/inbox/b2c", result.build()).await;
     wait_for(&inbox, &originator, |callback| callback.state == CallbackState::Done).await;
     assert_eq!(log.runs(), [format!("b2c {originator} attempt 1")]);
+}
+
+pub async fn the_longest_id_accepted_is_stored_and_a_longer_one_is_quarantined(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    // Three bytes a character, 1,023 bytes, and one more: the bound counts bytes.
+    let longest = format!("{}7", "\u{20ac}".repeat(pesakit::MAX_ID_BYTES / 3));
+    let accepted = StkCallbackBuilder::paid().checkout_request_id(&longest).receipt(&longest);
+    assert_eq!(testing::post(&routes, "/inbox/stk", accepted.build()).await.status(), StatusCode::OK);
+    wait_for(&inbox, &longest, |callback| callback.state == CallbackState::Done).await;
+
+    let longer = StkCallbackBuilder::paid().checkout_request_id(&format!("{longest}7"));
+    let response = testing::post(&routes, "/inbox/stk", longer.build()).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let filter = ListFilter { state: Some(CallbackState::Quarantined), ..ListFilter::default() };
+    let quarantined = inbox.list(filter).await.expect("the store answers");
+    assert_eq!(quarantined.len(), 1);
+    assert!(quarantined[0].last_error.as_deref().is_some_and(|error| error.contains("CheckoutRequestID")));
 }
 
 pub async fn stats_count_commits_and_the_operations_they_held(place: Place) {

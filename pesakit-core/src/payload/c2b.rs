@@ -82,7 +82,7 @@ impl Payload for C2bPayment {
         let balance = field::optional_scalar(raw.org_account_balance, &|| "OrgAccountBalance".to_owned())?;
         Ok(Self {
             transaction_type: raw.transaction_type.unwrap_or_default(),
-            trans_id: field::non_empty(raw.trans_id, "TransID")?,
+            trans_id: field::daraja_id(raw.trans_id, "TransID")?,
             trans_time: field::timestamp(&trans_time, &|| "TransTime".to_owned())?,
             trans_amount: field::amount(&trans_amount, &|| "TransAmount".to_owned())?,
             business_short_code: raw.business_short_code.unwrap_or_default(),

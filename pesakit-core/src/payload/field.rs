@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 
 use super::amount::{Amount, Balance};
 use super::error::PayloadError;
+use super::ids::MAX_ID_BYTES;
 use super::json::{Scalar, scalar};
 use super::timestamp::DarajaTime;
 
@@ -78,10 +79,27 @@ pub(crate) fn timestamp(value: &Scalar<'_>, path: &dyn Fn() -> String) -> Result
 }
 
 /// A correlation id: a non-empty string, as every id that ties a callback
-/// to its request must be.
-pub(crate) fn non_empty(value: String, path: &str) -> Result<String, PayloadError> {
+/// to its request must be, within [`MAX_ID_BYTES`].
+pub(crate) fn daraja_id(value: String, path: &str) -> Result<String, PayloadError> {
     if value.is_empty() {
         Err(PayloadError::value(path, "the id is an empty string; Daraja always sends one"))
+    } else {
+        bounded_id(value, path)
+    }
+}
+
+/// An id that may be empty (a failed result's `TransactionID`), within
+/// [`MAX_ID_BYTES`]: ids are stored and indexed, and a store's index has
+/// a bound of its own (PostgreSQL's is about 2.7 KB).
+pub(crate) fn bounded_id(value: String, path: &str) -> Result<String, PayloadError> {
+    if value.len() > MAX_ID_BYTES {
+        Err(PayloadError::value(
+            path,
+            format!(
+                "the id is {} bytes long; Daraja's ids are short, and at most {MAX_ID_BYTES} are accepted",
+                value.len()
+            ),
+        ))
     } else {
         Ok(value)
     }

@@ -3,6 +3,23 @@
 
 use std::fmt;
 
+/// Longest id accepted, in bytes: Daraja's are under 40 characters, and a
+/// caller-chosen `OriginatorConversationID` has room to spare. A body with a
+/// longer id is refused naming the field (and, with an inbox, quarantined),
+/// so that every store can index every id it accepts.
+///
+/// ```
+/// use pesakit::{C2bPayment, MAX_ID_BYTES, Payload};
+///
+/// let body = |trans_id: &str| format!(r#"{{"TransactionType":"Pay Bill","TransID":"{trans_id}",
+///     "TransTime":"20191122063845","TransAmount":"10","BusinessShortCode":"600638",
+///     "BillRefNumber":"invoice-1","MSISDN":"254708374149"}}"#);
+/// assert!(C2bPayment::from_slice(body(&"R".repeat(MAX_ID_BYTES)).as_bytes()).is_ok());
+/// let error = C2bPayment::from_slice(body(&"R".repeat(MAX_ID_BYTES + 1)).as_bytes()).unwrap_err();
+/// assert_eq!(error.path(), "TransID");
+/// ```
+pub const MAX_ID_BYTES: usize = 1024;
+
 /// The ids of one callback, borrowed from its payload.
 ///
 /// The [dedupe key](Self::dedupe_key) is the id Daraja repeats on every

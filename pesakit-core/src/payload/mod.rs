@@ -24,7 +24,7 @@ pub use amount::{Amount, AmountError, Balance};
 pub use c2b::C2bPayment;
 pub use correlation::CorrelationId;
 pub use error::{PayloadError, PayloadErrorKind};
-pub use ids::{DarajaId, DarajaIds};
+pub use ids::{DarajaId, DarajaIds, MAX_ID_BYTES};
 pub use json::MAX_DEPTH;
 pub use msisdn::{Msisdn, MsisdnForm};
 pub use result::{

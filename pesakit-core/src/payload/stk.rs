@@ -189,8 +189,8 @@ impl StkCallback {
             (false, _) => None,
         };
         Ok(Self {
-            merchant_request_id: field::non_empty(raw.merchant_request_id, "Body.stkCallback.MerchantRequestID")?,
-            checkout_request_id: field::non_empty(raw.checkout_request_id, "Body.stkCallback.CheckoutRequestID")?,
+            merchant_request_id: field::daraja_id(raw.merchant_request_id, "Body.stkCallback.MerchantRequestID")?,
+            checkout_request_id: field::daraja_id(raw.checkout_request_id, "Body.stkCallback.CheckoutRequestID")?,
             result_code,
             result_desc: raw.result_desc,
             payment,
@@ -287,7 +287,7 @@ fn required_item<'a>(name: &'static str, value: Option<Option<&'a RawValue>>) ->
 fn receipt_text(value: Scalar<'_>) -> Result<String, PayloadError> {
     let path = "Body.stkCallback.CallbackMetadata.Item[MpesaReceiptNumber].Value";
     match value {
-        Scalar::Text(text) if !text.is_empty() => Ok(text.into_owned()),
+        Scalar::Text(text) if !text.is_empty() => field::bounded_id(text.into_owned(), path),
         Scalar::Text(_) => Err(PayloadError::value(path, "the receipt number is an empty string")),
         Scalar::Number(literal) => {
             Err(PayloadError::shape(path, format!("invalid type: number {literal}, expected a string")))

@@ -139,7 +139,11 @@ impl<P: ResultParams> Payload for DarajaResult<P> {
             result_desc,
             originator_conversation_id: envelope.originator_conversation_id,
             conversation_id: envelope.conversation_id,
-            transaction_id: envelope.raw.transaction_id,
+            transaction_id: envelope
+                .raw
+                .transaction_id
+                .map(|id| field::bounded_id(id, "Result.TransactionID"))
+                .transpose()?,
             parameters: envelope.parameters,
             reference_data: envelope.reference_data,
             params,
@@ -208,11 +212,11 @@ impl<'a> Envelope<'a> {
         let reference_data =
             Parameters::from_raw(raw.reference_data.take().and_then(|Object(list)| list.items), REFERENCE_ITEMS)?;
         Ok(Self {
-            originator_conversation_id: field::non_empty(
+            originator_conversation_id: field::daraja_id(
                 originator_conversation_id,
                 "Result.OriginatorConversationID",
             )?,
-            conversation_id: field::non_empty(conversation_id, "Result.ConversationID")?,
+            conversation_id: field::daraja_id(conversation_id, "Result.ConversationID")?,
             raw,
             parameters,
             reference_data,
