@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
+use pesakit::Untrusted;
 
 use crate::client::Poster;
-use crate::fields::clipped;
 use crate::ledger::Delivery;
 
 /// Longest wait for a receiver's answer to a notification.
@@ -55,7 +55,7 @@ pub(crate) async fn deliver_expecting(poster: &Poster, url: &str, body: String, 
         }
         answer.truncate(cut);
     }
-    tracing::info!(url = clipped(url), ?status, latency_ms, acknowledged, "callback delivered");
+    tracing::info!(url = %Untrusted(url), ?status, latency_ms, acknowledged, "callback delivered");
     Delivery { url: url.to_owned(), status, answer, latency_ms, acknowledged }
 }
 

@@ -43,11 +43,6 @@ pub(crate) fn whole_shillings(body: &Value, field: &str) -> Result<Shillings, Da
     Ok(Shillings { whole, exact })
 }
 
-/// At most 128 characters of a caller's text, for a log line.
-pub(crate) fn clipped(text: &str) -> &str {
-    text.char_indices().nth(128).map_or(text, |(cut, _)| &text[..cut])
-}
-
 /// A callback URL Daraja would accept: http(s), a host, no blocked word.
 pub(crate) fn check_callback_url(url: &str, field: &str) -> Result<(), DarajaError> {
     let parsed: Option<http::Uri> = url.parse().ok();
@@ -72,13 +67,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn logged_text_is_clipped_at_128_characters() {
-        assert_eq!(clipped("/mpesa/stkpush/v1/processrequest"), "/mpesa/stkpush/v1/processrequest");
-        let long = "é".repeat(300);
-        assert_eq!(clipped(&long).chars().count(), 128);
-    }
 
     #[test]
     fn amounts_are_whole_shillings_however_they_are_written() {

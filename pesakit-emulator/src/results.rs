@@ -17,14 +17,14 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use http::StatusCode;
-use pesakit::Amount;
 use pesakit::testing::ResultBuilder;
+use pesakit::{Amount, Untrusted};
 use serde_json::{Value, json};
 
 use crate::daraja_error::{ApiFamily, DarajaError};
 use crate::delivery::Expected;
 use crate::emulator::Shared;
-use crate::fields::{check_callback_url, clipped, text, whole_shillings};
+use crate::fields::{check_callback_url, text, whole_shillings};
 use crate::ids;
 use crate::ledger::{Decision, Transaction};
 use crate::plan::DeliveryPlan;
@@ -313,7 +313,7 @@ pub(crate) fn request(shared: &Arc<Shared>, api: ResultApi, body: &Value) -> Res
             shared.deliver(&id, &result_url, &result, Expected::Acknowledgement).await;
         }
     });
-    tracing::info!(api = api.name(), originator = clipped(&originator), conversation, "request accepted");
+    tracing::info!(api = api.name(), originator = %Untrusted(&originator), conversation, "request accepted");
     Ok(json!({
         "OriginatorConversationID": originator,
         "ConversationID": conversation,

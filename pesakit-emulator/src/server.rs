@@ -10,13 +10,13 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use pesakit::Untrusted;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::c2b;
 use crate::daraja_error::{ApiFamily, DarajaError};
 use crate::emulator::{Override, Shared};
-use crate::fields::clipped;
 use crate::results::ResultApi;
 use crate::stk;
 
@@ -45,7 +45,7 @@ pub(crate) async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
-    tracing::info!(method = %parts.method, path = clipped(&path), bytes = path.len(), "Daraja request");
+    tracing::info!(method = %parts.method, path = %Untrusted(&path), "Daraja request");
     let json_answer = |status: StatusCode, body: String| {
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = status;
