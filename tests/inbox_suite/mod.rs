@@ -604,6 +604,8 @@ pub async fn what_is_stored_is_what_arrived(place: Place) {
     );
     assert!(stored.arrived.received_at >= before - Duration::from_millis(5));
     assert_eq!(stored.secondary_ids.len(), 2);
+    let by_id = inbox.get(stored.id).await.expect("the store answers").expect("stored under its id");
+    assert_eq!((by_id.id, by_id.arrived), (stored.id, stored.arrived));
 }
 
 pub async fn done_callbacks_past_the_retention_period_are_pruned_and_nothing_else(place: Place) {

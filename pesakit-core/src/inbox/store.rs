@@ -396,3 +396,16 @@ pub struct InboxStats {
     /// Operations done in those transactions.
     pub operations: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_displays_as_the_name_it_is_found_by() {
+        for state in CallbackState::ALL {
+            assert_eq!(CallbackState::from_name(&state.to_string()), Some(state));
+        }
+        assert_eq!(CallbackState::Dead.to_string(), "dead");
+    }
+}
