@@ -62,6 +62,12 @@ fn fresh_ids_differ_and_timestamps_are_now_in_eat() {
     assert!((now - stamped).abs() <= 5, "{stamped} vs {now}");
 }
 
+#[test]
+fn a_thousand_payments_built_at_once_have_a_thousand_ids() {
+    let ids: std::collections::HashSet<String> = (0..1000).map(|_| StkCallbackBuilder::paid().checkout_id()).collect();
+    assert_eq!(ids.len(), 1000);
+}
+
 fn c2b(builder: &C2bPaymentBuilder) -> C2bPayment {
     C2bPayment::from_slice(builder.build().as_bytes()).unwrap_or_else(|error| panic!("{error}: {}", builder.build()))
 }

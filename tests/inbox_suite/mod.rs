@@ -234,6 +234,7 @@ macro_rules! every_inbox_conformance_test {
             what_is_stored_is_what_arrived,
             done_callbacks_past_the_retention_period_are_pruned_and_nothing_else,
             callbacks_left_pending_are_taken_up_after_their_lease,
+            a_backlog_is_taken_up_batch_after_batch_without_waiting_to_poll,
             migrations_apply_once_and_reopening_keeps_everything,
             ids_holding_any_character_are_stored,
             a_store_that_cannot_write_is_a_500_never_a_503_or_a_200,
@@ -654,6 +655,46 @@ pub async fn callbacks_left_pending_are_taken_up_after_their_lease(place: Place)
     let stored = wait_for(&inbox, &builder.checkout_id(), |callback| callback.state == CallbackState::Done).await;
     assert_eq!(stored.attempts, 2, "the run its process died in counts");
     assert_eq!(log.runs(), [format!("{} attempt 2", builder.checkout_id())], "the delivery says it ran before");
+}
+
+pub async fn a_backlog_is_taken_up_batch_after_batch_without_waiting_to_poll(place: Place) {
+    // 150 payments stored and due, as a crash leaves them: more than one
+    // look takes up.
+    let store = place.store().await;
+    let now = SystemTime::now();
+    for _ in 0..150 {
+        let builder = StkCallbackBuilder::paid();
+        let arrived = pesakit::inbox::Arrived {
+            kind: CallbackKind::StkCallback,
+            route_path: "/inbox/stk".to_owned(),
+            body: builder.build().into(),
+            content_type: Some("application/json".to_owned()),
+            forwarded: None,
+            peer: None,
+            client: None,
+            received_at: now,
+        };
+        let callback = pesakit::inbox::NewCallback {
+            arrived,
+            dedupe_key: builder.checkout_id(),
+            secondary_ids: Vec::new(),
+            outcome_unknown: None,
+            lease_until: now,
+        };
+        store.record(callback).await.expect("stored");
+    }
+    // The next look is an hour away: only the first may wait for it.
+    let inbox = Inbox::with_store(store).poll_interval(Duration::from_secs(3600));
+    let log = Log::default();
+    let routes = table(&inbox, &log);
+    routes.start_inbox();
+    for _ in 0..3000 {
+        if log.runs().len() == 150 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} of 150 handled in 30 s", log.runs().len());
 }
 
 pub async fn migrations_apply_once_and_reopening_keeps_everything(place: Place) {

@@ -1,6 +1,7 @@
 //! Fresh, realistic-looking Daraja ids for the builders. Not random enough
 //! for anything but tests: a process-wide counter mixed with the clock.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -32,7 +33,6 @@ fn characters(alphabet: &[u8], count: usize) -> String {
 }
 
 const UPPER_ALPHANUMERIC: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const DIGITS: &[u8] = b"0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
 
 /// An M-Pesa receipt or `TransID`: ten upper-case letters and digits.
@@ -45,9 +45,15 @@ pub(crate) fn merchant_request_id() -> String {
     format!("{}-{}-{}-{}", characters(HEX, 4), characters(HEX, 4), characters(HEX, 4), characters(HEX, 18))
 }
 
-/// Three fresh digits: the millisecond part of a `CheckoutRequestID`.
+/// Three digits: the millisecond part of a `CheckoutRequestID`, the only
+/// part that tells apart two payments from one phone in one second. Taken
+/// in turn from a random start, so that a test building a thousand within a
+/// second still gets a thousand different ids.
 pub(crate) fn checkout_millis() -> String {
-    characters(DIGITS, 3)
+    static START: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let start = *START.get_or_init(fresh);
+    format!("{:03}", start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % 1000)
 }
 
 /// A `CheckoutRequestID` as Daraja has made them since about 2022:
