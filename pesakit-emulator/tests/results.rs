@@ -21,10 +21,6 @@ use pesakit_emulator::RunningEmulator;
 use serde_json::{Value, json};
 use support::{Scratch, call, emulator, token};
 
-// The pesakit tests' log capture, shared rather than copied.
-#[path = "../../tests/support/log_text.rs"]
-mod log_text;
-
 /// One handler run.
 #[derive(Debug, Clone)]
 struct Run {
@@ -365,21 +361,4 @@ async fn the_amount_chooses_a_failed_payout() {
             assert_eq!(run_of(&seen, kind, &originator).await.code, code, "{kind}, {amount}");
         }
     }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn a_caller_s_values_reach_the_log_escaped_and_cut_short() {
-    let (log, _guard) = log_text::LogText::capture();
-    let emulator = emulator(Duration::from_millis(20)).await;
-    let bearer = token(&emulator).await;
-    let app: SocketAddr = "127.0.0.1:9".parse().expect("an address");
-    let b2c = "/mpesa/b2c/v3/paymentrequest";
-    let forged = format!("o-1\r\n2026-12-02T00:00:00Z  INFO forged: all paid\u{1b}[2J{}", "9".repeat(5_000));
-    accepted(&emulator, &bearer, b2c, request(b2c, app, "/results/b2c", "payout", &forged)).await;
-    let text = log.text();
-    let accepted_line = text.lines().find(|line| line.contains("request accepted")).expect("logged");
-    assert!(accepted_line.contains(r"o-1\r\n2026-12-02T00:00:00Z  INFO forged: all paid\u{1b}[2J"), "{accepted_line}");
-    assert!(accepted_line.contains("bytes)") && accepted_line.len() < 1_000, "cut short: {accepted_line}");
-    assert!(!text.lines().any(|line| line.starts_with("2026-12-02T00:00:00Z")), "no forged line: {text}");
-    assert!(!text.contains('\u{1b}'), "no terminal escape: {text}");
 }
