@@ -29,6 +29,7 @@ core=pesakit-core/src
 # The core's sets run the core's unit tests with the integration tests that
 # cover them, which the `pesakit-tests` package holds.
 package=pesakit-core
+test_args=()
 case "$set_name" in
     values)
         files=("$core/payload/amount.rs" "$core/payload/timestamp.rs" "$core/payload/result_code.rs" "$core/payload/msisdn.rs")
@@ -64,10 +65,12 @@ case "$set_name" in
         export PESAKIT_TEST_POSTGRES_URL="${PESAKIT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
         ;;
     emulator)
-        # Its own package: its unit and integration tests are the ones that run.
+        # Its own package: its unit and integration tests are the ones that
+        # run (not its doctests, which compile one by one).
         package=pesakit-emulator
         files=("pesakit-emulator/src/*.rs")
         tests=()
+        test_args=(-- --lib --tests)
         ;;
     *)
         echo "usage: tools/mutants.sh values|path_rules|response|guard|route|inbox|inbox_postgres|emulator [cargo-mutants arguments]" >&2
@@ -90,7 +93,6 @@ for file in "${files[@]}"; do
 done
 # cargo-mutants tests the mutated package; for the core's sets the rest of
 # the command adds `pesakit-tests` and its chosen integration tests.
-test_args=()
 if ((${#tests[@]})); then
     test_args=(-- --package pesakit-tests --lib "${tests[@]}")
 fi
