@@ -9,7 +9,7 @@ mod inbox_suite;
 use std::time::{Duration, SystemTime};
 
 use inbox_suite::Backend;
-use pesakit::inbox::{Arrived, InboxStore, NewCallback, PostgresStore};
+use pesakit::inbox::{InboxStore, NewCallback, PostgresStore};
 use pesakit::record::Recorded;
 
 every_inbox_conformance_test!(Backend::Postgres);
@@ -102,16 +102,7 @@ async fn one_writer_store(place: &inbox_suite::Place) -> PostgresStore {
 /// A B2C result as the store receives it, with `secondary_ids`.
 fn new_callback(dedupe_key: String, secondary_ids: Vec<(String, String)>) -> NewCallback {
     NewCallback {
-        arrived: Arrived {
-            kind: pesakit::CallbackKind::B2cResult,
-            route_path: "/inbox/b2c".to_owned(),
-            body: bytes::Bytes::from_static(b"{}"),
-            content_type: Some("application/json".to_owned()),
-            forwarded: None,
-            peer: None,
-            client: None,
-            received_at: SystemTime::now(),
-        },
+        arrived: inbox_suite::arrived(pesakit::CallbackKind::B2cResult, "/inbox/b2c", "{}"),
         dedupe_key,
         secondary_ids,
         outcome_unknown: None,

@@ -420,17 +420,23 @@ pub async fn quarantine_is_bounded_and_drops_the_oldest(place: Place) {
 /// A body that did not parse, as the pipeline hands it to the store.
 fn unparsed(body: impl Into<bytes::Bytes>) -> pesakit::inbox::QuarantinedCallback {
     pesakit::inbox::QuarantinedCallback {
-        arrived: pesakit::inbox::Arrived {
-            kind: CallbackKind::B2cResult,
-            route_path: "/inbox/b2c".to_owned(),
-            body: body.into(),
-            content_type: Some("application/json".to_owned()),
-            forwarded: None,
-            peer: None,
-            client: None,
-            received_at: SystemTime::now(),
-        },
+        arrived: arrived(CallbackKind::B2cResult, "/inbox/b2c", body),
         parse_error: "expected value at line 1 column 1".to_owned(),
+    }
+}
+
+/// A JSON body of `kind` posted to `route_path` just now, from nowhere in
+/// particular.
+pub fn arrived(kind: CallbackKind, route_path: &str, body: impl Into<bytes::Bytes>) -> pesakit::inbox::Arrived {
+    pesakit::inbox::Arrived {
+        kind,
+        route_path: route_path.to_owned(),
+        body: body.into(),
+        content_type: Some("application/json".to_owned()),
+        forwarded: None,
+        peer: None,
+        client: None,
+        received_at: SystemTime::now(),
     }
 }
 
@@ -664,18 +670,8 @@ pub async fn a_backlog_is_taken_up_batch_after_batch_without_waiting_to_poll(pla
     let now = SystemTime::now();
     for _ in 0..150 {
         let builder = StkCallbackBuilder::paid();
-        let arrived = pesakit::inbox::Arrived {
-            kind: CallbackKind::StkCallback,
-            route_path: "/inbox/stk".to_owned(),
-            body: builder.build().into(),
-            content_type: Some("application/json".to_owned()),
-            forwarded: None,
-            peer: None,
-            client: None,
-            received_at: now,
-        };
         let callback = pesakit::inbox::NewCallback {
-            arrived,
+            arrived: arrived(CallbackKind::StkCallback, "/inbox/stk", builder.build()),
             dedupe_key: builder.checkout_id(),
             secondary_ids: Vec::new(),
             outcome_unknown: None,
