@@ -161,12 +161,18 @@ impl SqliteStore {
         let (jobs, queue) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let writer_counters = Arc::clone(&counters);
-        // The writer logs where its opener's logs go, scoped subscribers too.
-        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        // The writer logs where its opener's logs go, scoped subscribers
+        // too; with none yet, to the global one whenever it is set.
+        let opener_logs = tracing::dispatcher::get_default(|current| {
+            (!current.is::<tracing::subscriber::NoSubscriber>()).then(|| current.clone())
+        });
         std::thread::Builder::new()
             .name("pesakit-inbox-writer".to_owned())
-            .spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || write_loop(connection, &queue, &writer_counters));
+            .spawn(move || match opener_logs {
+                Some(dispatch) => {
+                    tracing::dispatcher::with_default(&dispatch, || write_loop(connection, &queue, &writer_counters));
+                }
+                None => write_loop(connection, &queue, &writer_counters),
             })
             .map_err(|error| StoreError(format!("starting the inbox writer thread: {error}")))?;
         Ok(Self {
