@@ -20,18 +20,7 @@ async fn a_caller_s_values_reach_the_log_escaped_and_cut_short() {
     let emulator = emulator(std::time::Duration::from_millis(20)).await;
     let bearer = token(&emulator).await;
     let forged = format!("o-1\r\n2026-12-02T00:00:00Z  INFO forged: all paid\u{1b}[2J{}", "9".repeat(5_000));
-    let payout = json!({
-        "OriginatorConversationID": forged,
-        "InitiatorName": "testapi",
-        "SecurityCredential": "c2VjcmV0",
-        "CommandID": "BusinessPayment",
-        "Amount": 250,
-        "PartyA": 600996,
-        "PartyB": "254708374149",
-        "Remarks": "payout",
-        "QueueTimeOutURL": "http://127.0.0.1:9/results/timeout",
-        "ResultURL": "http://127.0.0.1:9/results/b2c",
-    });
+    let payout = support::payout(&forged, "payout");
     let (status, answer) = call(&emulator, Method::POST, "/mpesa/b2c/v3/paymentrequest", &bearer, Some(payout)).await;
     assert_eq!((status, &answer["ResponseCode"]), (200, &json!("0")), "{answer}");
     let text = log.text();

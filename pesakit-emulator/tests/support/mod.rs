@@ -91,3 +91,20 @@ impl Drop for Scratch {
         std::fs::remove_dir_all(&self.0).ok();
     }
 }
+
+/// A B2C payment request for `originator`, its delivery plan in `remarks`,
+/// with both callbacks going to a port nothing listens on.
+pub fn payout(originator: &str, remarks: &str) -> Value {
+    serde_json::json!({
+        "OriginatorConversationID": originator,
+        "InitiatorName": "testapi",
+        "SecurityCredential": "c2VjcmV0",
+        "CommandID": "BusinessPayment",
+        "Amount": 250,
+        "PartyA": 600996,
+        "PartyB": "254708374149",
+        "Remarks": remarks,
+        "QueueTimeOutURL": "http://127.0.0.1:9/results/timeout",
+        "ResultURL": "http://127.0.0.1:9/results/b2c",
+    })
+}
