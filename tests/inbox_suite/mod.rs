@@ -235,6 +235,7 @@ macro_rules! every_inbox_conformance_test {
             done_callbacks_past_the_retention_period_are_pruned_and_nothing_else,
             callbacks_left_pending_are_taken_up_after_their_lease,
             a_backlog_is_taken_up_batch_after_batch_without_waiting_to_poll,
+            pruning_runs_when_the_inbox_starts_then_hourly_not_at_every_look,
             migrations_apply_once_and_reopening_keeps_everything,
             ids_holding_any_character_are_stored,
             a_store_that_cannot_write_is_a_500_never_a_503_or_a_200,
@@ -729,18 +730,19 @@ pub async fn ids_holding_any_character_are_stored(place: Place) {
 
 /// A store with trouble on demand: every write fails once `down` is set
 /// (the disk is full), and recording takes `slow` longer (the disk is
-/// busy).
+/// busy). It counts the prunes asked of it.
 #[derive(Clone)]
 pub struct Flaky {
     inner: Arc<dyn InboxStore>,
     down: Arc<AtomicBool>,
     slow: Arc<Mutex<Duration>>,
     slow_settle: Arc<Mutex<Duration>>,
+    prunes: Arc<AtomicU32>,
 }
 
 impl Flaky {
     fn new(inner: Arc<dyn InboxStore>) -> Self {
-        Self { inner, down: Arc::default(), slow: Arc::default(), slow_settle: Arc::default() }
+        Self { inner, down: Arc::default(), slow: Arc::default(), slow_settle: Arc::default(), prunes: Arc::default() }
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -785,11 +787,24 @@ impl InboxStore for Flaky {
         self.inner.find(daraja_id)
     }
     fn prune(&self, before: SystemTime) -> StoreFuture<'_, u64> {
+        self.prunes.fetch_add(1, Ordering::SeqCst);
         self.inner.prune(before)
     }
     fn retry(&self, id: RecordId, now: SystemTime) -> StoreFuture<'_, bool> {
         self.inner.retry(id, now)
     }
+}
+
+pub async fn pruning_runs_when_the_inbox_starts_then_hourly_not_at_every_look(place: Place) {
+    let store = Flaky::new(place.store().await);
+    let prunes = Arc::clone(&store.prunes);
+    let (inbox, log) = (fast(Inbox::with_store(store)), Log::default());
+    let routes = table(&inbox, &log);
+    routes.start_inbox();
+    // A hundred looks at 10 ms apart: the prune is a scan of the table,
+    // and once an hour is enough.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(prunes.load(Ordering::SeqCst), 1);
 }
 
 pub async fn a_store_that_cannot_write_is_a_500_never_a_503_or_a_200(place: Place) {
