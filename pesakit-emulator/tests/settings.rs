@@ -56,6 +56,17 @@ async fn only_the_configured_credentials_get_a_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_set_any_key_and_secret_get_a_token_but_not_an_empty_one() {
+    let emulator = started(Emulator::new()).await;
+    for (pair, granted) in [("any-key:any-secret", true), ("app-key:", false), (":app-secret", false)] {
+        let basic = format!("Basic {}", STANDARD.encode(pair));
+        let (status, answer) =
+            call(&emulator, Method::GET, "/oauth/v1/generate?grant_type=client_credentials", &basic, None).await;
+        assert_eq!(status == 200, granted, "{pair}: {answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_code_given_its_passkey_takes_pushes_signed_with_it() {
     let emulator = started(Emulator::new().passkey("600100", "own-passkey")).await;
     let bearer = token(&emulator).await;
