@@ -341,10 +341,13 @@ mod tests {
         let b2b_failure = body(ResultApi::B2b, ResultApi::B2b.failure("2001", "The initiator information is invalid."));
         assert!(b2b_failure.contains(r#""ResultParameter":{"Key":"BOCompletedTime","Value":2"#), "{b2b_failure}");
         assert!(b2b_failure.contains(r#""ResultCode":2001"#), "{b2b_failure}");
+        assert!(b2b_failure.contains(r#""ReferenceItem":["#), "B2B's lone reference item in a list: {b2b_failure}");
         for api in [ResultApi::B2c, ResultApi::TransactionStatus, ResultApi::Reversal] {
             let success = body(api, api.success());
             assert!(success.contains(r#""ResultCode":0,"#) && success.contains(r#""ReferenceItem":{"#), "{success}");
         }
+        let b2c_failure = body(ResultApi::B2c, ResultApi::B2c.failure("2001", "The initiator information is invalid."));
+        assert!(b2c_failure.contains(r#""ReferenceItem":{"#), "{b2c_failure}");
         let reversal =
             body(ResultApi::Reversal, failure_envelope("R000001", "The transaction has already been reversed."));
         assert!(reversal.contains(r#""ResultCode":"R000001""#) && !reversal.contains("ResultParameters"), "{reversal}");

@@ -55,7 +55,8 @@ fn balance(result: DarajaResult<AccountBalanceParams>, State(seen): State<Seen>)
 fn status(result: DarajaResult<TransactionStatusParams>, State(seen): State<Seen>) {
     let params = &result.params;
     let amount = params.amount.map(|amount| amount.to_string()).unwrap_or_default();
-    let detail = format!("{} {amount}", params.receipt_no.as_deref().unwrap_or_default());
+    let (receipt, reason) = (params.receipt_no.as_deref().unwrap_or_default(), params.reason_type.as_deref());
+    let detail = format!("{receipt} {amount} {}", reason.unwrap_or_default()).trim_end().to_owned();
     note(&seen, "transaction_status", &result.originator_conversation_id, &result.result_code, detail);
 }
 
@@ -300,7 +301,17 @@ async fn status_and_reversal_answer_from_the_payment_s_state() {
     payout["Amount"] = json!(420);
     accepted(&emulator, &bearer, b2c, payout).await;
     run_of(&seen, "b2c", "payout").await;
-    let receipt = emulator.transactions()[0].receipt.clone().expect("paid, with a receipt");
+    let paid_out = emulator.transactions()[0].clone();
+    assert_eq!(paid_out.api, "b2c");
+    let receipt = paid_out.receipt.expect("paid, with a receipt");
+    let b2b = "/mpesa/b2b/v1/paymentrequest";
+    let mut pay_bill = request(b2b, app, "/results/b2b", "supplier", "pay-bill");
+    pay_bill["Amount"] = json!(900);
+    accepted(&emulator, &bearer, b2b, pay_bill).await;
+    run_of(&seen, "b2b", "pay-bill").await;
+    let paid_bill = emulator.transactions().into_iter().find(|transaction| transaction.id == "pay-bill").expect("kept");
+    assert_eq!(paid_bill.api, "b2b");
+    let bill_receipt = paid_bill.receipt.expect("paid, with a receipt");
 
     // A customer's payment made through C2B, with no URLs registered: it
     // completes silently, and its TransID can be queried and reversed too.
@@ -326,9 +337,17 @@ async fn status_and_reversal_answer_from_the_payment_s_state() {
     };
     let (kind_status, kind_reversal) = ("transaction_status", "reversal");
     for (path, kind, originator, transaction_id, code, detail) in [
-        (status, kind_status, "status-paid", receipt.as_str(), "0", format!("{receipt} 420.00")),
-        (status, kind_status, "status-c2b", trans_id.as_str(), "0", format!("{trans_id} 75.00")),
-        (status, kind_status, "status-unknown", "SKI0000000", "2032", " ".to_owned()),
+        (status, kind_status, "status-paid", receipt.as_str(), "0", format!("{receipt} 420.00 {PAYOUT}")),
+        (
+            status,
+            kind_status,
+            "status-b2b",
+            bill_receipt.as_str(),
+            "0",
+            format!("{bill_receipt} 900.00 Business Pay Bill"),
+        ),
+        (status, kind_status, "status-c2b", trans_id.as_str(), "0", format!("{trans_id} 75.00 Pay Bill Online")),
+        (status, kind_status, "status-unknown", "SKI0000000", "2032", String::new()),
         (reversal, kind_reversal, "reverse", receipt.as_str(), "0", receipt.clone()),
         (reversal, kind_reversal, "reverse-again", receipt.as_str(), "R000001", String::new()),
         (reversal, kind_reversal, "reverse-unknown", "SKI0000000", "R000002", String::new()),
@@ -342,8 +361,19 @@ async fn status_and_reversal_answer_from_the_payment_s_state() {
     by_conversation["OriginalConversationID"] = json!("payout");
     accepted(&emulator, &bearer, status, by_conversation).await;
     let run = run_of(&seen, kind_status, "status-by-conversation").await;
-    assert_eq!((run.code.as_str(), run.detail), ("0", format!("{receipt} 420.00")), "found by the payout's id");
+    assert_eq!(
+        (run.code.as_str(), run.detail),
+        ("0", format!("{receipt} 420.00 {PAYOUT}")),
+        "found by the payout's id"
+    );
+    // A query moves no money: no receipt of its own.
+    for query in emulator.transactions().iter().filter(|transaction| transaction.api == "transaction_status") {
+        assert_eq!(query.receipt, None, "{}", query.id);
+    }
 }
+
+/// The `ReasonType` a status query reports for a B2C payout.
+const PAYOUT: &str = "Business Payment to Customer via API";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_amount_chooses_a_failed_payout() {
