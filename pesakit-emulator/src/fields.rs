@@ -69,6 +69,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_field_is_text_or_a_number_and_never_empty() {
+        let body = json!({ "PartyA": 600_996, "PartyB": "254708374149", "Remarks": "", "Occasion": null });
+        assert_eq!(text(&body, "PartyA"), Ok("600996".to_owned()));
+        assert_eq!(text(&body, "PartyB"), Ok("254708374149".to_owned()));
+        for missing in ["Remarks", "Occasion", "AccountReference"] {
+            assert_eq!(text(&body, missing), Err(DarajaError::invalid_field(missing)), "{missing}");
+        }
+    }
+
+    #[test]
     fn amounts_are_whole_shillings_however_they_are_written() {
         for written in [json!(500), json!("500"), json!(500.0), json!("500.00")] {
             let amount = whole_shillings(&json!({ "Amount": written }), "Amount").map(|amount| amount.whole);
