@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use pesakit_emulator::client::Poster;
 use pesakit_emulator::{Emulator, RunningEmulator};
 use serde_json::{Value, json};
-use support::{call, timestamp, token};
+use support::{call, timestamp, timestamp_minutes_off, token};
 
 async fn started(emulator: Emulator) -> RunningEmulator {
     emulator.start("127.0.0.1:0".parse().expect("an address")).await.expect("starts")
@@ -27,7 +27,11 @@ async fn started(emulator: Emulator) -> RunningEmulator {
 /// An STK push for `short_code` whose password is built with `passkey`,
 /// calling back to a port nothing listens on.
 fn push_for(short_code: &str, passkey: &str) -> Value {
-    let timestamp = timestamp(0);
+    push_stamped(short_code, passkey, &timestamp(0))
+}
+
+/// [`push_for`] with the `Timestamp` given.
+fn push_stamped(short_code: &str, passkey: &str, timestamp: &str) -> Value {
     json!({
         "BusinessShortCode": short_code,
         "Password": STANDARD.encode(format!("{short_code}{passkey}{timestamp}")),
@@ -74,6 +78,23 @@ async fn a_short_code_given_its_passkey_takes_pushes_signed_with_it() {
     assert_eq!((status, &answer["ResponseCode"]), (200, &json!("0")), "{answer}");
     let (status, answer) = call(&emulator, Method::POST, PUSH, &bearer, Some(push_for("600100", "a-guess"))).await;
     assert_ne!(status, 200, "a password built with another passkey: {answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_s_timestamp_may_be_half_an_hour_off_east_africa_time_and_no_more() {
+    let emulator = started(Emulator::new()).await;
+    let bearer = token(&emulator).await;
+    for (phone, minutes, accepted) in [(41, -20, true), (42, 20, true), (43, -40, false), (44, 40, false)] {
+        let mut push = push_stamped("174379", pesakit_emulator::SANDBOX_PASSKEY, &timestamp_minutes_off(minutes));
+        // A phone each: one already asked to pay is busy, as on Daraja.
+        push["PhoneNumber"] = json!(format!("2547083741{phone}"));
+        push["PartyA"] = push["PhoneNumber"].clone();
+        let (status, answer) = call(&emulator, Method::POST, PUSH, &bearer, Some(push)).await;
+        assert_eq!(status == 200, accepted, "{minutes} minutes off: {answer}");
+        if !accepted {
+            assert_eq!(answer["errorMessage"], "Bad Request - Invalid Timestamp", "{minutes}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,7 +59,12 @@ pub async fn token(emulator: &RunningEmulator) -> String {
 
 /// `Timestamp` now in East Africa Time, or `hours` off it.
 pub fn timestamp(hours: i64) -> String {
-    let now = time::OffsetDateTime::now_utc().to_offset(pesakit::EAT) + time::Duration::hours(hours);
+    timestamp_minutes_off(hours * 60)
+}
+
+/// `Timestamp` `minutes` off now in East Africa Time.
+pub fn timestamp_minutes_off(minutes: i64) -> String {
+    let now = time::OffsetDateTime::now_utc().to_offset(pesakit::EAT) + time::Duration::minutes(minutes);
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}",
         now.year(),
