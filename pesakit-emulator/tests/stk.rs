@@ -136,6 +136,14 @@ async fn the_amount_chooses_what_the_customer_does() {
         let (_, code, paid) = wait_for_callback(&seen, answer["CheckoutRequestID"].as_str().expect("an id")).await;
         assert_eq!((code, paid), (amount, None), "amount {amount}");
     }
+    // The record says what each customer did, as the page shows it.
+    let scenarios: Vec<String> =
+        emulator.transactions().iter().map(|transaction| transaction.scenario.clone()).collect();
+    for said in
+        ["insufficient funds (1)", "expired (1019)", "cancelled (1032)", "no response (1037)", "wrong PIN (2001)"]
+    {
+        assert!(scenarios.iter().any(|scenario| scenario.starts_with(said)), "{said} in {scenarios:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
