@@ -98,6 +98,33 @@ async fn a_push_s_timestamp_may_be_half_an_hour_off_east_africa_time_and_no_more
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_s_fields_are_taken_up_to_daraja_s_bounds_and_refused_past_them() {
+    let emulator = started(Emulator::new()).await;
+    let bearer = token(&emulator).await;
+    let stamp = timestamp(0);
+    let cases = [
+        ("Amount", json!(250_000), true),
+        ("Amount", json!(250_001), false),
+        ("AccountReference", json!("invoice-0012"), true),
+        ("AccountReference", json!("invoice-00123"), false),
+        ("TransactionDesc", json!("Payment of 13"), true),
+        ("TransactionDesc", json!("Payment of 14."), false),
+        ("Timestamp", json!(format!("{stamp}0")), false),
+    ];
+    for (index, (field, value, accepted)) in cases.into_iter().enumerate() {
+        let mut push = push_stamped("174379", pesakit_emulator::SANDBOX_PASSKEY, &stamp);
+        push["PhoneNumber"] = json!(format!("2547083741{:02}", 50 + index));
+        push["PartyA"] = push["PhoneNumber"].clone();
+        push[field] = value.clone();
+        let (status, answer) = call(&emulator, Method::POST, PUSH, &bearer, Some(push)).await;
+        assert_eq!(status == 200, accepted, "{field} {value}: {answer}");
+        if !accepted {
+            assert_eq!(answer["errorMessage"], format!("Bad Request - Invalid {field}"), "{field} {value}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn results_and_queue_timeouts_wait_for_their_delays() {
     // Both delays well past the defaults (2 s and 1 s): nothing may come
     // before them.
