@@ -173,7 +173,13 @@ async fn a_store_s_debug_output_shows_the_writes_waiting_for_a_writer() {
     let store = one_writer_store(&place).await;
     store.record(new_callback("origin-debug".to_owned(), Vec::new())).await.expect("stored");
     let debug = format!("{store:?}");
-    assert!(debug.contains("Queue { waiting: 0 }"), "{debug}");
+    // Half the pool's two connections write; nothing is waiting.
+    assert!(debug.contains("Queue { writers: 1, waiting: 0 }"), "{debug}");
+    let Some(wider) = Backend::Postgres.place("debug_writers") else { return };
+    let inbox_suite::Place::Postgres { url, schema } = &wider else { unreachable!("a PostgreSQL place") };
+    let store = PostgresStore::builder(url.clone()).schema(schema.clone()).max_connections(9).connect().await;
+    let debug = format!("{:?}", store.expect("connects"));
+    assert!(debug.contains("Queue { writers: 4, waiting: 0 }"), "{debug}");
 }
 
 #[test]

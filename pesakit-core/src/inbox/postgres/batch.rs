@@ -25,7 +25,7 @@ const QUEUE_CAPACITY: usize = 4096;
 /// The boxed future a [`Flush`] returns.
 type FlushFuture<'a, O> = Pin<Box<dyn Future<Output = Result<Vec<O>, StoreError>> + Send + 'a>>;
 
-/// Stores a batch in one call; one output per item, in order.
+/// Stores a batch in one call; one output per item, in order, or an error.
 pub(super) trait Flush<I, O>: Send + Sync + 'static {
     fn flush<'a>(&'a self, client: &'a mut Object, items: &'a [I]) -> FlushFuture<'a, O>;
 }
@@ -41,6 +41,7 @@ struct Waiting<I, O> {
 pub(super) struct Queue<I, O> {
     sender: mpsc::Sender<Waiting<I, O>>,
     counters: Arc<Counters>,
+    writers: usize,
 }
 
 /// Batches written, and the items they held.
@@ -52,7 +53,10 @@ pub(super) struct Counters {
 
 impl<I, O> std::fmt::Debug for Queue<I, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queue").field("waiting", &(QUEUE_CAPACITY - self.sender.capacity())).finish()
+        f.debug_struct("Queue")
+            .field("writers", &self.writers)
+            .field("waiting", &(QUEUE_CAPACITY - self.sender.capacity()))
+            .finish()
     }
 }
 
@@ -62,10 +66,11 @@ impl<I: Send + Sync + 'static, O: Send + 'static> Queue<I, O> {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let (receiver, flush) = (Arc::new(Mutex::new(receiver)), Arc::new(flush));
         let counters = Arc::new(Counters::default());
-        for _ in 0..writers.max(1) {
+        let writers = writers.max(1);
+        for _ in 0..writers {
             tokio::spawn(write(Arc::clone(&receiver), pool.clone(), Arc::clone(&flush), Arc::clone(&counters)));
         }
-        Self { sender, counters }
+        Self { sender, counters, writers }
     }
 
     /// Batches written so far, and the items they held.
@@ -91,20 +96,11 @@ async fn write<I: Send + Sync, O: Send, F: Flush<I, O>>(
     counters: Arc<Counters>,
 ) {
     loop {
-        let batch = {
-            let mut receiver = queue.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
+        // Whatever has queued, at least one, at most a batch's worth.
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if queue.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
         let (items, replies): (Vec<I>, Vec<_>) = batch.into_iter().map(|waiting| (waiting.item, waiting.reply)).unzip();
         let answers = store(&pool, &*flush, &items).await;
         counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -127,11 +123,7 @@ async fn store<I: Sync, O, F: Flush<I, O>>(pool: &Pool, flush: &F, items: &[I]) 
         }
     };
     match flush.flush(&mut client, items).await {
-        Ok(outputs) if outputs.len() == items.len() => outputs.into_iter().map(Ok).collect(),
-        Ok(outputs) => {
-            let error = format!("a batch of {} answered for {}", items.len(), outputs.len());
-            items.iter().map(|_| Err(StoreError(error.clone()))).collect()
-        }
+        Ok(outputs) => outputs.into_iter().map(Ok).collect(),
         Err(error) if items.len() == 1 => vec![Err(error)],
         Err(_) => {
             let mut answers = Vec::with_capacity(items.len());
