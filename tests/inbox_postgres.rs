@@ -194,3 +194,16 @@ fn a_builder_s_debug_output_never_shows_the_password() {
     let debug = format!("{:?}", PostgresStore::builder("postgres://payments:s3cret-Pa55@db.internal:notaport/x"));
     assert!(!debug.contains("s3cret-Pa55"), "{debug}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_database_that_does_not_wait_for_its_disk_is_warned_about() {
+    let Some(place) = Backend::Postgres.place("synchronous_off") else { return };
+    let inbox_suite::Place::Postgres { url, schema } = &place else { unreachable!("a PostgreSQL place") };
+    let (log, _guard) = inbox_suite::log_text::LogText::capture();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    for (options, warned) in [("", false), ("options=-c%20synchronous_commit%3Doff", true)] {
+        let url = if options.is_empty() { url.clone() } else { format!("{url}{separator}{options}") };
+        PostgresStore::builder(url).schema(schema.clone()).max_connections(2).connect().await.expect("connects");
+        assert_eq!(log.text().contains("synchronous_commit=off"), warned, "{options}: {}", log.text());
+    }
+}
