@@ -229,3 +229,17 @@ fn a_poster_s_debug_output_counts_the_roots_it_trusts() {
     let debug = format!("{poster:?}");
     assert!(debug.starts_with("Poster { trusted_roots: ") && !debug.contains("trusted_roots: 0"), "{debug}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_emulator_stops_listening() {
+    let emulator = started(Emulator::new()).await;
+    let addr = emulator.addr();
+    drop(emulator);
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{addr} still takes connections");
+}
