@@ -47,8 +47,8 @@ pub(crate) fn merchant_request_id() -> String {
 
 /// Three digits: the millisecond part of a `CheckoutRequestID`, the only
 /// part that tells apart two payments from one phone in one second. Taken
-/// in turn from a random start, so that a test building a thousand within a
-/// second still gets a thousand different ids.
+/// in turn from a random start, so that the first thousand built in one
+/// second by a process all differ (random digits repeat after about 40).
 pub(crate) fn checkout_millis() -> String {
     static START: OnceLock<u64> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(0);
