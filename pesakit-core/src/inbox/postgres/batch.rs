@@ -311,16 +311,18 @@ impl Flush<Operation, Answer> for WriteBatch {
                 .iter()
                 .filter_map(|item| if let Operation::Settle(settlement) = item { Some(settlement) } else { None })
                 .collect();
+            // One statement is a transaction of its own; two share one.
             let (recorded, settled) = match (records.is_empty(), settlements.is_empty()) {
                 (false, true) => (record(&*client, &records).await?, Vec::new()),
                 (true, false) => (Vec::new(), settle(&*client, &settlements).await?),
-                _ => {
+                (false, false) => {
                     let transaction = client.transaction().await.map_err(database)?;
                     let recorded = record(&transaction, &records).await?;
                     let settled = settle(&transaction, &settlements).await?;
                     transaction.commit().await.map_err(database)?;
                     (recorded, settled)
                 }
+                (true, true) => (Vec::new(), Vec::new()),
             };
             let (mut recorded, mut settled) = (recorded.into_iter(), settled.into_iter());
             items
