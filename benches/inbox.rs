@@ -188,18 +188,21 @@ struct StoreAlone {
 }
 
 /// The SQLite store driven directly by `callers` tasks on two threads, each
-/// recording a new payment with the load's ids and body and settling it
-/// done, as the inbox does per callback. What it costs per callback: bytes
+/// recording a new payment with the load's ids and body (parsed for its
+/// ids, as the pipeline does) and settling it done, as the inbox does per
+/// callback. What it costs per callback: bytes
 /// written (`wchar` of `/proc/self/io`: the write-ahead log and its
 /// checkpoints) and CPU time of this process, which does nothing else then.
 fn store_alone(callers: usize, duration: Duration) -> StoreAlone {
+    use std::sync::Arc;
+
     use pesakit::Payload;
     use pesakit::inbox::{Arrived, InboxStore, NewCallback, Outcome, SqliteStore};
     use pesakit::record::Recorded;
 
     let dir = std::env::temp_dir().join(format!("pesakit-bench-store-{}-{callers}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let store = std::sync::Arc::new(SqliteStore::open(dir.join("inbox.db")).expect("the store opens"));
+    let store = Arc::new(SqliteStore::open(dir.join("inbox.db")).expect("the store opens"));
     let requests = unique_stk_requests();
     let written = || {
         let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
@@ -212,7 +215,7 @@ fn store_alone(callers: usize, duration: Duration) -> StoreAlone {
     let callbacks: u64 = runtime.block_on(async {
         let tasks: Vec<_> = (0..callers)
             .map(|caller| {
-                let (store, body) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&requests.body));
+                let (store, body) = (Arc::clone(&store), Arc::clone(&requests.body));
                 tokio::spawn(async move {
                     let mut number = 0_u64;
                     while started.elapsed() < duration {

@@ -92,11 +92,17 @@ async fn with_tls_every_connection_to_the_database_is_encrypted() {
     assert!(!flags.is_empty() && flags.iter().all(|ssl| *ssl), "every connection encrypted: {flags:?}");
 }
 
+/// A store on `place` with `connections` connections, half of them writers.
+async fn store_with(place: &inbox_suite::Place, connections: usize) -> PostgresStore {
+    let inbox_suite::Place::Postgres { url, schema } = place else { unreachable!("a PostgreSQL place") };
+    let builder = PostgresStore::builder(url.clone()).schema(schema.clone()).max_connections(connections);
+    builder.connect().await.expect("connects")
+}
+
 /// A store on `place` with two connections, so one writer: callbacks
 /// recorded together share its batch.
 async fn one_writer_store(place: &inbox_suite::Place) -> PostgresStore {
-    let inbox_suite::Place::Postgres { url, schema } = place else { unreachable!("a PostgreSQL place") };
-    PostgresStore::builder(url.clone()).schema(schema.clone()).max_connections(2).connect().await.expect("connects")
+    store_with(place, 2).await
 }
 
 /// A B2C result as the store receives it, with `secondary_ids`.
@@ -168,7 +174,7 @@ async fn a_schema_name_that_is_not_a_plain_identifier_is_refused() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_store_s_debug_output_shows_the_writes_waiting_for_a_writer() {
+async fn a_store_s_debug_output_shows_its_writers_and_the_writes_waiting() {
     let Some(place) = Backend::Postgres.place("debug_output") else { return };
     let store = one_writer_store(&place).await;
     store.record(new_callback("origin-debug".to_owned(), Vec::new())).await.expect("stored");
@@ -176,9 +182,7 @@ async fn a_store_s_debug_output_shows_the_writes_waiting_for_a_writer() {
     // Half the pool's two connections write; nothing is waiting.
     assert!(debug.contains("Queue { writers: 1, waiting: 0 }"), "{debug}");
     let Some(wider) = Backend::Postgres.place("debug_writers") else { return };
-    let inbox_suite::Place::Postgres { url, schema } = &wider else { unreachable!("a PostgreSQL place") };
-    let store = PostgresStore::builder(url.clone()).schema(schema.clone()).max_connections(9).connect().await;
-    let debug = format!("{:?}", store.expect("connects"));
+    let debug = format!("{:?}", store_with(&wider, 9).await);
     assert!(debug.contains("Queue { writers: 4, waiting: 0 }"), "{debug}");
 }
 

@@ -19,7 +19,7 @@ use pesakit::{
 };
 use pesakit_emulator::RunningEmulator;
 use serde_json::{Value, json};
-use support::{Scratch, call, emulator, token};
+use support::{Scratch, call, emulator, eventually, token};
 
 /// One handler run.
 #[derive(Debug, Clone)]
@@ -319,13 +319,10 @@ async fn status_and_reversal_answer_from_the_payment_s_state() {
         "ShortCode": 600984, "CommandID": "CustomerBuyGoodsOnline", "Amount": 75, "Msisdn": "254708374149",
     });
     accepted(&emulator, &bearer, "/mpesa/c2b/v1/simulate", c2b).await;
-    let trans_id = loop {
-        let c2b = emulator.transactions().into_iter().find(|transaction| transaction.api == "c2b");
-        if let Some(trans_id) = c2b.and_then(|c2b| c2b.receipt) {
-            break trans_id;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let trans_id = eventually("the C2B payment's TransID", || {
+        emulator.transactions().into_iter().find(|transaction| transaction.api == "c2b").and_then(|c2b| c2b.receipt)
+    })
+    .await;
 
     let status = "/mpesa/transactionstatus/v1/query";
     let reversal = "/mpesa/reversal/v1/request";

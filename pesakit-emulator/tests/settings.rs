@@ -18,33 +18,15 @@ use hyper_util::rt::TokioIo;
 use pesakit_emulator::client::Poster;
 use pesakit_emulator::{Emulator, RunningEmulator};
 use serde_json::{Value, json};
-use support::{call, timestamp, timestamp_minutes_off, token};
+use support::{call, eventually, from_phone, stk_push, timestamp, timestamp_minutes_off, token};
 
 async fn started(emulator: Emulator) -> RunningEmulator {
     emulator.start("127.0.0.1:0".parse().expect("an address")).await.expect("starts")
 }
 
-/// An STK push for `short_code` whose password is built with `passkey`,
-/// calling back to a port nothing listens on.
+/// An STK push for `short_code` whose password is built with `passkey`, now.
 fn push_for(short_code: &str, passkey: &str) -> Value {
-    push_stamped(short_code, passkey, &timestamp(0))
-}
-
-/// [`push_for`] with the `Timestamp` given.
-fn push_stamped(short_code: &str, passkey: &str, timestamp: &str) -> Value {
-    json!({
-        "BusinessShortCode": short_code,
-        "Password": STANDARD.encode(format!("{short_code}{passkey}{timestamp}")),
-        "Timestamp": timestamp,
-        "TransactionType": "CustomerPayBillOnline",
-        "Amount": 10,
-        "PartyA": "254708374149",
-        "PartyB": short_code,
-        "PhoneNumber": "254708374149",
-        "CallBackURL": "http://127.0.0.1:9/payments/stk",
-        "AccountReference": "invoice-1",
-        "TransactionDesc": "Payment",
-    })
+    stk_push(short_code, passkey, &timestamp(0))
 }
 
 const PUSH: &str = "/mpesa/stkpush/v1/processrequest";
@@ -85,10 +67,8 @@ async fn a_push_s_timestamp_may_be_half_an_hour_off_east_africa_time_and_no_more
     let emulator = started(Emulator::new()).await;
     let bearer = token(&emulator).await;
     for (phone, minutes, accepted) in [(41, -20, true), (42, 20, true), (43, -40, false), (44, 40, false)] {
-        let mut push = push_stamped("174379", pesakit_emulator::SANDBOX_PASSKEY, &timestamp_minutes_off(minutes));
-        // A phone each: one already asked to pay is busy, as on Daraja.
-        push["PhoneNumber"] = json!(format!("2547083741{phone}"));
-        push["PartyA"] = push["PhoneNumber"].clone();
+        let mut push = stk_push("174379", pesakit_emulator::SANDBOX_PASSKEY, &timestamp_minutes_off(minutes));
+        from_phone(&mut push, &format!("2547083741{phone}"));
         let (status, answer) = call(&emulator, Method::POST, PUSH, &bearer, Some(push)).await;
         assert_eq!(status == 200, accepted, "{minutes} minutes off: {answer}");
         if !accepted {
@@ -112,9 +92,8 @@ async fn a_push_s_fields_are_taken_up_to_daraja_s_bounds_and_refused_past_them()
         ("Timestamp", json!(format!("{stamp}0")), false),
     ];
     for (index, (field, value, accepted)) in cases.into_iter().enumerate() {
-        let mut push = push_stamped("174379", pesakit_emulator::SANDBOX_PASSKEY, &stamp);
-        push["PhoneNumber"] = json!(format!("2547083741{:02}", 50 + index));
-        push["PartyA"] = push["PhoneNumber"].clone();
+        let mut push = stk_push("174379", pesakit_emulator::SANDBOX_PASSKEY, &stamp);
+        from_phone(&mut push, &format!("2547083741{:02}", 50 + index));
         push[field] = value.clone();
         let (status, answer) = call(&emulator, Method::POST, PUSH, &bearer, Some(push)).await;
         assert_eq!(status == 200, accepted, "{field} {value}: {answer}");
@@ -157,12 +136,7 @@ async fn a_delivery_that_keeps_failing_is_tried_once_and_then_as_often_as_the_re
     assert_eq!(status, 200, "{answer}");
     // Tries at 0, 1 and 2 s; a fourth would come a second after the third.
     let tries = || emulator.transactions()[0].deliveries.clone();
-    for _ in 0..1000 {
-        if tries().len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("a third try", || (tries().len() >= 3).then_some(())).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let deliveries = tries();
     assert_eq!(deliveries.len(), 3, "{deliveries:?}");
@@ -207,15 +181,7 @@ async fn only_a_200_carrying_result_code_0_acknowledges_and_long_answers_are_kep
         push["CallBackURL"] = json!(format!("http://{app}/payments/stk"));
         let (code, answer) = call(&emulator, Method::POST, PUSH, &bearer, Some(push)).await;
         assert_eq!(code, 200, "{answer}");
-        let mut deliveries = Vec::new();
-        for _ in 0..500 {
-            deliveries = emulator.transactions()[0].deliveries.clone();
-            if !deliveries.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let delivery = deliveries.first().expect("delivered");
+        let delivery = eventually("the delivery", || emulator.transactions()[0].deliveries.first().cloned()).await;
         assert_eq!((delivery.status, delivery.acknowledged), (Some(status.as_u16()), acknowledged), "{body:.40}");
         // At most 4 KiB of an answer is kept, cut between characters.
         assert!(delivery.answer.len() <= 4096 && body.starts_with(&delivery.answer), "{:.40}", delivery.answer);

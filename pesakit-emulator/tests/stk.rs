@@ -15,7 +15,7 @@ use http::Method;
 use pesakit::{Inbox, State, StkCallback, StkOutcome, daraja};
 use pesakit_emulator::{Emulator, RunningEmulator, SANDBOX_PASSKEY, SANDBOX_SHORT_CODE};
 use serde_json::{Value, json};
-use support::{Scratch, call, emulator, timestamp, token};
+use support::{Scratch, call, emulator, eventually, from_phone, stk_push, timestamp, token};
 
 /// What the application's handler saw: checkout request id, result code,
 /// amount paid.
@@ -43,29 +43,16 @@ async fn application(seen: &Seen, scratch: &Scratch) -> SocketAddr {
 }
 
 fn push_request(amount: i64, phone: &str, callback_url: &str, timestamp: &str) -> Value {
-    json!({
-        "BusinessShortCode": 174379,
-        "Password": STANDARD.encode(format!("{SANDBOX_SHORT_CODE}{SANDBOX_PASSKEY}{timestamp}")),
-        "Timestamp": timestamp,
-        "TransactionType": "CustomerPayBillOnline",
-        "Amount": amount,
-        "PartyA": phone,
-        "PartyB": 174379,
-        "PhoneNumber": phone,
-        "CallBackURL": callback_url,
-        "AccountReference": "invoice-42",
-        "TransactionDesc": "Payment",
-    })
+    let mut push = stk_push(SANDBOX_SHORT_CODE, SANDBOX_PASSKEY, timestamp);
+    push["Amount"] = json!(amount);
+    push["CallBackURL"] = json!(callback_url);
+    from_phone(&mut push, phone);
+    push
 }
 
 async fn wait_for_callback(seen: &Seen, checkout_request_id: &str) -> (String, i64, Option<String>) {
-    for _ in 0..300 {
-        if let Some(found) = seen.lock().expect("not poisoned").iter().find(|(id, ..)| id == checkout_request_id) {
-            return found.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no callback for {checkout_request_id}");
+    let callback = || seen.lock().expect("not poisoned").iter().find(|(id, ..)| id == checkout_request_id).cloned();
+    eventually(&format!("a callback for {checkout_request_id}"), callback).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

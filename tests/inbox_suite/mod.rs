@@ -466,7 +466,8 @@ pub async fn a_handler_taking_an_optional_delivery_gets_it_from_the_inbox(place:
 pub async fn the_longest_id_accepted_is_stored_and_a_longer_one_is_quarantined(place: Place) {
     let (inbox, log) = (place.inbox().await, Log::default());
     let routes = table(&inbox, &log);
-    // Three bytes a character, 1,023 bytes, and one more: the bound counts bytes.
+    // 341 three-byte characters and one ASCII digit: exactly 1,024 bytes
+    // (the bound counts bytes, not characters).
     let longest = format!("{}7", "\u{20ac}".repeat(pesakit::MAX_ID_BYTES / 3));
     let accepted = StkCallbackBuilder::paid().checkout_request_id(&longest).receipt(&longest);
     assert_eq!(testing::post(&routes, "/inbox/stk", accepted.build()).await.status(), StatusCode::OK);
@@ -666,7 +667,7 @@ pub async fn callbacks_left_pending_are_taken_up_after_their_lease(place: Place)
 
 pub async fn a_backlog_is_taken_up_batch_after_batch_without_waiting_to_poll(place: Place) {
     // 150 payments stored and due, as a crash leaves them: more than one
-    // look takes up.
+    // look's worth (64 a look).
     let store = place.store().await;
     let now = SystemTime::now();
     for _ in 0..150 {
@@ -691,7 +692,7 @@ pub async fn a_backlog_is_taken_up_batch_after_batch_without_waiting_to_poll(pla
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("{} of 150 handled in 30 s", log.runs().len());
+    panic!("{} of 150 handled in 30 s: the rest waited for the next look", log.runs().len());
 }
 
 pub async fn migrations_apply_once_and_reopening_keeps_everything(place: Place) {

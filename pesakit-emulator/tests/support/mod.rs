@@ -113,3 +113,41 @@ pub fn payout(originator: &str, remarks: &str) -> Value {
         "ResultURL": "http://127.0.0.1:9/results/b2c",
     })
 }
+
+/// An STK push for `short_code`, its password built with `passkey` and
+/// `timestamp`: 10 shillings from 254708374149, calling back to a port
+/// nothing listens on.
+pub fn stk_push(short_code: &str, passkey: &str, timestamp: &str) -> Value {
+    let mut push = serde_json::json!({
+        "BusinessShortCode": short_code,
+        "Password": STANDARD.encode(format!("{short_code}{passkey}{timestamp}")),
+        "Timestamp": timestamp,
+        "TransactionType": "CustomerPayBillOnline",
+        "Amount": 10,
+        "PartyB": short_code,
+        "CallBackURL": "http://127.0.0.1:9/payments/stk",
+        "AccountReference": "invoice-42",
+        "TransactionDesc": "Payment",
+    });
+    from_phone(&mut push, "254708374149");
+    push
+}
+
+/// Makes `push` ask `phone` to pay (its payer and its party A): one phone
+/// asked to pay is busy until it answers, as on Daraja.
+pub fn from_phone(push: &mut Value, phone: &str) {
+    push["PhoneNumber"] = Value::from(phone);
+    push["PartyA"] = Value::from(phone);
+}
+
+/// What `found` finds, asking every 10 ms for up to 5 s; `what` names it
+/// when it never comes.
+pub async fn eventually<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..500 {
+        if let Some(value) = found() {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} never came");
+}
