@@ -21,8 +21,7 @@ fn main() {
     divan::Divan::from_args().sample_count(2000).sample_size(64).main();
 }
 
-const STK_SUCCESS: &[u8] =
-    include_bytes!("../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
+const STK_SUCCESS: &[u8] = include_bytes!("../tests/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
 
 #[daraja::stk_callback("/payments/stk")]
 async fn paid(callback: StkCallback) {

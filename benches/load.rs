@@ -38,8 +38,7 @@ mod loopback;
 
 use loopback::{Report, Requests, measure, median};
 
-const STK_SUCCESS: &[u8] =
-    include_bytes!("../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
+const STK_SUCCESS: &[u8] = include_bytes!("../tests/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
 const ACK: &[u8] = br#"{"ResultCode":0,"ResultDesc":"Success"}"#;
 /// The floor first and pesakit last; `hyper-timeout` is the floor with
 /// hyper's own header read timeout on, to show what that costs (pesakit's

@@ -13,10 +13,9 @@ fn main() {
     divan::Divan::from_args().sample_count(2000).sample_size(64).main();
 }
 
-const STK_SUCCESS: &[u8] =
-    include_bytes!("../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
-const C2B_CONFIRMATION: &[u8] = include_bytes!("../../shared/fixtures/c2b_confirmation/official_v3_masked_msisdn.json");
-const B2C_SUCCESS: &[u8] = include_bytes!("../../shared/fixtures/b2c_result/official_v3_success.json");
+const STK_SUCCESS: &[u8] = include_bytes!("../tests/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
+const C2B_CONFIRMATION: &[u8] = include_bytes!("../tests/fixtures/c2b_confirmation/official_v3_masked_msisdn.json");
+const B2C_SUCCESS: &[u8] = include_bytes!("../tests/fixtures/b2c_result/official_v3_success.json");
 
 #[path = "support/baseline.rs"]
 mod baseline;

@@ -69,6 +69,9 @@
 //! | `axum-08` | no | [`MountRoutes`] for `axum::Router` (axum 0.8) |
 //! | `actix-web-4` | no | [`MountRoutes`] for `actix_web::App` and `Scope` (actix-web 4) |
 
+// docs.rs (`--cfg docsrs`) marks each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub use pesakit_core::*;
 
 /// The attributes that turn functions into Daraja callback handlers.

@@ -53,8 +53,7 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
     let oversized = client::post(addr, "/contract/stk", vec![b' '; pesakit::DEFAULT_BODY_LIMIT + 1]).await;
     assert_eq!(oversized.status, StatusCode::PAYLOAD_TOO_LARGE, "{host}");
 
-    let cancelled =
-        std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_cancelled_1032.json")).expect("fixture");
+    let cancelled = std::fs::read(common::fixtures_dir().join("stk/official_v3_cancelled_1032.json")).expect("fixture");
     for path in ["/contract/failing", "/contract/panicking"] {
         let reply = client::post(addr, path, cancelled.clone()).await;
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{host} {path}");
@@ -68,7 +67,7 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
     let peer = seen.peer.lock().expect("not poisoned").map(|PeerAddr(peer)| peer.ip());
     assert_eq!(peer, Some(std::net::Ipv4Addr::LOCALHOST.into()), "{host}: handlers see the peer address");
 
-    let payment = std::fs::read(common::shared_dir().join("fixtures/c2b_validation/real_2021_sandbox_validation.json"))
+    let payment = std::fs::read(common::fixtures_dir().join("c2b_validation/real_2021_sandbox_validation.json"))
         .expect("fixture");
     let late = client::post(addr, "/contract/slow-validate", payment).await;
     assert_eq!(late.text(), r#"{"ResultCode":"C2B00016","ResultDesc":"Rejected"}"#, "{host}: the fallback verdict");
@@ -87,8 +86,7 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
 
     // The source guard, behind loopback as a trusted proxy: the right-most
     // untrusted forwarded address decides.
-    let cancelled =
-        std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_cancelled_1032.json")).expect("fixture");
+    let cancelled = std::fs::read(common::fixtures_dir().join("stk/official_v3_cancelled_1032.json")).expect("fixture");
     for (forwarded, expected) in [
         ("196.201.214.200", StatusCode::OK),
         ("203.0.113.9", StatusCode::FORBIDDEN),
@@ -116,8 +114,7 @@ async fn contract(addr: SocketAddr, seen: &Seen, host: &str) {
     let handled = seen.ids.lock().expect("not poisoned").len();
 
     // A secret path: served with the secret, 404 with any other value.
-    let body =
-        std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_cancelled_1032.json")).expect("fixture");
+    let body = std::fs::read(common::fixtures_dir().join("stk/official_v3_cancelled_1032.json")).expect("fixture");
     let secret_path = format!("/contract/{}/stk", callbacks::SECRET);
     assert_eq!(client::post(addr, &secret_path, body.clone()).await.status, StatusCode::OK, "{host}");
     let wrong = client::post(addr, "/contract/contract-Secret_0123456788/stk", body).await;

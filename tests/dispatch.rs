@@ -145,8 +145,8 @@ fn folder_kind(folder: &str) -> &str {
 async fn handlers_see_the_parsed_values() {
     let seen = Seen::default();
     let routes = table(&seen);
-    let body = std::fs::read(common::shared_dir().join("fixtures/stk/official_v3_success_no_balance_item.json"))
-        .expect("fixture");
+    let body =
+        std::fs::read(common::fixtures_dir().join("stk/official_v3_success_no_balance_item.json")).expect("fixture");
     testing::post(&routes, "/daraja/stk", body).await;
     assert_eq!(seen.take(), [("stk", "ws_CO_191220191020363925".into(), "paid 1.00 NLJ7RT61SV".into())]);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those named) for a while, each corpus seeded
-# with the shared Daraja fixtures and bad bodies, as TESTING.md describes.
+# with the repository's Daraja fixtures and bad bodies, as TESTING.md describes.
 #
 #   tools/fuzz.sh                 # every target, 120 s each
 #   SECONDS_PER_TARGET=600 tools/fuzz.sh stk_callback
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is not installed: cargo install cargo-fuzz --locked" >&2; exit 1; }
-shared=../shared
+fixtures=tests/fixtures
 seconds="${SECONDS_PER_TARGET:-120}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(stk_callback c2b_payment daraja_result queue_timeout path_rules forwarded_header)
@@ -24,9 +24,9 @@ seed() { # target, then the fixture folders whose bodies seed it
     shift
     mkdir -p "$corpus"
     for folder in "$@"; do
-        cp "$shared/fixtures/$folder"/*.json "$corpus/" 2>/dev/null || true
+        cp "$fixtures/$folder"/*.json "$corpus/" 2>/dev/null || true
     done
-    cp "$shared/bad"/* "$corpus/" 2>/dev/null || true
+    cp "$fixtures/bad"/* "$corpus/" 2>/dev/null || true
 }
 
 for target in "${targets[@]}"; do

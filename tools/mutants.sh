@@ -78,15 +78,6 @@ case "$set_name" in
         ;;
 esac
 
-# cargo-mutants copies the tree into $TMPDIR; the tests find the shared
-# fixtures at ../shared from the copy, so the copy goes into a directory of
-# its own where ../shared leads to them.
-shared="$(cd .. && pwd)/shared"
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
-ln -s "$shared" "$scratch/shared"
-export TMPDIR="$scratch"
-
 file_args=()
 for file in "${files[@]}"; do
     file_args+=(--file "$file")

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::loopback::Requests;
 
 pub const STK_SUCCESS: &str =
-    include_str!("../../../shared/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
+    include_str!("../../tests/fixtures/stk/real_2024_success_new_style_merchant_request_id.json");
 pub const CHECKOUT_ID: &str = "ws_CO_09082024154834053700000404";
 pub const MERCHANT_REQUEST_ID: &str = "3b82-4048-94fd-4503f39b858f555160";
 pub const RECEIPT: &str = "SH98HPAEJ8";

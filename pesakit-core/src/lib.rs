@@ -31,6 +31,9 @@
 //! | B2B result | [`DarajaResult<B2bParams>`](DarajaResult) | [`ResultAck`] |
 //! | queue timeout | [`QueueTimeout`] | [`ResultAck`] |
 
+// docs.rs (`--cfg docsrs`) marks each item with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // The kind table comes first: `kind` expands it.
 #[macro_use]
 mod kind_table;

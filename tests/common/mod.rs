@@ -1,28 +1,29 @@
-//! Access to the shared Daraja fixtures beside the repository.
+//! Access to the Daraja fixtures kept in `tests/fixtures`.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 
-/// `../shared` seen from the workspace root (this package is `tests/`).
-pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+/// `tests/fixtures`, where the repository keeps its copy of the Daraja
+/// fixtures (this package is `tests/`).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 /// Every `.json` callback body of one fixture kind, as `(file name, bytes)`,
 /// sorted by name; `responses/` folders are left out.
 pub fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
-    json_files(&shared_dir().join("fixtures").join(kind))
+    json_files(&fixtures_dir().join(kind))
 }
 
-/// Every file under `../shared/bad`.
+/// Every file under `tests/fixtures/bad`.
 pub fn bad_bodies() -> Vec<(String, Vec<u8>)> {
-    json_files(&shared_dir().join("bad"))
+    json_files(&fixtures_dir().join("bad"))
 }
 
 /// The response bodies we send for one fixture kind.
 pub fn responses(kind: &str) -> Vec<(String, Vec<u8>)> {
-    json_files(&shared_dir().join("fixtures").join(kind).join("responses"))
+    json_files(&fixtures_dir().join(kind).join("responses"))
 }
 
 fn json_files(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -64,9 +64,7 @@ pub struct StkCallback {
 ///
 /// ```
 /// # use pesakit::{Payload, StkCallback};
-/// # let body = std::fs::read("../../shared/fixtures/stk/official_v1_success_with_balance_item.json")
-/// #     .or_else(|_| std::fs::read("../shared/fixtures/stk/official_v1_success_with_balance_item.json"))
-/// #     .unwrap();
+/// # let body = std::fs::read("../tests/fixtures/stk/official_v1_success_with_balance_item.json").unwrap();
 /// let payment = StkCallback::from_slice(&body)?.payment().cloned().unwrap();
 /// assert_eq!(payment.amount.minor_units(), 100);
 /// assert_eq!(payment.balance, None); // the Balance item never carries a value

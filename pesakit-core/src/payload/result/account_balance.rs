@@ -8,8 +8,7 @@ use super::{PARAMETERS, ParamReader, Parameters, ResultParams};
 /// The documented parameters of an account balance result.
 ///
 /// ```
-/// # let body = std::fs::read("../shared/fixtures/account_balance_result/official_v3_string_result_codes.json")
-/// #     .or_else(|_| std::fs::read("../../shared/fixtures/account_balance_result/official_v3_string_result_codes.json")).unwrap();
+/// # let body = std::fs::read("../tests/fixtures/account_balance_result/official_v3_string_result_codes.json").unwrap();
 /// use pesakit::{AccountBalanceParams, DarajaResult, Payload};
 ///
 /// let result = DarajaResult::<AccountBalanceParams>::from_slice(&body)?;

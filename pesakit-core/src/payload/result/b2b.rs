@@ -9,8 +9,7 @@ use super::{PARAMETERS, ParamReader, Parameters, REFERENCE_ITEMS, ResultParams};
 /// The documented parameters and reference items of a B2B result.
 ///
 /// ```
-/// # let body = std::fs::read("../shared/fixtures/b2b_result/official_paybill_success_value_quoted.json")
-/// #     .or_else(|_| std::fs::read("../../shared/fixtures/b2b_result/official_paybill_success_value_quoted.json")).unwrap();
+/// # let body = std::fs::read("../tests/fixtures/b2b_result/official_paybill_success_value_quoted.json").unwrap();
 /// use pesakit::{B2bParams, DarajaResult, Payload};
 ///
 /// let result = DarajaResult::<B2bParams>::from_slice(&body)?;

@@ -8,8 +8,7 @@ use super::{PARAMETERS, ParamReader, Parameters, ResultParams};
 /// The documented parameters of a B2C result, present on success.
 ///
 /// ```
-/// # let body = std::fs::read("../shared/fixtures/b2c_result/official_v3_success.json")
-/// #     .or_else(|_| std::fs::read("../../shared/fixtures/b2c_result/official_v3_success.json")).unwrap();
+/// # let body = std::fs::read("../tests/fixtures/b2c_result/official_v3_success.json").unwrap();
 /// use pesakit::{B2cParams, DarajaResult, Payload};
 ///
 /// let result = DarajaResult::<B2cParams>::from_slice(&body)?;

@@ -9,8 +9,7 @@ use super::{PARAMETERS, ParamReader, Parameters, ResultParams};
 /// The documented parameters of a reversal result.
 ///
 /// ```
-/// # let body = std::fs::read("../shared/fixtures/reversal_result/official_v3_success.json")
-/// #     .or_else(|_| std::fs::read("../../shared/fixtures/reversal_result/official_v3_success.json")).unwrap();
+/// # let body = std::fs::read("../tests/fixtures/reversal_result/official_v3_success.json").unwrap();
 /// use pesakit::{DarajaResult, Payload, ReversalParams};
 ///
 /// let result = DarajaResult::<ReversalParams>::from_slice(&body)?;

@@ -14,8 +14,7 @@ use super::{PARAMETERS, ParamReader, Parameters, REFERENCE_ITEMS, ResultParams};
 /// credit party: without a `CreditPartyName`, that second one is used.
 ///
 /// ```
-/// # let body = std::fs::read("../shared/fixtures/transaction_status_result/official_v3_duplicate_debitpartyname_key.json")
-/// #     .or_else(|_| std::fs::read("../../shared/fixtures/transaction_status_result/official_v3_duplicate_debitpartyname_key.json")).unwrap();
+/// # let body = std::fs::read("../tests/fixtures/transaction_status_result/official_v3_duplicate_debitpartyname_key.json").unwrap();
 /// use pesakit::{DarajaResult, Payload, TransactionStatusParams};
 ///
 /// let result = DarajaResult::<TransactionStatusParams>::from_slice(&body)?;
