@@ -252,10 +252,10 @@ async fn a_rolling_restart_loses_nothing_acknowledged() {
                     let body = StkCallbackBuilder::paid().checkout_request_id(&id).build();
                     // An instance on its way out refuses or drops the
                     // connection: not acknowledged, which is fine.
-                    if let Some(reply) = client::try_post(addr, "/instances/stk", body).await {
-                        if reply.status == StatusCode::OK {
-                            acknowledged.lock().expect("not poisoned").insert(id);
-                        }
+                    if let Some(reply) = client::try_post(addr, "/instances/stk", body).await
+                        && reply.status == StatusCode::OK
+                    {
+                        acknowledged.lock().expect("not poisoned").insert(id);
                     }
                 }
             })

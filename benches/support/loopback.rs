@@ -46,10 +46,10 @@ pub enum Arguments {
 
 pub fn arguments() -> Arguments {
     let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
-    if let [flag, server, port] = args.as_slice() {
-        if flag == "--serve" {
-            return Arguments::Serve(server.clone(), port.parse().expect("port"));
-        }
+    if let [flag, server, port] = args.as_slice()
+        && flag == "--serve"
+    {
+        return Arguments::Serve(server.clone(), port.parse().expect("port"));
     }
     let number = |index: usize, default: u64| args.get(index).and_then(|arg| arg.parse().ok()).unwrap_or(default);
     Arguments::Measure {
