@@ -222,8 +222,8 @@ fn store_alone(callers: usize, duration: Duration) -> StoreAlone {
                         let body = body(caller, number);
                         let parsed = StkCallback::from_slice(&body).expect("the load's body parses");
                         let ids = parsed.daraja_ids();
-                        let callback = NewCallback {
-                            arrived: Arrived {
+                        let callback = NewCallback::new(
+                            Arrived {
                                 kind: pesakit::CallbackKind::StkCallback,
                                 route_path: requests.path.to_owned(),
                                 body: body.clone(),
@@ -233,14 +233,11 @@ fn store_alone(callers: usize, duration: Duration) -> StoreAlone {
                                 client: None,
                                 received_at: SystemTime::now(),
                             },
-                            dedupe_key: ids.dedupe_key().to_owned(),
-                            secondary_ids: ids
-                                .secondary()
-                                .map(|id| (id.name().to_owned(), id.value().to_owned()))
-                                .collect(),
-                            outcome_unknown: None,
-                            lease_until: SystemTime::now() + Duration::from_secs(60),
-                        };
+                            ids.dedupe_key().to_owned(),
+                            ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
+                            None,
+                            SystemTime::now() + Duration::from_secs(60),
+                        );
                         let Ok(Recorded::New(id)) = store.record(callback).await else { panic!("a new callback") };
                         store.settle(id, Outcome::Done).await.expect("settled");
                         number += 1;

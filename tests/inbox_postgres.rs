@@ -107,13 +107,13 @@ async fn one_writer_store(place: &inbox_suite::Place) -> PostgresStore {
 
 /// A B2C result as the store receives it, with `secondary_ids`.
 fn new_callback(dedupe_key: String, secondary_ids: Vec<(String, String)>) -> NewCallback {
-    NewCallback {
-        arrived: inbox_suite::arrived(pesakit::CallbackKind::B2cResult, "/inbox/b2c", "{}"),
+    NewCallback::new(
+        inbox_suite::arrived(pesakit::CallbackKind::B2cResult, "/inbox/b2c", "{}"),
         dedupe_key,
         secondary_ids,
-        outcome_unknown: None,
-        lease_until: SystemTime::now() + Duration::from_secs(60),
-    }
+        None,
+        SystemTime::now() + Duration::from_secs(60),
+    )
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::HeaderMap;
 use http::request::Parts;
 
 use crate::handler::HandlerError;
-use crate::inbox::Delivery;
+use crate::record::RecordId;
 
 /// The request a handler's arguments are taken from: what a custom
 /// [`FromCallbackRequest`] implementation reads.
@@ -275,6 +276,81 @@ impl FromCallbackRequest for RawBody {
     }
 }
 
+/// What a handler run from an inbox knows of the callback it handles, so
+/// that it can be idempotent itself: which stored delivery it is, which
+/// attempt, when the callback first arrived, and whether Daraja sent a
+/// different body under the same id before.
+///
+/// Take `Option<Delivery>` in a handler that also serves tables without an
+/// inbox.
+///
+/// A **conflicting delivery** is a body that arrives under the id of a
+/// callback already stored (its kind and CheckoutRequestID, `TransID`,
+/// OriginatorConversationID, …) and is not the same JSON value as any
+/// body stored under it: Daraja has been seen sending a 1019 and then a
+/// 1037 for one push, and anyone who knows an id can post a fake first.
+/// Each is stored as its own delivery before its 200, its handler runs
+/// with [`number`](Self::number) 2, 3, …, and the callback is marked for
+/// reconciliation with both outcomes named. Whatever the order — a
+/// non-final then a final outcome (1037, then 0: paid), a final then a
+/// non-final one (0, then 1037), or two different finals (1032, then 0; or
+/// two receipts) — the handler sees every delivery in the order they
+/// arrived, and the mark stays until the payment is reconciled with Daraja:
+/// move an order forward on a later delivery (from "no response" to
+/// "paid"), never back (from "paid" to "cancelled"), and leave the rest to
+/// the reconciliation. A repeat of a body already stored (the same bytes,
+/// or the same JSON with other whitespace or key order) is a duplicate: it
+/// is answered and never handled again. A repeated C2B validation is
+/// always a duplicate: it gets the verdict already given.
+///
+/// ```
+/// use pesakit::Delivery;
+/// use pesakit::record::RecordId;
+///
+/// let delivery = Delivery { id: RecordId(7), attempt: 2, first_received: std::time::SystemTime::UNIX_EPOCH, number: 1 };
+/// assert!(delivery.is_retry());
+/// assert!(!delivery.conflicts());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// The inbox's id for this delivery.
+    pub id: RecordId,
+    /// 1 for the first run of the handler, 2 for its first retry, …
+    pub attempt: u32,
+    /// When this delivery arrived.
+    pub first_received: SystemTime,
+    /// 1 for the first body stored under the callback's id; 2, 3, … for
+    /// each later body that differs from every one before it.
+    pub number: u32,
+}
+
+impl Delivery {
+    /// Whether an earlier attempt ran (and failed, or its process died).
+    pub fn is_retry(&self) -> bool {
+        self.attempt > 1
+    }
+
+    /// Whether a different body under the same id was stored, and given
+    /// to the handler, before this one.
+    pub fn conflicts(&self) -> bool {
+        self.number > 1
+    }
+}
+
+impl FromCallbackRequest for Delivery {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        request.delivery.ok_or_else(|| {
+            ExtractError::new("a handler takes `Delivery` but the table has no inbox: add `.with_inbox(…)`")
+        })
+    }
+}
+
+impl FromCallbackRequest for Option<Delivery> {
+    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
+        Ok(request.delivery)
+    }
+}
+
 impl FromCallbackRequest for HeaderMap {
     fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
         Ok(request.headers().clone())
@@ -309,5 +385,28 @@ impl StateMap {
 impl fmt::Debug for StateMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StateMap({} states)", self.0.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(attempt: u32, number: u32) -> Delivery {
+        Delivery { id: RecordId(1), attempt, first_received: SystemTime::UNIX_EPOCH, number }
+    }
+
+    #[test]
+    fn only_a_delivery_after_the_first_attempt_is_a_retry() {
+        assert!(!delivery(1, 1).is_retry());
+        assert!(delivery(2, 1).is_retry());
+        assert!(delivery(9, 1).is_retry());
+    }
+
+    #[test]
+    fn only_a_delivery_after_the_first_body_conflicts() {
+        assert!(!delivery(3, 1).conflicts());
+        assert!(delivery(1, 2).conflicts());
+        assert!(delivery(1, 5).conflicts());
     }
 }

@@ -64,12 +64,12 @@ pub use bytes;
 
 pub use adapter::MountRoutes;
 pub use extract::{
-    CallbackRequest, ClientAddr, ExtractError, FromCallbackRequest, PeerAddr, RawBody, RequiredState, State,
+    CallbackRequest, ClientAddr, Delivery, ExtractError, FromCallbackRequest, PeerAddr, RawBody, RequiredState, State,
 };
 pub use handler::{HandlerError, IntoAck, IntoVerdict};
 #[doc(hidden)]
 pub use handler::{HandlerFuture, Reply};
-pub use inbox::{Delivery, Inbox};
+pub use inbox::Inbox;
 pub use kind::CallbackKind;
 pub use payload::*;
 pub use response::{

@@ -8,6 +8,7 @@
 //! | [`Recorded`] | what the pipeline does |
 //! | --- | --- |
 //! | `New(id)` | runs the handler, answers, then [settles](Recorder::settle) `id` with the outcome |
+//! | `Conflicting { id, number }` | the same as `New`: a body that differs from every one stored under the same id, stored as delivery `number` (see [`Delivery`](crate::Delivery)) |
 //! | `Duplicate { verdict: Some(v), .. }` on C2B validation | answers `v`, the verdict already given; the handler does not run |
 //! | `Duplicate { verdict: None, .. }` on C2B validation | runs the handler for a verdict (none was recorded) and settles it |
 //! | `Duplicate { .. }` on any other kind | answers the kind's acknowledgement; the handler does not run |
@@ -196,6 +197,15 @@ impl fmt::Display for RecordId {
 pub enum Recorded {
     /// Stored for the first time as `id`.
     New(RecordId),
+    /// Stored as `id`, delivery `number` (2 or more) of a callback whose
+    /// earlier deliveries each had another body: its handler runs, and the
+    /// callback needs reconciling.
+    Conflicting {
+        /// The new delivery's record.
+        id: RecordId,
+        /// Which delivery it is: 2 for the first conflicting one.
+        number: u32,
+    },
     /// Stored before as `id`.
     Duplicate {
         /// The earlier record.

@@ -38,6 +38,7 @@
 //! Handlers that want to be idempotent themselves take [`Delivery`]: the
 //! inbox id, the attempt and when the callback first arrived.
 
+mod delivery;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod retry;
@@ -50,6 +51,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
+pub use self::delivery::{BodyDigest, FieldChange, differing_fields, summary};
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresStore, PostgresStoreBuilder};
 pub use self::retry::RetryPolicy;
@@ -59,7 +61,7 @@ pub use self::store::{
     Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
     StoreFuture, StoredCallback, StoredVerdict,
 };
-use crate::extract::{CallbackRequest, ExtractError, FromCallbackRequest};
+pub use crate::extract::Delivery;
 use crate::record::RecordId;
 
 /// Default number of handler attempts before a callback is parked as dead.
@@ -224,63 +226,5 @@ impl Inbox {
     /// period.
     pub async fn prune(&self, before: SystemTime) -> Result<u64, StoreError> {
         self.store.prune(before).await
-    }
-}
-
-/// The delivery facts a handler needs to be idempotent itself: which
-/// stored callback it is handling, which attempt this is, and when the
-/// callback first arrived.
-///
-/// Take `Option<Delivery>` in a handler that also serves tables without an
-/// inbox.
-///
-/// ```
-/// use pesakit::inbox::Delivery;
-/// use pesakit::record::RecordId;
-///
-/// let delivery = Delivery { id: RecordId(7), attempt: 2, first_received: std::time::SystemTime::UNIX_EPOCH };
-/// assert!(delivery.is_retry());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    /// The inbox's id for the callback.
-    pub id: RecordId,
-    /// 1 for the first run of the handler, 2 for its first retry, …
-    pub attempt: u32,
-    /// When the callback was first received.
-    pub first_received: SystemTime,
-}
-
-impl Delivery {
-    /// Whether an earlier attempt ran (and failed, or its process died).
-    pub fn is_retry(&self) -> bool {
-        self.attempt > 1
-    }
-}
-
-impl FromCallbackRequest for Delivery {
-    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
-        request.delivery.ok_or_else(|| {
-            ExtractError::new("a handler takes `Delivery` but the table has no inbox: add `.with_inbox(…)`")
-        })
-    }
-}
-
-impl FromCallbackRequest for Option<Delivery> {
-    fn from_callback_request(request: &CallbackRequest<'_>) -> Result<Self, ExtractError> {
-        Ok(request.delivery)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_delivery_after_the_first_attempt_is_a_retry() {
-        let delivery = |attempt| Delivery { id: RecordId(1), attempt, first_received: SystemTime::UNIX_EPOCH };
-        assert!(!delivery(1).is_retry());
-        assert!(delivery(2).is_retry());
-        assert!(delivery(9).is_retry());
     }
 }

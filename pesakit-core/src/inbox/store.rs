@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use super::delivery::BodyDigest;
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
 use crate::response::{RejectCode, Validation};
@@ -22,12 +23,21 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// `record` returned is in the store after a crash or a power cut.
 pub trait InboxStore: Send + Sync + 'static {
     /// Stores a callback that parsed, or finds the one stored before under
-    /// the same kind and dedupe key: counts the repeat and returns
-    /// [`Recorded::Duplicate`] with the verdict recorded for it. A new
-    /// callback is stored pending, claimed for `lease_until`: its handler
-    /// runs at once. A final callback clears the reconciliation mark of
-    /// every callback sharing one of its ids; one whose outcome is unknown
-    /// is marked, unless a final callback sharing an id is already stored.
+    /// the same kind, dedupe key and [`BodyDigest`]: counts the repeat and
+    /// returns [`Recorded::Duplicate`] with the verdict recorded for it. A
+    /// new callback is stored pending, claimed for `lease_until`: its
+    /// handler runs at once. A final callback clears the reconciliation
+    /// mark of every first delivery sharing one of its ids; one whose
+    /// outcome is unknown is marked, unless a final callback sharing an id
+    /// is already stored.
+    ///
+    /// A body under a kind and dedupe key already stored, with another
+    /// digest, is a conflicting delivery: stored like a new callback as
+    /// delivery 2, 3, … ([`Recorded::Conflicting`]), marked for
+    /// reconciliation with the reason `conflicting deliveries: {earlier
+    /// summary} then {its summary}`, the mark of the deliveries before it
+    /// cleared (the callback has one mark, on its latest delivery), and
+    /// never cleared by a final callback of another kind.
     fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded>;
 
     /// Stores a body that did not parse, as quarantined, and drops the
@@ -180,10 +190,52 @@ pub struct NewCallback {
     pub dedupe_key: String,
     /// Other ids it carries, as `(name, value)`.
     pub secondary_ids: Vec<(String, String)>,
+    /// What tells its body from another delivery's under the same id.
+    pub body_digest: BodyDigest,
+    /// What its body says, in a few words ([`summary`](super::summary)),
+    /// for naming a conflict.
+    pub summary: Option<String>,
     /// Why its outcome is not final, when it is not.
     pub outcome_unknown: Option<String>,
     /// Until when the first run of its handler holds it.
     pub lease_until: SystemTime,
+}
+
+impl NewCallback {
+    /// A callback that arrived as `arrived`, its digest and summary taken
+    /// from its body.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use pesakit::CallbackKind;
+    /// use pesakit::inbox::{Arrived, BodyDigest, NewCallback};
+    ///
+    /// let body = br#"{"Body":{"stkCallback":{"ResultCode":1037}}}"#;
+    /// let arrived = Arrived {
+    ///     kind: CallbackKind::StkCallback,
+    ///     route_path: "/callbacks/stk".to_owned(),
+    ///     body: bytes::Bytes::from_static(body),
+    ///     content_type: None,
+    ///     forwarded: None,
+    ///     peer: None,
+    ///     client: None,
+    ///     received_at: SystemTime::now(),
+    /// };
+    /// let callback = NewCallback::new(arrived, "ws_CO_1".to_owned(), Vec::new(), None, SystemTime::now());
+    /// assert_eq!(callback.body_digest, BodyDigest::of(CallbackKind::StkCallback, body));
+    /// assert_eq!(callback.summary.as_deref(), Some("ResultCode 1037"));
+    /// ```
+    pub fn new(
+        arrived: Arrived,
+        dedupe_key: String,
+        secondary_ids: Vec<(String, String)>,
+        outcome_unknown: Option<String>,
+        lease_until: SystemTime,
+    ) -> Self {
+        let body_digest = BodyDigest::of(arrived.kind, &arrived.body);
+        let summary = super::summary(&arrived.body);
+        Self { arrived, dedupe_key, secondary_ids, body_digest, summary, outcome_unknown, lease_until }
+    }
 }
 
 /// A body that did not parse, for [`InboxStore::quarantine`].
@@ -314,11 +366,15 @@ impl fmt::Display for CallbackState {
 pub struct StoredCallback {
     /// The inbox's id.
     pub id: RecordId,
-    /// The request it came in (for a callback that arrived several times,
-    /// the first).
+    /// The request it came in (for a body that arrived several times, the
+    /// first).
     pub arrived: Arrived,
     /// The dedupe key; `None` for a quarantined body.
     pub dedupe_key: Option<String>,
+    /// Which delivery of the callback under its kind and dedupe key it is:
+    /// 1 for the first body, 2, 3, … for each conflicting one after it
+    /// (see [`Delivery`](crate::Delivery)).
+    pub delivery: u32,
     /// Other ids it carries, as `(name, value)`.
     pub secondary_ids: Vec<(String, String)>,
     /// Where it stands.

@@ -141,7 +141,8 @@ async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>, runtime: tokio::
 fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, runtime: &tokio::runtime::Handle, callback: &StoredCallback) {
     // Claiming counted this attempt.
     let attempt = callback.attempts;
-    let delivery = Delivery { id: callback.id, attempt, first_received: callback.arrived.received_at };
+    let delivery =
+        Delivery { id: callback.id, attempt, first_received: callback.arrived.received_at, number: callback.delivery };
     match handlers.bind_stored(callback, delivery) {
         Ok((call, span)) => inbox.spawn_attempt(runtime, callback.id, attempt, call, span),
         Err(reason) => {
@@ -161,13 +162,13 @@ fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, runtime: &tokio::runtime::
 impl Recorder for Inbox {
     fn record<'a>(&'a self, callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
         let ids = callback.ids();
-        let new = NewCallback {
-            arrived: Arrived::from(callback.arrival()),
-            dedupe_key: ids.dedupe_key().to_owned(),
-            secondary_ids: ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
-            outcome_unknown: callback.outcome_unknown().map(str::to_owned),
-            lease_until: self.lease_until(SystemTime::now()),
-        };
+        let new = NewCallback::new(
+            Arrived::from(callback.arrival()),
+            ids.dedupe_key().to_owned(),
+            ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
+            callback.outcome_unknown().map(str::to_owned),
+            self.lease_until(SystemTime::now()),
+        );
         Box::pin(async move {
             match self.store.record(new).await {
                 Ok(recorded) => recorded,

@@ -33,9 +33,8 @@ use super::endpoint::ParsedCallback;
 use super::handle::{self, Handling};
 use super::refusal::Refusal;
 use super::{Route, Routes, Table, answer};
-use crate::extract::{CallbackRequest, PeerAddr, StateMap};
+use crate::extract::{CallbackRequest, Delivery, PeerAddr, StateMap};
 use crate::guard::{GuardRequest, GuardVerdict};
-use crate::inbox::Delivery;
 use crate::inbox::worker::Handlers;
 use crate::kind::CallbackKind;
 use crate::payload::PayloadError;
@@ -318,12 +317,12 @@ impl Table {
                 }
             }
         };
-        let record_id = match admit_recorded(route.kind, recorded) {
-            Admission::Handle(record_id) => record_id,
+        let (record_id, number) = match admit_recorded(route.kind, recorded) {
+            Admission::Handle { id, number } => (id, number),
             Admission::Answered(response) => return response,
         };
         if let (Some(inbox), Some(ack)) = (&self.inbox, route.kind.acknowledgement()) {
-            let delivery = Delivery { id: record_id, attempt: 1, first_received: received.received_at };
+            let delivery = Delivery { id: record_id, attempt: 1, first_received: received.received_at, number };
             let call = parsed.bind(&received.request(&self.states, Some(delivery)));
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => inbox.spawn_attempt(&runtime, record_id, 1, call, span),
@@ -409,13 +408,17 @@ fn boxed<'a>(stages: impl Future<Output = Response<Bytes>> + Send + 'a) -> Recor
 /// What the record stage's answer means for the request.
 fn admit_recorded(kind: CallbackKind, recorded: Recorded) -> Admission {
     match recorded {
-        Recorded::New(record_id) => Admission::Handle(record_id),
+        Recorded::New(id) => Admission::Handle { id, number: 1 },
+        Recorded::Conflicting { id, number } => {
+            tracing::warn!(record = %id, delivery = number, "a different body under an id already stored: handled, and marked for reconciliation");
+            Admission::Handle { id, number }
+        }
         Recorded::Duplicate { id, verdict } => match (kind.acknowledgement(), verdict) {
             (Some(body), _) => Admission::Answered(answer::duplicate(id, answer::acknowledgement(body))),
             (None, Some(given)) => Admission::Answered(answer::duplicate(id, answer::verdict(&given))),
             (None, None) => {
                 tracing::info!(record = %id, "repeated validation with no verdict recorded; deciding again");
-                Admission::Handle(id)
+                Admission::Handle { id, number: 1 }
             }
         },
         Recorded::Unavailable(error) => Admission::Answered(answer::unrecorded(&*error)),
@@ -424,8 +427,9 @@ fn admit_recorded(kind: CallbackKind, recorded: Recorded) -> Admission {
 
 /// What the record stage decided.
 enum Admission {
-    /// Run the handler, and settle this record afterwards.
-    Handle(RecordId),
+    /// Run the handler for delivery `number`, and settle record `id`
+    /// afterwards.
+    Handle { id: RecordId, number: u32 },
     /// Answered without the handler.
     Answered(Response<Bytes>),
 }

@@ -152,6 +152,8 @@ async fn record(client: &impl GenericClient, items: &[&NewCallback]) -> Result<V
     let dedupe_keys: Vec<String> = items.iter().map(|item| pg_text(&item.dedupe_key)).collect();
     let due_at: Vec<SystemTime> = items.iter().map(|item| item.lease_until).collect();
     let unknown: Vec<Option<String>> = items.iter().map(|item| item.outcome_unknown.as_deref().map(pg_text)).collect();
+    let digests: Vec<&[u8]> = items.iter().map(|item| &item.body_digest.0[..]).collect();
+    let summaries: Vec<Option<String>> = items.iter().map(|item| item.summary.as_deref().map(pg_text)).collect();
     let (mut id_from, mut id_to, mut id_names, mut id_values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for item in items {
         id_from.push(i32::try_from(id_names.len() + 1).unwrap_or(i32::MAX));
@@ -163,8 +165,8 @@ async fn record(client: &impl GenericClient, items: &[&NewCallback]) -> Result<V
     }
     let statement = client
         .prepare_cached(
-            "SELECT o_id, o_duplicate, o_verdict_code, o_verdict_tag FROM pesakit_record_batch($1, $2, $3, \
-                     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            "SELECT o_id, o_duplicate, o_verdict_code, o_verdict_tag, o_delivery FROM pesakit_record_batch($1, \
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .await
         .map_err(database)?;
@@ -187,6 +189,8 @@ async fn record(client: &impl GenericClient, items: &[&NewCallback]) -> Result<V
                 &id_to,
                 &id_names,
                 &id_values,
+                &digests,
+                &summaries,
             ],
         )
         .await
@@ -280,8 +284,8 @@ impl SettleColumns {
 /// A write waiting for a batch.
 #[derive(Debug)]
 pub(super) enum Operation {
-    /// Store a callback.
-    Record(NewCallback),
+    /// Store a callback (boxed: it is several times a settlement's size).
+    Record(Box<NewCallback>),
     /// Store how its handler ended.
     Settle(Settlement),
 }
@@ -305,7 +309,7 @@ impl Flush<Operation, Answer> for WriteBatch {
         Box::pin(async move {
             let records: Vec<&NewCallback> = items
                 .iter()
-                .filter_map(|item| if let Operation::Record(callback) = item { Some(callback) } else { None })
+                .filter_map(|item| if let Operation::Record(callback) = item { Some(&**callback) } else { None })
                 .collect();
             let settlements: Vec<&Settlement> = items
                 .iter()

@@ -30,7 +30,7 @@ use crate::record::{RecordId, Recorded};
 const DEFAULT_QUARANTINE_ROWS: i64 = 10_000;
 const DEFAULT_QUARANTINE_BYTES: i64 = 64 * 1024 * 1024;
 
-const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, client, \
+const COLUMNS: &str = "id, kind, route_path, dedupe_key, delivery, state, body, content_type, forwarded, peer, client, \
     received_at, last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, \
     reconcile_reason, settled_at, id_names, id_values";
 
@@ -230,7 +230,7 @@ impl PostgresStore {
 impl InboxStore for PostgresStore {
     fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded> {
         Box::pin(async move {
-            match self.writes.submit(Operation::Record(callback)).await? {
+            match self.writes.submit(Operation::Record(Box::new(callback))).await? {
                 Answer::Recorded(recorded) => Ok(recorded),
                 Answer::Settled(_) => Err(StoreError("a record was answered as a settlement".to_owned())),
             }
@@ -427,9 +427,11 @@ fn recorded(row: &Row) -> Result<Recorded, StoreError> {
         let code: Option<String> = row.try_get(2).map_err(database)?;
         let tag: Option<String> = row.try_get(3).map_err(database)?;
         let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
-        Ok(Recorded::Duplicate { id, verdict })
-    } else {
-        Ok(Recorded::New(id))
+        return Ok(Recorded::Duplicate { id, verdict });
+    }
+    match u32::try_from(row.try_get::<_, i32>(4).map_err(database)?).unwrap_or(u32::MAX) {
+        1 => Ok(Recorded::New(id)),
+        number => Ok(Recorded::Conflicting { id, number }),
     }
 }
 
@@ -478,6 +480,7 @@ fn read_row(row: &Row) -> Result<StoredCallback, StoreError> {
         id: record_id(row.try_get("id").map_err(column)?),
         arrived,
         dedupe_key: row.try_get("dedupe_key").map_err(column)?,
+        delivery: u32::try_from(row.try_get::<_, i32>("delivery").map_err(column)?).unwrap_or(0),
         secondary_ids: names.into_iter().zip(values).collect(),
         state: CallbackState::from_name(&state)
             .ok_or_else(|| StoreError(format!("a stored callback has an unknown state {state:?}")))?,

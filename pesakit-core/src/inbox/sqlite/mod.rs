@@ -2,77 +2,39 @@
 //! by one thread that commits concurrent operations together (group
 //! commit), so that durable throughput grows with concurrency.
 
-use std::net::SocketAddr;
+mod rows;
+mod schema;
+mod writer;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use rusqlite::{Connection, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
+use self::rows::{COLUMNS, millis, parse_ids, select};
+use self::schema::migrate;
+use self::writer::{Counters, Job, Operation, write_loop};
+use super::delivery::conflict_reason;
 use super::store::{
-    Arrived, CallbackState, FELL_BACK_REASON, InboxStats, InboxStore, ListFilter, NewCallback, Outcome,
-    QuarantinedCallback, StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
+    CallbackState, FELL_BACK_REASON, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback,
+    StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
 };
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
-
-/// Most operations committed in one transaction.
-const MAX_BATCH: usize = 512;
 
 /// Default bounds on quarantined bodies, which strangers can post: past
 /// them the oldest go first.
 const DEFAULT_QUARANTINE_ROWS: u64 = 10_000;
 const DEFAULT_QUARANTINE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Schema migrations, applied in order once each; the version is stored in
-/// the database.
-const MIGRATIONS: [&str; 1] = [r"
-    CREATE TABLE callbacks (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind TEXT NOT NULL,
-        route_path TEXT NOT NULL,
-        dedupe_key TEXT,
-        state TEXT NOT NULL,
-        body BLOB NOT NULL,
-        content_type TEXT,
-        forwarded TEXT,
-        peer TEXT,
-        client TEXT,
-        received_at INTEGER NOT NULL,
-        last_seen_at INTEGER NOT NULL,
-        seen_count INTEGER NOT NULL DEFAULT 1,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        due_at INTEGER,
-        last_error TEXT,
-        verdict_code TEXT,
-        verdict_tag TEXT,
-        reconcile_reason TEXT,
-        is_final INTEGER NOT NULL,
-        settled_at INTEGER,
-        secondary_ids TEXT NOT NULL DEFAULT '[]'
-    );
-    CREATE UNIQUE INDEX callbacks_dedupe_key_kind ON callbacks (dedupe_key, kind) WHERE dedupe_key IS NOT NULL;
-    CREATE INDEX callbacks_to_reconcile ON callbacks (id) WHERE reconcile_reason IS NOT NULL;
-    CREATE INDEX callbacks_state_due_at ON callbacks (state, due_at);
-    CREATE TABLE callback_ids (
-        value TEXT NOT NULL,
-        callback_id INTEGER NOT NULL,
-        PRIMARY KEY (value, callback_id)
-    ) WITHOUT ROWID;
-"];
-
 /// The ids of the callbacks carrying the Daraja id `?1`, as dedupe key or
 /// secondary id; each side an index lookup.
 const CARRYING: &str =
     "SELECT id FROM callbacks WHERE dedupe_key = ?1 UNION SELECT callback_id FROM callback_ids WHERE value = ?1";
-
-const COLUMNS: &str = "id, kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, received_at, \
-    last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, reconcile_reason, settled_at, \
-    secondary_ids, client";
 
 /// The SQLite inbox store; see [`Inbox::sqlite`](super::Inbox::sqlite).
 ///
@@ -101,12 +63,6 @@ pub struct SqliteStore {
 enum Opening {
     Owner,
     Beside,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    commits: AtomicU64,
-    operations: AtomicU64,
 }
 
 impl SqliteStore {
@@ -316,110 +272,15 @@ impl InboxStore for SqliteStore {
     }
 }
 
-fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-    transaction.execute_batch("CREATE TABLE IF NOT EXISTS pesakit_schema (version INTEGER NOT NULL)")?;
-    let version: Option<i64> =
-        transaction.query_row("SELECT MAX(version) FROM pesakit_schema", [], |row| row.get(0))?;
-    let applied = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
-    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-        transaction.execute_batch(migration)?;
-        transaction.execute(
-            "INSERT INTO pesakit_schema (version) VALUES (?1)",
-            [i64::try_from(index + 1).unwrap_or(i64::MAX)],
-        )?;
-    }
-    transaction.commit()
-}
-
-/// One operation of a transaction, and the caller waiting for it.
-trait Job: Send {
-    /// Runs in the open transaction, inside a savepoint of its own, so that
-    /// its failure undoes only its own writes.
-    fn run(&mut self, connection: &Connection);
-    /// Answers the caller once the transaction committed, or did not.
-    fn finish(self: Box<Self>, committed: Result<(), &str>);
-}
-
-struct Operation<T, F> {
-    operation: Option<F>,
-    result: Option<rusqlite::Result<T>>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
-}
-
-impl<T, F> Job for Operation<T, F>
-where
-    T: Send,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
-{
-    fn run(&mut self, connection: &Connection) {
-        if let Some(operation) = self.operation.take() {
-            self.result = Some(in_savepoint(connection, operation));
-        }
-    }
-
-    fn finish(self: Box<Self>, committed: Result<(), &str>) {
-        let answer = match (self.result, committed) {
-            (Some(Ok(value)), Ok(())) => Ok(value),
-            (Some(Err(error)), _) => Err(StoreError(error.to_string())),
-            (_, Err(error)) => Err(StoreError(error.to_owned())),
-            (None, Ok(())) => Err(StoreError("the operation did not run".to_owned())),
-        };
-        // The caller may have gone (its request was dropped): nothing to tell.
-        let _ = self.reply.send(answer);
-    }
-}
-
-fn in_savepoint<T>(
-    connection: &Connection,
-    operation: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    connection.prepare_cached("SAVEPOINT operation")?.execute([])?;
-    match operation(connection) {
-        Ok(value) => connection.prepare_cached("RELEASE operation")?.execute([]).map(|_| value),
-        Err(error) => {
-            connection.prepare_cached("ROLLBACK TO operation")?.execute([])?;
-            connection.prepare_cached("RELEASE operation")?.execute([])?;
-            Err(error)
-        }
-    }
-}
-
-/// The writer thread: waits for work, then commits everything that queued
-/// up meanwhile in one transaction, one fsync.
-fn write_loop(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Job>>, counters: &Counters) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        batch.extend(queue.try_iter().take(MAX_BATCH - 1));
-        let committed = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
-            Ok(transaction) => {
-                for job in &mut batch {
-                    job.run(&transaction);
-                }
-                transaction.commit().map_err(|error| error.to_string())
-            }
-            Err(error) => Err(error.to_string()),
-        };
-        if let Err(error) = &committed {
-            tracing::error!(%error, operations = batch.len(), "the inbox could not commit");
-        } else {
-            counters.commits.fetch_add(1, Ordering::Relaxed);
-            counters.operations.fetch_add(u64::try_from(batch.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
-        }
-        for job in batch {
-            job.finish(committed.as_ref().map(|_| ()).map_err(String::as_str));
-        }
-    }
-}
-
 fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<Recorded> {
     let kind = callback.arrived.kind.attribute_name();
+    let digest = &callback.body_digest.0[..];
     let inserted = connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
-             received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1) \
-             ON CONFLICT (kind, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+             received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts, body_digest, summary) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?14) \
+             ON CONFLICT (dedupe_key, kind, body_digest) WHERE dedupe_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
             kind,
@@ -434,14 +295,16 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
             callback.outcome_unknown.is_none(),
             serde_json::to_string(&callback.secondary_ids).unwrap_or_else(|_| "[]".to_owned()),
             callback.arrived.client.map(|client| client.to_string()),
+            digest,
+            callback.summary,
         ])?;
     if inserted == 0 {
         let (id, code, tag) = connection
             .prepare_cached(
                 "UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = ?3 \
-                 WHERE kind = ?1 AND dedupe_key = ?2 RETURNING id, verdict_code, verdict_tag",
+                 WHERE kind = ?1 AND dedupe_key = ?2 AND body_digest = ?4 RETURNING id, verdict_code, verdict_tag",
             )?
-            .query_row(params![kind, callback.dedupe_key, millis(callback.arrived.received_at)], |row| {
+            .query_row(params![kind, callback.dedupe_key, millis(callback.arrived.received_at), digest], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?))
             })?;
         let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
@@ -476,10 +339,11 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
         None => {
             // Driven by the callbacks that need reconciling (an index of
             // their own), which are few, and not by those carrying the id,
-            // which an id shared by many callbacks would make many.
+            // which an id shared by many callbacks would make many. A
+            // conflict's mark stays: it waits for the reconciliation.
             let mut clear = connection.prepare_cached(
                 "UPDATE callbacks SET reconcile_reason = NULL WHERE reconcile_reason IS NOT NULL AND id != ?1 \
-                 AND (dedupe_key = ?2 OR EXISTS (SELECT 1 FROM callback_ids \
+                 AND delivery = 1 AND (dedupe_key = ?2 OR EXISTS (SELECT 1 FROM callback_ids \
                  WHERE callback_ids.callback_id = callbacks.id AND callback_ids.value = ?2))",
             )?;
             for value in shared_ids {
@@ -487,7 +351,31 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
             }
         }
     }
-    Ok(Recorded::New(record_id(id)))
+    let latest_earlier = connection
+        .prepare_cached(
+            "SELECT delivery, summary FROM callbacks WHERE dedupe_key = ?1 AND kind = ?2 AND id != ?3 \
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![callback.dedupe_key, kind, id], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?))
+        })
+        .optional()?;
+    let Some((earlier_number, earlier_summary)) = latest_earlier else {
+        return Ok(Recorded::New(record_id(id)));
+    };
+    // A conflicting delivery: the callback's one mark moves to it.
+    let number = earlier_number.saturating_add(1);
+    connection
+        .prepare_cached(
+            "UPDATE callbacks SET reconcile_reason = NULL WHERE dedupe_key = ?1 AND kind = ?2 AND id != ?3 \
+             AND reconcile_reason IS NOT NULL",
+        )?
+        .execute(params![callback.dedupe_key, kind, id])?;
+    let reason = conflict_reason(earlier_summary.as_deref(), callback.summary.as_deref());
+    connection
+        .prepare_cached("UPDATE callbacks SET delivery = ?2, reconcile_reason = ?3 WHERE id = ?1")?
+        .execute(params![id, number, reason])?;
+    Ok(Recorded::Conflicting { id: record_id(id), number: u32::try_from(number).unwrap_or(u32::MAX) })
 }
 
 fn quarantine(
@@ -565,60 +453,4 @@ fn settle(connection: &Connection, id: RecordId, outcome: &Outcome, now: SystemT
         return Err(rusqlite::Error::QueryReturnedNoRows);
     }
     Ok(())
-}
-
-fn select(connection: &Connection, sql: &str, values: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredCallback>> {
-    let mut statement = connection.prepare_cached(sql)?;
-    statement.query_map(values, read_row)?.collect()
-}
-
-fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredCallback> {
-    let invalid = |index: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, what.to_owned().into())
-    };
-    let kind: String = row.get(1)?;
-    let state: String = row.get(4)?;
-    let peer: Option<String> = row.get(8)?;
-    let client: Option<String> = row.get(20)?;
-    let (verdict_code, verdict_tag): (Option<String>, Option<String>) = (row.get(15)?, row.get(16)?);
-    let arrived = Arrived {
-        kind: CallbackKind::from_attribute_name(&kind).ok_or_else(|| invalid(1, "an unknown callback kind"))?,
-        route_path: row.get(2)?,
-        body: Bytes::from(row.get::<_, Vec<u8>>(5)?),
-        content_type: row.get(6)?,
-        forwarded: row.get(7)?,
-        peer: peer.and_then(|peer| peer.parse::<SocketAddr>().ok()),
-        client: client.and_then(|client| client.parse().ok()),
-        received_at: time(row.get(9)?),
-    };
-    Ok(StoredCallback {
-        id: record_id(row.get(0)?),
-        arrived,
-        dedupe_key: row.get(3)?,
-        secondary_ids: parse_ids(&row.get::<_, String>(19)?),
-        state: CallbackState::from_name(&state).ok_or_else(|| invalid(4, "an unknown state"))?,
-        last_seen_at: time(row.get(10)?),
-        seen_count: u32::try_from(row.get::<_, i64>(11)?).unwrap_or(u32::MAX),
-        attempts: u32::try_from(row.get::<_, i64>(12)?).unwrap_or(u32::MAX),
-        next_attempt_at: row.get::<_, Option<i64>>(13)?.map(time),
-        last_error: row.get(14)?,
-        verdict: verdict_code.map(|code| StoredVerdict { code, tag: verdict_tag }),
-        needs_reconciliation: row.get(17)?,
-        settled_at: row.get::<_, Option<i64>>(18)?.map(time),
-    })
-}
-
-/// Secondary ids as stored with their callback: a JSON list of
-/// `[name, value]` pairs (lookups go through `callback_ids`).
-fn parse_ids(stored: &str) -> Vec<(String, String)> {
-    serde_json::from_str(stored).unwrap_or_default()
-}
-
-/// Milliseconds since the Unix epoch, as stored.
-fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn time(millis: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }

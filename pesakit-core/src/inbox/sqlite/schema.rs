@@ -1,0 +1,103 @@
+//! The SQLite inbox's schema: tables and indexes, applied by versioned
+//! migrations that run once each, inside one transaction.
+
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+
+use crate::inbox::delivery::{BodyDigest, summary};
+use crate::kind::CallbackKind;
+
+/// One step of the schema: its statements, then, where rows written before
+/// it need new values, a pass over them.
+struct Migration {
+    sql: &'static str,
+    backfill: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+}
+
+/// Schema migrations, applied in order once each; the version is stored in
+/// the database.
+const MIGRATIONS: [Migration; 2] = [
+    Migration { sql: FIRST_SCHEMA, backfill: None },
+    // Conflicting deliveries: a callback may hold several bodies under one
+    // kind and dedupe key, one row each, told apart by their digest.
+    Migration {
+        sql: r"
+            ALTER TABLE callbacks ADD COLUMN body_digest BLOB;
+            ALTER TABLE callbacks ADD COLUMN summary TEXT;
+            ALTER TABLE callbacks ADD COLUMN delivery INTEGER NOT NULL DEFAULT 1;
+            DROP INDEX callbacks_dedupe_key_kind;
+            CREATE UNIQUE INDEX callbacks_deliveries ON callbacks (dedupe_key, kind, body_digest)
+                WHERE dedupe_key IS NOT NULL;
+        ",
+        backfill: Some(digest_stored_bodies),
+    },
+];
+
+const FIRST_SCHEMA: &str = r"
+    CREATE TABLE callbacks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        route_path TEXT NOT NULL,
+        dedupe_key TEXT,
+        state TEXT NOT NULL,
+        body BLOB NOT NULL,
+        content_type TEXT,
+        forwarded TEXT,
+        peer TEXT,
+        client TEXT,
+        received_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        seen_count INTEGER NOT NULL DEFAULT 1,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER,
+        last_error TEXT,
+        verdict_code TEXT,
+        verdict_tag TEXT,
+        reconcile_reason TEXT,
+        is_final INTEGER NOT NULL,
+        settled_at INTEGER,
+        secondary_ids TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE UNIQUE INDEX callbacks_dedupe_key_kind ON callbacks (dedupe_key, kind) WHERE dedupe_key IS NOT NULL;
+    CREATE INDEX callbacks_to_reconcile ON callbacks (id) WHERE reconcile_reason IS NOT NULL;
+    CREATE INDEX callbacks_state_due_at ON callbacks (state, due_at);
+    CREATE TABLE callback_ids (
+        value TEXT NOT NULL,
+        callback_id INTEGER NOT NULL,
+        PRIMARY KEY (value, callback_id)
+    ) WITHOUT ROWID;
+";
+
+pub(super) fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    transaction.execute_batch("CREATE TABLE IF NOT EXISTS pesakit_schema (version INTEGER NOT NULL)")?;
+    let version: Option<i64> =
+        transaction.query_row("SELECT MAX(version) FROM pesakit_schema", [], |row| row.get(0))?;
+    let applied = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        transaction.execute_batch(migration.sql)?;
+        if let Some(backfill) = migration.backfill {
+            backfill(&transaction)?;
+        }
+        transaction.execute(
+            "INSERT INTO pesakit_schema (version) VALUES (?1)",
+            [i64::try_from(index + 1).unwrap_or(i64::MAX)],
+        )?;
+    }
+    transaction.commit()
+}
+
+/// The digest and summary of every callback stored before deliveries were
+/// told apart, so that a repeat of one is still found as a duplicate.
+fn digest_stored_bodies(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
+    let mut stored = transaction.prepare("SELECT id, kind, body FROM callbacks WHERE dedupe_key IS NOT NULL")?;
+    let mut update = transaction.prepare("UPDATE callbacks SET body_digest = ?2, summary = ?3 WHERE id = ?1")?;
+    let mut rows = stored.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, kind, body): (i64, String, Vec<u8>) = (row.get("id")?, row.get("kind")?, row.get("body")?);
+        // A kind this version does not know keeps no digest: its repeats
+        // are stored, never lost.
+        let Some(kind) = CallbackKind::from_attribute_name(&kind) else { continue };
+        update.execute(params![id, &BodyDigest::of(kind, &body).0[..], summary(&body)])?;
+    }
+    Ok(())
+}
