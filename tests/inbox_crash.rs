@@ -1,8 +1,10 @@
 //! Nothing acknowledged is lost: the server runs as a child process with
-//! the SQLite inbox; clients post callbacks concurrently and note each one
-//! answered 200; the server is killed with SIGKILL at a random moment,
-//! several times; after each kill every acknowledged callback is in the
-//! store, and after a last restart every one of them has been handled.
+//! the SQLite inbox; clients post callbacks concurrently, a third of them
+//! followed by a conflicting delivery (the same CheckoutRequestID, 1037
+//! after the payment), and note each body answered 200; the server is
+//! killed with SIGKILL at a random moment, several times; after each kill
+//! every acknowledged body is in the store, and after a last restart every
+//! one of them has been handled.
 //!
 //! The child is this test binary itself, running the ignored
 //! `crash_test_server` test.
@@ -32,7 +34,10 @@ async fn paid(callback: StkCallback, delivery: Delivery) {
     // Long enough that kills land while handlers run.
     let pause = RandomState::new().hash_one(&callback.checkout_request_id) % 20;
     tokio::time::sleep(Duration::from_millis(pause)).await;
-    println!("handled {} attempt {}", callback.checkout_request_id, delivery.attempt);
+    println!(
+        "handled {} ResultCode {} attempt {}",
+        callback.checkout_request_id, callback.result_code, delivery.attempt
+    );
 }
 
 /// The server process: the SQLite inbox at `$PESAKIT_CRASH_TEST_DB`, on a
@@ -76,9 +81,8 @@ impl ServerProcess {
         let handled_by_this = Arc::clone(handled);
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("handled ") {
-                    let id = rest.split(' ').next().unwrap_or_default().to_owned();
-                    handled_by_this.lock().expect("not poisoned").insert(id);
+                if let Some((body, _)) = line.strip_prefix("handled ").and_then(|rest| rest.split_once(" attempt")) {
+                    handled_by_this.lock().expect("not poisoned").insert(body.to_owned());
                 }
             }
         });
@@ -92,11 +96,13 @@ impl ServerProcess {
     }
 }
 
-/// The dedupe keys the store holds and, for each, whether it is done.
+/// The bodies the store holds, as `{dedupe key} ResultCode {code}`, and
+/// for each whether it is done.
 fn stored(db: &Path) -> Vec<(String, bool)> {
     let connection = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("the store opens read-only");
-    let mut query = connection.prepare("SELECT dedupe_key, state = 'done' FROM callbacks").expect("a query");
+    let mut query =
+        connection.prepare("SELECT dedupe_key || ' ' || summary, state = 'done' FROM callbacks").expect("a query");
     query
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
         .expect("rows")
@@ -104,8 +110,8 @@ fn stored(db: &Path) -> Vec<(String, bool)> {
         .expect("readable rows")
 }
 
-/// Posts new callbacks from `CLIENTS` tasks until `stop`, noting those
-/// answered 200.
+/// Posts new callbacks from `CLIENTS` tasks until `stop`, every third
+/// followed by a conflicting delivery, noting the bodies answered 200.
 async fn post_until_stopped(
     addr: std::net::SocketAddr,
     round: usize,
@@ -122,15 +128,20 @@ async fn post_until_stopped(
                         return;
                     }
                     let id = format!("ws_CO_crash_{round}_{client}_{number}");
-                    let body = StkCallbackBuilder::paid().checkout_request_id(&id).build();
-                    sent.fetch_add(1, Ordering::SeqCst);
-                    // A kill makes the connection fail: the callback was not
-                    // acknowledged, which is fine.
-                    let Some(reply) = client::try_post(addr, "/crash/stk", body).await else {
-                        return;
-                    };
-                    if reply.status == StatusCode::OK {
-                        acknowledged.lock().expect("not poisoned").insert(id);
+                    let mut bodies = vec![(0, StkCallbackBuilder::paid().checkout_request_id(&id).build())];
+                    if number % 3 == 0 {
+                        bodies.push((1037, StkCallbackBuilder::timeout().checkout_request_id(&id).build()));
+                    }
+                    for (code, body) in bodies {
+                        sent.fetch_add(1, Ordering::SeqCst);
+                        // A kill makes the connection fail: the body was not
+                        // acknowledged, which is fine.
+                        let Some(reply) = client::try_post(addr, "/crash/stk", body).await else {
+                            return;
+                        };
+                        if reply.status == StatusCode::OK {
+                            acknowledged.lock().expect("not poisoned").insert(format!("{id} ResultCode {code}"));
+                        }
                     }
                 }
             })
@@ -174,6 +185,8 @@ async fn acknowledged_callbacks_survive_sigkill() {
     }
     let acknowledged = acknowledged.lock().expect("not poisoned").clone();
     assert!(acknowledged.len() >= KILLS, "the test acknowledged too little to show anything: {acknowledged:?}");
+    let conflicting = acknowledged.iter().filter(|body| body.ends_with("ResultCode 1037")).count();
+    assert!(conflicting > 0, "no conflicting delivery was acknowledged: {acknowledged:?}");
 
     // The last restart finishes every handler the kills interrupted.
     let server = ServerProcess::start(&db, &handled);
@@ -192,7 +205,7 @@ async fn acknowledged_callbacks_survive_sigkill() {
     let unhandled: Vec<_> = acknowledged.difference(&handled_ids).collect();
     assert!(unhandled.is_empty(), "no handler ran for {unhandled:?}");
     println!(
-        "{} callbacks sent, {} acknowledged across {KILLS} kills, all stored and handled",
+        "{} bodies sent, {} acknowledged ({conflicting} conflicting deliveries) across {KILLS} kills, all stored and handled",
         sent.load(Ordering::SeqCst),
         acknowledged.len()
     );

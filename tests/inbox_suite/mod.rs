@@ -102,6 +102,37 @@ pub fn fast(inbox: Inbox) -> Inbox {
     inbox.retry_backoff(Duration::from_millis(10), Duration::from_millis(40)).poll_interval(Duration::from_millis(10))
 }
 
+impl Place {
+    /// Takes the store back to its first schema, as an inbox written before
+    /// deliveries were told apart has it: no digests, one row per kind and
+    /// dedupe key.
+    pub fn back_to_first_schema(&self) {
+        let statements = [
+            "DROP INDEX {schema}callbacks_deliveries",
+            "ALTER TABLE {schema}callbacks DROP COLUMN body_digest",
+            "ALTER TABLE {schema}callbacks DROP COLUMN summary",
+            "ALTER TABLE {schema}callbacks DROP COLUMN delivery",
+            "CREATE UNIQUE INDEX callbacks_dedupe_key_kind ON {schema}callbacks (dedupe_key, kind) \
+             WHERE dedupe_key IS NOT NULL",
+            "DELETE FROM {schema}pesakit_schema WHERE version = 2",
+        ];
+        match self {
+            Self::Sqlite(dir) => {
+                let connection = rusqlite::Connection::open(dir.join("inbox.db")).expect("the file opens");
+                for statement in statements {
+                    connection.execute_batch(&statement.replace("{schema}", "")).expect("the first schema");
+                }
+            }
+            Self::Postgres { url, schema } => {
+                for statement in statements {
+                    postgres::execute(url, &statement.replace("{schema}", &format!("{schema}.")))
+                        .expect("the first schema");
+                }
+            }
+        }
+    }
+}
+
 impl Drop for Place {
     fn drop(&mut self) {
         match self {
@@ -276,6 +307,7 @@ macro_rules! every_inbox_conformance_test {
             a_fake_first_callback_leaves_the_real_one_stored_handled_and_flagged,
             a_third_body_moves_the_one_mark_to_the_latest_delivery,
             a_final_result_of_another_kind_does_not_clear_a_conflict,
+            an_inbox_of_the_first_schema_is_upgraded_and_its_repeats_stay_duplicates,
         );
     };
 }
@@ -1023,4 +1055,36 @@ pub async fn a_final_result_of_another_kind_does_not_clear_a_conflict(place: Pla
     wait_for(&inbox, first.id(), |callback| callback.verdict.is_some()).await;
     let stored = inbox.get(marked.id).await.expect("the store answers").expect("stored");
     assert_eq!(stored.needs_reconciliation, marked.needs_reconciliation);
+}
+
+pub async fn an_inbox_of_the_first_schema_is_upgraded_and_its_repeats_stay_duplicates(place: Place) {
+    let paid = StkCallbackBuilder::paid();
+    let validation = C2bPaymentBuilder::pay_bill().bill_ref("invoice-4").for_validation();
+    {
+        let (inbox, log) = (place.inbox().await, Log::default());
+        let routes = table(&inbox, &log);
+        testing::post(&routes, "/inbox/stk", paid.build()).await;
+        testing::post(&routes, "/inbox/validate", validation.build()).await;
+        wait_for(&inbox, &paid.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+        wait_for(&inbox, validation.id(), |callback| callback.verdict.is_some()).await;
+    }
+    place.back_to_first_schema();
+
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    testing::post(&routes, "/inbox/stk", paid.build()).await;
+    let repeated = wait_for(&inbox, &paid.checkout_id(), |callback| callback.seen_count == 2).await;
+    assert_eq!((repeated.delivery, repeated.state), (1, CallbackState::Done));
+    let again = testing::post(&routes, "/inbox/validate", validation.clone().bill_ref("other").build()).await;
+    assert_eq!(again.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#, "the verdict given before the upgrade");
+    assert!(log.runs().is_empty(), "nothing handled twice: {:?}", log.runs());
+
+    let no_response = StkCallbackBuilder::timeout().checkout_request_id(&paid.checkout_id());
+    testing::post(&routes, "/inbox/stk", no_response.build()).await;
+    let deliveries = wait_for_done(&inbox, &paid.checkout_id(), 2).await;
+    assert_eq!(
+        deliveries[1].needs_reconciliation.as_deref(),
+        Some("conflicting deliveries: ResultCode 0 then ResultCode 1037"),
+        "the summary of a body stored before the upgrade"
+    );
 }
