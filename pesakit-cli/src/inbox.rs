@@ -38,7 +38,10 @@ async fn execute(args: &InboxArgs) -> Result<(), String> {
             print_callbacks(&store.list(filter).await.map_err(fail)?, *json);
         }
         InboxCommand::Show { id } => match store.get(RecordId(*id)).await.map_err(fail)? {
-            Some(callback) => print!("{}", details(&callback)),
+            Some(callback) => {
+                let others = deliveries(&*store, &callback).await.map_err(fail)?;
+                print!("{}{}", details(&callback), other_deliveries(&callback, &others));
+            }
             None => return Err(format!("no callback {id} in this inbox: `pesakit inbox list` shows the ids")),
         },
         InboxCommand::Find { daraja_id, json } => {
@@ -59,7 +62,11 @@ async fn execute(args: &InboxArgs) -> Result<(), String> {
             } else if marked.is_empty() {
                 println!("nothing needs reconciling");
             } else {
-                print!("{}", reconcile_table(&marked));
+                let mut earlier = Vec::new();
+                for callback in &marked {
+                    earlier.push(previous_delivery(&deliveries(&*store, callback).await.map_err(fail)?, callback));
+                }
+                print!("{}", reconcile_table(&marked, &earlier));
             }
         }
         InboxCommand::Retry { id } => {
@@ -90,6 +97,56 @@ async fn execute(args: &InboxArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Every delivery of `callback`'s kind and dedupe key, itself included,
+/// in the order they arrived.
+async fn deliveries(
+    store: &dyn InboxStore,
+    callback: &StoredCallback,
+) -> Result<Vec<StoredCallback>, pesakit::inbox::StoreError> {
+    let Some(key) = &callback.dedupe_key else { return Ok(vec![callback.clone()]) };
+    let mut found = store.find(key.clone()).await?;
+    found.retain(|other| other.arrived.kind == callback.arrived.kind && other.dedupe_key.as_ref() == Some(key));
+    found.sort_by_key(|other| other.delivery);
+    Ok(found)
+}
+
+/// The delivery that came just before `callback`, among `deliveries`.
+fn previous_delivery(deliveries: &[StoredCallback], callback: &StoredCallback) -> Option<StoredCallback> {
+    deliveries.iter().rev().find(|other| other.delivery < callback.delivery).cloned()
+}
+
+/// The fields in which two deliveries differ, one `path: earlier → later`
+/// each, escaped.
+fn changes(earlier: &StoredCallback, later: &StoredCallback) -> Vec<String> {
+    pesakit::inbox::differing_fields(&earlier.arrived.body, &later.arrived.body)
+        .into_iter()
+        .map(|change| {
+            let side = |value: Option<String>| value.map_or_else(|| "(none)".to_owned(), |value| printable(&value));
+            format!("{}: {} → {}", printable(&change.path), side(change.earlier), side(change.later))
+        })
+        .collect()
+}
+
+/// For `show`: the callback's other deliveries and what differs from each.
+fn other_deliveries(callback: &StoredCallback, deliveries: &[StoredCallback]) -> String {
+    let mut text = String::new();
+    for other in deliveries.iter().filter(|other| other.id != callback.id) {
+        let (earlier, later) = if other.delivery < callback.delivery { (other, callback) } else { (callback, other) };
+        let _ = writeln!(
+            text,
+            "delivery {} (id {}, received {}, {}) differs in:",
+            other.delivery,
+            other.id,
+            eat(other.arrived.received_at),
+            other.state
+        );
+        for change in changes(earlier, later) {
+            let _ = writeln!(text, "  {change}");
+        }
+    }
+    text
 }
 
 /// The store named by `--db`.
@@ -268,7 +325,7 @@ fn print_callbacks(callbacks: &[StoredCallback], json: bool) {
 }
 
 fn table(callbacks: &[StoredCallback]) -> String {
-    let rows: Vec<[String; 8]> = callbacks
+    let rows: Vec<[String; 9]> = callbacks
         .iter()
         .map(|callback| {
             [
@@ -278,17 +335,22 @@ fn table(callbacks: &[StoredCallback]) -> String {
                 callback.state.to_string(),
                 format!("{}/{}", callback.attempts, callback.seen_count),
                 cell(callback.dedupe_key.as_deref().unwrap_or("-"), 40),
+                callback.delivery.to_string(),
                 amount(callback).unwrap_or_else(|| "-".to_owned()),
                 cell(&note(callback), NOTE_WIDTH),
             ]
         })
         .collect();
-    let header = ["ID", "RECEIVED", "KIND", "STATE", "RUNS/SEEN", "KEY", "AMOUNT", "NOTE"].map(str::to_owned);
+    let header =
+        ["ID", "RECEIVED", "KIND", "STATE", "RUNS/SEEN", "KEY", "DELIVERY", "AMOUNT", "NOTE"].map(str::to_owned);
     aligned(&header, &rows)
 }
 
-fn reconcile_table(callbacks: &[StoredCallback]) -> String {
-    let rows: Vec<[String; 5]> = callbacks
+/// What needs reconciling, and under each conflicting delivery the fields
+/// in which it differs from the delivery before it (`earlier`, one per
+/// callback).
+fn reconcile_table(callbacks: &[StoredCallback], earlier: &[Option<StoredCallback>]) -> String {
+    let rows: Vec<[String; 6]> = callbacks
         .iter()
         .map(|callback| {
             [
@@ -296,11 +358,23 @@ fn reconcile_table(callbacks: &[StoredCallback]) -> String {
                 eat(callback.arrived.received_at),
                 callback.arrived.kind.attribute_name().to_owned(),
                 cell(callback.dedupe_key.as_deref().unwrap_or("-"), 40),
+                callback.delivery.to_string(),
                 cell(callback.needs_reconciliation.as_deref().unwrap_or(""), 80),
             ]
         })
         .collect();
-    aligned(&["ID", "RECEIVED", "KIND", "KEY", "WHY"].map(str::to_owned), &rows)
+    let table = aligned(&["ID", "RECEIVED", "KIND", "KEY", "DELIVERY", "WHY"].map(str::to_owned), &rows);
+    let mut text = String::new();
+    for ((line, callback), earlier) in table.lines().skip(1).zip(callbacks).zip(earlier) {
+        let _ = writeln!(text, "{line}");
+        if let Some(earlier) = earlier {
+            let _ = writeln!(text, "    differs from delivery {} (id {}):", earlier.delivery, earlier.id);
+            for change in changes(earlier, callback) {
+                let _ = writeln!(text, "      {change}");
+            }
+        }
+    }
+    format!("{}\n{text}", table.lines().next().unwrap_or_default())
 }
 
 /// Columns padded to their widest cell; the last is not padded.
@@ -343,6 +417,7 @@ fn details(callback: &StoredCallback) -> String {
         ("route", printable(&callback.arrived.route_path)),
         ("state", callback.state.to_string()),
         ("key", optional(callback.dedupe_key.as_deref())),
+        ("delivery", callback.delivery.to_string()),
         ("other ids", if ids.is_empty() { "-".to_owned() } else { ids.join(", ") }),
         ("amount", amount(callback).unwrap_or_else(|| "-".to_owned())),
         ("received", eat(callback.arrived.received_at)),
@@ -378,6 +453,7 @@ fn summary_json(callback: &StoredCallback) -> serde_json::Value {
         "kind": callback.arrived.kind.attribute_name(),
         "state": callback.state.as_str(),
         "dedupe_key": callback.dedupe_key,
+        "delivery": callback.delivery,
         "secondary_ids": callback.secondary_ids,
         "amount_kes": amount(callback).map(|amount| amount.trim_start_matches("KES ").to_owned()),
         "received_at": eat_rfc3339(callback.arrived.received_at),

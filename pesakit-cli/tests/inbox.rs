@@ -121,6 +121,53 @@ async fn support_session(inbox: Inbox, db: &[String]) {
     assert!(inbox.find(&stk.checkout_id()).await.expect("the store answers").is_empty());
 }
 
+/// "The customer says they paid, the order says no response": two
+/// different STK results under one CheckoutRequestID, as the binary shows
+/// them.
+async fn conflicting_deliveries_session(inbox: Inbox, db: &[String]) {
+    let routes = pesakit::routes![paid].with_inbox(inbox.clone());
+    let paid_body = StkCallbackBuilder::paid().receipt("TKL0000888");
+    let checkout_id = paid_body.checkout_id();
+    testing::post(&routes, "/stk", StkCallbackBuilder::timeout().checkout_request_id(&checkout_id).build()).await;
+    testing::post(&routes, "/stk", paid_body.build()).await;
+    for _ in 0..500 {
+        let found = inbox.find(&checkout_id).await.expect("the store answers");
+        if found.len() == 2 && found.iter().all(|callback| callback.state == CallbackState::Done) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let found = stdout(&pesakit(db, &["find", &checkout_id]).await);
+    assert_eq!(found.lines().count(), 3, "a header and both deliveries:\n{found}");
+    assert!(found.contains("DELIVERY") && found.contains("conflicting deliveries"), "{found}");
+
+    let reconcile = stdout(&pesakit(db, &["reconcile"]).await);
+    assert!(reconcile.contains("conflicting deliveries: ResultCode 1037 then ResultCode 0"), "{reconcile}");
+    assert!(reconcile.contains("differs from delivery 1"), "{reconcile}");
+    assert!(reconcile.contains("Body.stkCallback.ResultCode: 1037 → 0"), "{reconcile}");
+    assert!(reconcile.contains("Body.stkCallback.CallbackMetadata: (none) → {"), "{reconcile}");
+
+    let json = stdout(&pesakit(db, &["find", "--json", &checkout_id]).await);
+    let lines: Vec<serde_json::Value> =
+        json.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    let second = lines.iter().find(|line| line["delivery"] == 2).expect("the second delivery");
+    let second_id = second["id"].as_u64().expect("an id").to_string();
+    let shown = stdout(&pesakit(db, &["show", &second_id]).await);
+    assert!(shown.contains("delivery      2"), "{shown}");
+    assert!(shown.contains("delivery 1 (id ") && shown.contains("ResultCode: 1037 → 0"), "{shown}");
+
+    let export = stdout(&pesakit(db, &["export", "--kind", "stk-callback"]).await);
+    let exported: Vec<serde_json::Value> =
+        export.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    let deliveries: Vec<_> = exported
+        .iter()
+        .filter(|line| line["dedupe_key"] == checkout_id.as_str())
+        .map(|line| (line["delivery"].as_u64(), line["body"].as_str().map(str::len).unwrap_or_default() > 0))
+        .collect();
+    assert_eq!(deliveries, [(Some(1), true), (Some(2), true)], "every delivery, with its body: {export}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_support_session_on_a_sqlite_inbox() {
     let dir = std::env::temp_dir().join(format!("pesakit-cli-inbox-{}", std::process::id()));
@@ -130,7 +177,9 @@ async fn a_support_session_on_a_sqlite_inbox() {
     assert!(stderr(&missing).contains("no inbox database there"), "{}", stderr(&missing));
 
     let inbox = Inbox::with_store(SqliteStore::open(&path).expect("the store opens"));
-    support_session(inbox, &[format!("--db=sqlite://{}", path.display())]).await;
+    let db = [format!("--db=sqlite://{}", path.display())];
+    support_session(inbox.clone(), &db).await;
+    conflicting_deliveries_session(inbox, &db).await;
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -144,7 +193,9 @@ async fn a_support_session_on_a_postgres_inbox() {
     };
     let schema = format!("pesakit_cli_test_{}", std::process::id());
     let store = PostgresStore::builder(&url).schema(&schema).connect().await.expect("the store opens");
-    support_session(Inbox::with_store(store), &[format!("--db={url}"), format!("--schema={schema}")]).await;
+    let (inbox, db) = (Inbox::with_store(store), [format!("--db={url}"), format!("--schema={schema}")]);
+    support_session(inbox.clone(), &db).await;
+    conflicting_deliveries_session(inbox, &db).await;
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connects");
     tokio::spawn(connection);
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("dropped");
