@@ -21,8 +21,14 @@
 //!   exponential backoff and jitter, and parked as dead after
 //!   [`max_attempts`](Inbox::max_attempts). Rows a crash left pending are
 //!   taken up again when the server starts.
-//! - **Duplicates** (the same kind and dedupe key) are answered with the
-//!   same success at once, counted, and never handled again.
+//! - **Duplicates** (the same kind, dedupe key and body, compared as JSON
+//!   values by [`BodyDigest`]) are answered with the same success at once,
+//!   counted, and never handled again.
+//! - **Conflicting deliveries** (the same kind and dedupe key, another
+//!   body) are stored as deliveries 2, 3, … of the callback before their
+//!   200, handled with [`Delivery::number`] saying which, and marked for
+//!   reconciliation with both outcomes named; see [`Delivery`] for what a
+//!   handler should do with each order of outcomes.
 //! - **C2B validation** is recorded too, and its handler runs inline, all
 //!   under the validation deadline; a repeated validation gets the verdict
 //!   already given.
@@ -36,7 +42,8 @@
 //!   what was not stored.
 //!
 //! Handlers that want to be idempotent themselves take [`Delivery`]: the
-//! inbox id, the attempt and when the callback first arrived.
+//! inbox id, the attempt, when the delivery arrived and which delivery of
+//! the callback it is.
 
 mod delivery;
 #[cfg(feature = "postgres")]
