@@ -308,6 +308,7 @@ macro_rules! every_inbox_conformance_test {
             a_third_body_moves_the_one_mark_to_the_latest_delivery,
             a_final_result_of_another_kind_does_not_clear_a_conflict,
             an_inbox_of_the_first_schema_is_upgraded_and_its_repeats_stay_duplicates,
+            a_table_rebuilt_or_replaced_after_its_inbox_started_still_retries,
         );
     };
 }
@@ -1087,4 +1088,28 @@ pub async fn an_inbox_of_the_first_schema_is_upgraded_and_its_repeats_stay_dupli
         Some("conflicting deliveries: ResultCode 0 then ResultCode 1037"),
         "the summary of a body stored before the upgrade"
     );
+}
+
+pub async fn a_table_rebuilt_or_replaced_after_its_inbox_started_still_retries(place: Place) {
+    let (inbox, log) = (place.inbox().await, Log::default());
+    let routes = table(&inbox, &log);
+    routes.start_inbox();
+    // Each payment fails once: its retry comes from the inbox's worker.
+    log.failures_left.store(1, Ordering::SeqCst);
+    let first = StkCallbackBuilder::paid();
+    assert_eq!(testing::post(&routes, "/inbox/stk", first.build()).await.status(), StatusCode::OK);
+    // A builder method moves the table away from the handle the worker held.
+    let routes = routes.body_limit(32 * 1024);
+    let done = wait_for(&inbox, &first.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(done.attempts, 2);
+
+    // Every table dropped, then a new one with the same inbox.
+    drop(routes);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let routes = table(&inbox, &log);
+    log.failures_left.store(1, Ordering::SeqCst);
+    let second = StkCallbackBuilder::paid();
+    assert_eq!(testing::post(&routes, "/inbox/stk", second.build()).await.status(), StatusCode::OK);
+    let done = wait_for(&inbox, &second.checkout_id(), |callback| callback.state == CallbackState::Done).await;
+    assert_eq!(done.attempts, 2);
 }

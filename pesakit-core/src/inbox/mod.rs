@@ -55,7 +55,7 @@ mod store;
 pub(crate) mod worker;
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use self::delivery::{BodyDigest, FieldChange, differing_fields, summary};
@@ -100,8 +100,9 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 pub struct Inbox {
     pub(crate) store: Arc<dyn InboxStore>,
     pub(crate) settings: InboxSettings,
-    /// Set once the background task (recovery, retries, pruning) runs.
-    pub(crate) started: Arc<OnceLock<()>>,
+    /// The background task (recovery, retries, pruning) and the table
+    /// whose handlers it runs.
+    pub(crate) worker: Arc<worker::WorkerSlot>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,7 +154,7 @@ impl Inbox {
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(5 * 60),
         };
-        Self { store: Arc::new(store), settings, started: Arc::default() }
+        Self { store: Arc::new(store), settings, worker: Arc::default() }
     }
 
     /// How many times a handler runs before its callback is parked as

@@ -2,7 +2,8 @@
 //! callback is stored, retries when they are due, and callbacks a crash
 //! left pending, taken up when the server starts.
 
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
 use tracing::instrument::WithSubscriber;
@@ -31,18 +32,51 @@ pub(crate) trait Handlers: Send + Sync + 'static {
     fn bind_stored(&self, callback: &StoredCallback, delivery: Delivery) -> Result<(HandlerFuture, Span), String>;
 }
 
+/// Whether an inbox's background task runs, and the route table whose
+/// handlers it runs: the latest table built with the inbox.
+#[derive(Default)]
+pub(crate) struct WorkerSlot {
+    running: AtomicBool,
+    handlers: Mutex<Option<Weak<dyn Handlers>>>,
+}
+
+impl WorkerSlot {
+    /// The table to run handlers from, or `None` when every table with the
+    /// inbox has been dropped: the task then ends, and the next table to
+    /// serve a request starts another.
+    fn handlers(&self) -> Option<Arc<dyn Handlers>> {
+        let handlers = self.handlers.lock().unwrap_or_else(PoisonError::into_inner);
+        let table = handlers.as_ref().and_then(Weak::upgrade);
+        if table.is_none() {
+            self.running.store(false, Ordering::Release);
+        }
+        table
+    }
+}
+
 impl Inbox {
-    /// Starts the inbox's background task once, on the current Tokio
-    /// runtime: it takes up callbacks left pending by a crash, retries
-    /// failed handlers when due, and prunes old done callbacks. It ends when
-    /// the route table is dropped.
+    /// Starts the inbox's background task on the current Tokio runtime,
+    /// unless it runs: it takes up callbacks left pending by a crash,
+    /// retries failed handlers when due, and prunes old done callbacks,
+    /// with the handlers of `handlers`. It ends when every route table with
+    /// the inbox is dropped.
     pub(crate) fn start_background(&self, handlers: Weak<dyn Handlers>) {
+        if self.worker.running.load(Ordering::Acquire) {
+            return;
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        self.started.get_or_init(|| {
-            runtime.spawn(background(self.clone(), handlers, runtime.clone()));
-        });
+        *self.worker.handlers.lock().unwrap_or_else(PoisonError::into_inner) = Some(handlers);
+        if !self.worker.running.swap(true, Ordering::AcqRel) {
+            runtime.spawn(background(self.clone(), runtime.clone()));
+        }
+    }
+
+    /// The route table holding the inbox was rebuilt: its handlers are now
+    /// `handlers`, for the background task whether it runs yet or not.
+    pub(crate) fn handlers_moved(&self, handlers: Weak<dyn Handlers>) {
+        *self.worker.handlers.lock().unwrap_or_else(PoisonError::into_inner) = Some(handlers);
     }
 
     /// Runs attempt `attempt` of callback `id`'s handler on its own task of
@@ -99,10 +133,10 @@ impl Inbox {
     }
 }
 
-async fn background(inbox: Inbox, handlers: Weak<dyn Handlers>, runtime: tokio::runtime::Handle) {
+async fn background(inbox: Inbox, runtime: tokio::runtime::Handle) {
     let mut last_prune: Option<SystemTime> = None;
     loop {
-        let Some(table) = handlers.upgrade() else {
+        let Some(table) = inbox.worker.handlers() else {
             return;
         };
         let now = SystemTime::now();

@@ -319,7 +319,7 @@ impl Routes {
     }
 
     /// Adds `route`, refusing a path already served.
-    pub fn route(mut self, route: Route) -> Result<Self, RouteError> {
+    pub fn route(self, route: Route) -> Result<Self, RouteError> {
         if let Some(existing) = self.table.find(route.path) {
             return Err(RouteError::DuplicatePath {
                 path: route.path,
@@ -327,8 +327,7 @@ impl Routes {
                 second: route.handler_name,
             });
         }
-        self.table_mut().routes.push(route);
-        Ok(self)
+        Ok(self.change(|table| table.routes.push(route)))
     }
 
     /// Adds every route of `other`, refusing a path both serve. States of
@@ -342,33 +341,30 @@ impl Routes {
     /// # Ok::<(), pesakit::RouteError>(())
     /// ```
     pub fn merge(self, other: Routes) -> Result<Self, RouteError> {
-        let mut merged = other.table.routes.iter().cloned().try_fold(self, Routes::route)?;
-        merged.table_mut().states.extend_missing(&other.table.states);
-        Ok(merged)
+        let merged = other.table.routes.iter().cloned().try_fold(self, Routes::route)?;
+        Ok(merged.change(|table| table.states.extend_missing(&other.table.states)))
     }
 
     /// Makes `state` available to handlers as [`State<T>`](crate::State).
     /// One state per type; a second of the same type replaces the first.
-    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
-        self.table_mut().states.insert(state);
-        self
+    pub fn with_state<T: Clone + Send + Sync + 'static>(self, state: T) -> Self {
+        self.change(|table| table.states.insert(state))
     }
 
     /// Adds a [`Guard`] that every request to the table's paths must pass
     /// before its body is read; guards run in the order they were added.
-    pub fn guard(mut self, guard: impl Guard) -> Self {
-        self.table_mut().guards.push(Arc::new(guard));
-        self
+    pub fn guard(self, guard: impl Guard) -> Self {
+        self.change(|table| table.guards.push(Arc::new(guard)))
     }
 
     /// Records every callback that parses with `recorder` before its
     /// handler runs, and its outcome after; duplicates are answered without
     /// running the handler again (see [`record`](crate::record)).
-    pub fn record_with(mut self, recorder: impl Recorder) -> Self {
-        let table = self.table_mut();
-        table.recorder = Some(Arc::new(recorder));
-        table.inbox = None;
-        self
+    pub fn record_with(self, recorder: impl Recorder) -> Self {
+        self.change(|table| {
+            table.recorder = Some(Arc::new(recorder));
+            table.inbox = None;
+        })
     }
 
     /// Stores every callback in `inbox` before it is acknowledged: a
@@ -376,11 +372,11 @@ impl Routes {
     /// handler runs from the inbox, retried until done; duplicates are
     /// answered without running it again (see [`inbox`](crate::inbox)).
     /// Replaces a recorder given with [`record_with`](Self::record_with).
-    pub fn with_inbox(mut self, inbox: Inbox) -> Self {
-        let table = self.table_mut();
-        table.recorder = Some(Arc::new(inbox.clone()));
-        table.inbox = Some(inbox);
-        self
+    pub fn with_inbox(self, inbox: Inbox) -> Self {
+        self.change(|table| {
+            table.recorder = Some(Arc::new(inbox.clone()));
+            table.inbox = Some(inbox);
+        })
     }
 
     /// Starts the inbox's background work (callbacks a crash left pending,
@@ -411,32 +407,28 @@ impl Routes {
     /// assert!(Routes::new().path_secret("short").is_err());
     /// # Ok::<(), pesakit::RouteError>(())
     /// ```
-    pub fn path_secret(mut self, secret: &str) -> Result<Self, RouteError> {
+    pub fn path_secret(self, secret: &str) -> Result<Self, RouteError> {
         let secret = PathSecret::new(secret).map_err(|reason| RouteError::InvalidSecret { reason })?;
-        self.table_mut().secret = Some(secret);
-        Ok(self)
+        Ok(self.change(|table| table.secret = Some(secret)))
     }
 
     /// Caps the request body size (default [`DEFAULT_BODY_LIMIT`]); larger
     /// bodies are answered 413.
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.table_mut().settings.body_limit = bytes;
-        self
+    pub fn body_limit(self, bytes: usize) -> Self {
+        self.change(|table| table.settings.body_limit = bytes)
     }
 
     /// How long a C2B validation handler may take (default
     /// [`DEFAULT_VALIDATION_DEADLINE`]); keep it well under Daraja's 8 s.
-    pub fn validation_deadline(mut self, deadline: Duration) -> Self {
-        self.table_mut().settings.validation_deadline = deadline;
-        self
+    pub fn validation_deadline(self, deadline: Duration) -> Self {
+        self.change(|table| table.settings.validation_deadline = deadline)
     }
 
     /// The verdict sent when a validation handler misses its deadline
     /// (default: reject with `C2B00016`, so no money moves that the handler
     /// did not vouch for). The late verdict is logged, never sent.
-    pub fn validation_fallback(mut self, verdict: Validation) -> Self {
-        self.table_mut().settings.validation_fallback = verdict;
-        self
+    pub fn validation_fallback(self, verdict: Validation) -> Self {
+        self.change(|table| table.settings.validation_fallback = verdict)
     }
 
     /// How long a validation handler may run on past its deadline, its
@@ -447,18 +439,16 @@ impl Routes {
     /// cannot be stopped, so it is abandoned to finish on its thread, which
     /// stays counted against the bound on sync handlers running at once.
     /// Each cancellation is logged once, at warn.
-    pub fn late_validation_grace(mut self, grace: Duration) -> Self {
-        self.table_mut().settings.late_validations.grace = grace;
-        self
+    pub fn late_validation_grace(self, grace: Duration) -> Self {
+        self.change(|table| table.settings.late_validations.grace = grace)
     }
 
     /// How many validation handlers may run past their deadline at once
     /// (default 1,024). One that misses its deadline with this many already
     /// running on is cancelled at once, so handlers that never return
     /// cannot pile up.
-    pub fn max_late_validations(mut self, handlers: usize) -> Self {
-        self.table_mut().settings.late_validations.max_alive = handlers;
-        self
+    pub fn max_late_validations(self, handlers: usize) -> Self {
+        self.change(|table| table.settings.late_validations.max_alive = handlers)
     }
 
     /// How many validation handlers are running past their deadline now:
@@ -473,9 +463,8 @@ impl Routes {
 
     /// The reject code answered to a validation request whose body cannot
     /// be parsed (default `C2B00016`).
-    pub fn invalid_validation_reply(mut self, code: RejectCode) -> Self {
-        self.table_mut().settings.invalid_validation_reply = code;
-        self
+    pub fn invalid_validation_reply(self, code: RejectCode) -> Self {
+        self.change(|table| table.settings.invalid_validation_reply = code)
     }
 
     /// Checks that the table gives every handler what it takes: each
@@ -566,9 +555,16 @@ impl Routes {
         self.table.routes.is_empty()
     }
 
-    /// The table, to change while it is being built.
-    fn table_mut(&mut self) -> &mut Table {
-        Arc::make_mut(&mut self.table)
+    /// The table with `edit` made, while it is being built. Editing may
+    /// move the table (a clone when it is shared, and a new allocation for
+    /// the weak handle an inbox's worker holds): the worker is pointed at
+    /// the table as it is now, so that it never stops for a rebuilt one.
+    fn change(mut self, edit: impl FnOnce(&mut Table)) -> Self {
+        edit(Arc::make_mut(&mut self.table));
+        if let Some(inbox) = &self.table.inbox {
+            inbox.handlers_moved(Arc::downgrade(&self.table) as Weak<dyn Handlers>);
+        }
+        self
     }
 }
 
