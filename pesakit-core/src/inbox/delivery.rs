@@ -42,53 +42,72 @@ impl BodyDigest {
     /// The digest of `body`, a callback of `kind`. A body that is not JSON
     /// (which no parsed callback is) is digested as its bytes.
     pub fn of(kind: CallbackKind, body: &[u8]) -> Self {
-        if kind == CallbackKind::C2bValidation {
-            return Self::ANY;
-        }
-        let mut hasher = Sha256::new();
-        match serde_json::from_slice::<Value>(body) {
-            Ok(value) => hasher.update(canonical(&value).as_bytes()),
-            Err(_) => hasher.update(body),
-        }
-        Self(hasher.finalize().into())
+        fingerprint(kind, body).0
     }
 }
 
-/// `value` as compact JSON with every object's keys sorted, whatever order
-/// the map keeps them in.
-fn canonical(value: &Value) -> String {
-    let mut text = String::new();
-    write_canonical(value, &mut text);
-    text
+/// The digest and the [`summary`] of `body`, from one parse.
+pub(crate) fn fingerprint(kind: CallbackKind, body: &[u8]) -> (BodyDigest, Option<String>) {
+    let parsed = serde_json::from_slice::<Value>(body);
+    let digest = match &parsed {
+        _ if kind == CallbackKind::C2bValidation => BodyDigest::ANY,
+        Ok(value) => {
+            let mut hashing = Hashing(Sha256::new());
+            write_canonical(value, &mut hashing);
+            BodyDigest(hashing.0.finalize().into())
+        }
+        Err(_) => BodyDigest(Sha256::digest(body).into()),
+    };
+    (digest, parsed.ok().as_ref().and_then(summary_of))
 }
 
-fn write_canonical(value: &Value, text: &mut String) {
+/// A hasher that JSON text is written to.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `value` as compact JSON with every object's keys sorted, whatever
+/// order the map keeps them in. Keys and scalars are written by serde_json,
+/// escaped as JSON, so that no key can pose as structure.
+fn write_canonical(value: &Value, out: &mut Hashing) {
     match value {
         Value::Array(items) => {
-            text.push('[');
+            out.0.update(b"[");
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
-                    text.push(',');
+                    out.0.update(b",");
                 }
-                write_canonical(item, text);
+                write_canonical(item, out);
             }
-            text.push(']');
+            out.0.update(b"]");
         }
         Value::Object(map) => {
             let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|left, right| left.0.cmp(right.0));
-            text.push('{');
+            entries.sort_unstable_by(|left, right| left.0.cmp(right.0));
+            out.0.update(b"{");
             for (index, (key, item)) in entries.into_iter().enumerate() {
                 if index > 0 {
-                    text.push(',');
+                    out.0.update(b",");
                 }
-                text.push_str(&Value::String(key.clone()).to_string());
-                text.push(':');
-                write_canonical(item, text);
+                // Writing to a hasher cannot fail.
+                let _ = serde_json::to_writer(&mut *out, key);
+                out.0.update(b":");
+                write_canonical(item, out);
             }
-            text.push('}');
+            out.0.update(b"}");
         }
-        scalar => text.push_str(&scalar.to_string()),
+        scalar => {
+            let _ = serde_json::to_writer(out, scalar);
+        }
     }
 }
 
@@ -108,10 +127,13 @@ const VALUE_CHARS: usize = 40;
 /// assert_eq!(summary(b"[]"), None);
 /// ```
 pub fn summary(body: &[u8]) -> Option<String> {
-    let value = serde_json::from_slice::<Value>(body).ok()?;
+    summary_of(&serde_json::from_slice::<Value>(body).ok()?)
+}
+
+fn summary_of(value: &Value) -> Option<String> {
     ["ResultCode", "TransAmount"]
         .into_iter()
-        .find_map(|key| find_key(&value, key).map(|found| format!("{key} {}", clipped(found))))
+        .find_map(|key| find_key(value, key).map(|found| format!("{key} {}", clipped(found))))
 }
 
 /// The first value under `key`, depth first.

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use super::delivery::BodyDigest;
+use super::delivery::{BodyDigest, fingerprint};
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
 use crate::response::{RejectCode, Validation};
@@ -232,8 +232,7 @@ impl NewCallback {
         outcome_unknown: Option<String>,
         lease_until: SystemTime,
     ) -> Self {
-        let body_digest = BodyDigest::of(arrived.kind, &arrived.body);
-        let summary = super::summary(&arrived.body);
+        let (body_digest, summary) = fingerprint(arrived.kind, &arrived.body);
         Self { arrived, dedupe_key, secondary_ids, body_digest, summary, outcome_unknown, lease_until }
     }
 }

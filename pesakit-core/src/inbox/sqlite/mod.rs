@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
 use self::rows::{COLUMNS, millis, parse_ids, select};
@@ -272,18 +272,66 @@ impl InboxStore for SqliteStore {
     }
 }
 
+/// Stores `callback` as delivery 1 of its kind and dedupe key; when one is
+/// stored already (the rare path), finds the delivery with the same body, a
+/// duplicate, or stores it as the next delivery, a conflicting one.
 fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<Recorded> {
+    if let Some(id) = insert(connection, callback, 1)? {
+        mark(connection, callback, id)?;
+        return Ok(Recorded::New(record_id(id)));
+    }
     let kind = callback.arrived.kind.attribute_name();
-    let digest = &callback.body_digest.0[..];
+    let mut stored = connection.prepare_cached(
+        "SELECT id, delivery, body_digest, summary FROM callbacks WHERE dedupe_key = ?1 AND kind = ?2 ORDER BY id",
+    )?;
+    let deliveries: Vec<(i64, i64, Option<Vec<u8>>, Option<String>)> = stored
+        .query_map(params![callback.dedupe_key, kind], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    if let Some((id, ..)) =
+        deliveries.iter().find(|(_, _, digest, _)| digest.as_deref() == Some(&callback.body_digest.0[..]))
+    {
+        let (code, tag) = connection
+            .prepare_cached(
+                "UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = ?2 WHERE id = ?1 \
+                 RETURNING verdict_code, verdict_tag",
+            )?
+            .query_row(params![id, millis(callback.arrived.received_at)], |row| {
+                Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?))
+            })?;
+        let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
+        return Ok(Recorded::Duplicate { id: record_id(*id), verdict });
+    }
+    let (earlier_number, earlier_summary) =
+        deliveries.last().map_or((0, None), |(_, number, _, summary)| (*number, summary.as_deref()));
+    let number = earlier_number.saturating_add(1);
+    let id = insert(connection, callback, number)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    mark(connection, callback, id)?;
+    // A conflicting delivery: the callback's one mark moves to it.
+    connection
+        .prepare_cached(
+            "UPDATE callbacks SET reconcile_reason = NULL WHERE dedupe_key = ?1 AND kind = ?2 AND id != ?3 \
+             AND reconcile_reason IS NOT NULL",
+        )?
+        .execute(params![callback.dedupe_key, kind, id])?;
+    let reason = conflict_reason(earlier_summary, callback.summary.as_deref());
+    connection
+        .prepare_cached("UPDATE callbacks SET reconcile_reason = ?2 WHERE id = ?1")?
+        .execute(params![id, reason])?;
+    Ok(Recorded::Conflicting { id: record_id(id), number: u32::try_from(number).unwrap_or(u32::MAX) })
+}
+
+/// Inserts `callback` as delivery `number` with its secondary ids; `None`
+/// when that delivery is stored already.
+fn insert(connection: &Connection, callback: &NewCallback, number: i64) -> rusqlite::Result<Option<i64>> {
     let inserted = connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
-             received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts, body_digest, summary) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?14) \
-             ON CONFLICT (dedupe_key, kind, body_digest) WHERE dedupe_key IS NOT NULL DO NOTHING",
+             received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts, body_digest, summary, \
+             delivery) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?14, ?15) \
+             ON CONFLICT (dedupe_key, kind, delivery) WHERE dedupe_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
-            kind,
+            callback.arrived.kind.attribute_name(),
             callback.arrived.route_path,
             callback.dedupe_key,
             &callback.arrived.body[..],
@@ -295,20 +343,12 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
             callback.outcome_unknown.is_none(),
             serde_json::to_string(&callback.secondary_ids).unwrap_or_else(|_| "[]".to_owned()),
             callback.arrived.client.map(|client| client.to_string()),
-            digest,
+            &callback.body_digest.0[..],
             callback.summary,
+            number,
         ])?;
     if inserted == 0 {
-        let (id, code, tag) = connection
-            .prepare_cached(
-                "UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = ?3 \
-                 WHERE kind = ?1 AND dedupe_key = ?2 AND body_digest = ?4 RETURNING id, verdict_code, verdict_tag",
-            )?
-            .query_row(params![kind, callback.dedupe_key, millis(callback.arrived.received_at), digest], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?))
-            })?;
-        let verdict = code.and_then(|code| StoredVerdict { code, tag }.to_validation());
-        return Ok(Recorded::Duplicate { id: record_id(id), verdict });
+        return Ok(None);
     }
     let id = connection.last_insert_rowid();
     let mut add_id =
@@ -316,6 +356,14 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
     for (_, value) in &callback.secondary_ids {
         add_id.execute(params![value, id])?;
     }
+    Ok(Some(id))
+}
+
+/// The reconciliation marks a new callback `id` sets or clears: one whose
+/// outcome is unknown is marked unless a final callback sharing an id is
+/// stored; a final one clears the marks of the first deliveries sharing
+/// one of its ids (a conflict's mark waits for the reconciliation).
+fn mark(connection: &Connection, callback: &NewCallback, id: i64) -> rusqlite::Result<()> {
     let shared_ids = std::iter::once(&callback.dedupe_key).chain(callback.secondary_ids.iter().map(|(_, value)| value));
     match &callback.outcome_unknown {
         Some(reason) => {
@@ -339,8 +387,7 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
         None => {
             // Driven by the callbacks that need reconciling (an index of
             // their own), which are few, and not by those carrying the id,
-            // which an id shared by many callbacks would make many. A
-            // conflict's mark stays: it waits for the reconciliation.
+            // which an id shared by many callbacks would make many.
             let mut clear = connection.prepare_cached(
                 "UPDATE callbacks SET reconcile_reason = NULL WHERE reconcile_reason IS NOT NULL AND id != ?1 \
                  AND delivery = 1 AND (dedupe_key = ?2 OR EXISTS (SELECT 1 FROM callback_ids \
@@ -351,31 +398,7 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
             }
         }
     }
-    let latest_earlier = connection
-        .prepare_cached(
-            "SELECT delivery, summary FROM callbacks WHERE dedupe_key = ?1 AND kind = ?2 AND id != ?3 \
-             ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row(params![callback.dedupe_key, kind, id], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?))
-        })
-        .optional()?;
-    let Some((earlier_number, earlier_summary)) = latest_earlier else {
-        return Ok(Recorded::New(record_id(id)));
-    };
-    // A conflicting delivery: the callback's one mark moves to it.
-    let number = earlier_number.saturating_add(1);
-    connection
-        .prepare_cached(
-            "UPDATE callbacks SET reconcile_reason = NULL WHERE dedupe_key = ?1 AND kind = ?2 AND id != ?3 \
-             AND reconcile_reason IS NOT NULL",
-        )?
-        .execute(params![callback.dedupe_key, kind, id])?;
-    let reason = conflict_reason(earlier_summary.as_deref(), callback.summary.as_deref());
-    connection
-        .prepare_cached("UPDATE callbacks SET delivery = ?2, reconcile_reason = ?3 WHERE id = ?1")?
-        .execute(params![id, number, reason])?;
-    Ok(Recorded::Conflicting { id: record_id(id), number: u32::try_from(number).unwrap_or(u32::MAX) })
+    Ok(())
 }
 
 fn quarantine(

@@ -18,14 +18,15 @@ struct Migration {
 const MIGRATIONS: [Migration; 2] = [
     Migration { sql: FIRST_SCHEMA, backfill: None },
     // Conflicting deliveries: a callback may hold several bodies under one
-    // kind and dedupe key, one row each, told apart by their digest.
+    // kind and dedupe key, one row each, numbered; a body is told from
+    // another by its digest, compared only when a first delivery exists.
     Migration {
         sql: r"
             ALTER TABLE callbacks ADD COLUMN body_digest BLOB;
             ALTER TABLE callbacks ADD COLUMN summary TEXT;
             ALTER TABLE callbacks ADD COLUMN delivery INTEGER NOT NULL DEFAULT 1;
             DROP INDEX callbacks_dedupe_key_kind;
-            CREATE UNIQUE INDEX callbacks_deliveries ON callbacks (dedupe_key, kind, body_digest)
+            CREATE UNIQUE INDEX callbacks_deliveries ON callbacks (dedupe_key, kind, delivery)
                 WHERE dedupe_key IS NOT NULL;
         ",
         backfill: Some(digest_stored_bodies),
