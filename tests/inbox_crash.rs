@@ -101,10 +101,12 @@ impl ServerProcess {
 fn stored(db: &Path) -> Vec<(String, bool)> {
     let connection = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("the store opens read-only");
-    let mut query =
-        connection.prepare("SELECT dedupe_key || ' ' || summary, state = 'done' FROM callbacks").expect("a query");
+    let mut query = connection.prepare("SELECT dedupe_key, body, state = 'done' FROM callbacks").expect("a query");
     query
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_map([], |row| {
+            let (key, body, done): (String, Vec<u8>, bool) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            Ok((format!("{key} {}", pesakit::inbox::summary(&body).unwrap_or_default()), done))
+        })
         .expect("rows")
         .collect::<Result<_, _>>()
         .expect("readable rows")

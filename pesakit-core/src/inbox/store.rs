@@ -8,7 +8,6 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use super::delivery::{BodyDigest, fingerprint};
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
 use crate::response::{RejectCode, Validation};
@@ -23,7 +22,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// `record` returned is in the store after a crash or a power cut.
 pub trait InboxStore: Send + Sync + 'static {
     /// Stores a callback that parsed, or finds the one stored before under
-    /// the same kind, dedupe key and [`BodyDigest`]: counts the repeat and
+    /// the same kind and dedupe key with the same body (the same
+    /// [`BodyDigest`](super::BodyDigest)): counts the repeat and
     /// returns [`Recorded::Duplicate`] with the verdict recorded for it. A
     /// new callback is stored pending, claimed for `lease_until`: its
     /// handler runs at once. A final callback clears the reconciliation
@@ -190,11 +190,6 @@ pub struct NewCallback {
     pub dedupe_key: String,
     /// Other ids it carries, as `(name, value)`.
     pub secondary_ids: Vec<(String, String)>,
-    /// What tells its body from another delivery's under the same id.
-    pub body_digest: BodyDigest,
-    /// What its body says, in a few words ([`summary`](super::summary)),
-    /// for naming a conflict.
-    pub summary: Option<String>,
     /// Why its outcome is not final, when it is not.
     pub outcome_unknown: Option<String>,
     /// Until when the first run of its handler holds it.
@@ -202,13 +197,13 @@ pub struct NewCallback {
 }
 
 impl NewCallback {
-    /// A callback that arrived as `arrived`, its digest and summary taken
-    /// from its body.
+    /// A callback that arrived as `arrived`, carrying `dedupe_key` and
+    /// `secondary_ids`.
     ///
     /// ```
     /// use std::time::SystemTime;
     /// use pesakit::CallbackKind;
-    /// use pesakit::inbox::{Arrived, BodyDigest, NewCallback};
+    /// use pesakit::inbox::{Arrived, NewCallback};
     ///
     /// let body = br#"{"Body":{"stkCallback":{"ResultCode":1037}}}"#;
     /// let arrived = Arrived {
@@ -222,8 +217,8 @@ impl NewCallback {
     ///     received_at: SystemTime::now(),
     /// };
     /// let callback = NewCallback::new(arrived, "ws_CO_1".to_owned(), Vec::new(), None, SystemTime::now());
-    /// assert_eq!(callback.body_digest, BodyDigest::of(CallbackKind::StkCallback, body));
-    /// assert_eq!(callback.summary.as_deref(), Some("ResultCode 1037"));
+    /// assert_eq!(callback.dedupe_key, "ws_CO_1");
+    /// assert!(callback.outcome_unknown.is_none());
     /// ```
     pub fn new(
         arrived: Arrived,
@@ -232,8 +227,7 @@ impl NewCallback {
         outcome_unknown: Option<String>,
         lease_until: SystemTime,
     ) -> Self {
-        let (body_digest, summary) = fingerprint(arrived.kind, &arrived.body);
-        Self { arrived, dedupe_key, secondary_ids, body_digest, summary, outcome_unknown, lease_until }
+        Self { arrived, dedupe_key, secondary_ids, outcome_unknown, lease_until }
     }
 }
 

@@ -13,6 +13,7 @@ use deadpool_postgres::{GenericClient, Object, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{ArrivedValues, database, pg_text, recorded};
+use crate::inbox::delivery::fingerprint;
 use crate::inbox::store::{CallbackState, FELL_BACK_REASON, NewCallback, Outcome, StoreError, row_id};
 use crate::record::{RecordId, Recorded};
 
@@ -152,8 +153,13 @@ async fn record(client: &impl GenericClient, items: &[&NewCallback]) -> Result<V
     let dedupe_keys: Vec<String> = items.iter().map(|item| pg_text(&item.dedupe_key)).collect();
     let due_at: Vec<SystemTime> = items.iter().map(|item| item.lease_until).collect();
     let unknown: Vec<Option<String>> = items.iter().map(|item| item.outcome_unknown.as_deref().map(pg_text)).collect();
-    let digests: Vec<&[u8]> = items.iter().map(|item| &item.body_digest.0[..]).collect();
-    let summaries: Vec<Option<String>> = items.iter().map(|item| item.summary.as_deref().map(pg_text)).collect();
+    let (digests, summaries): (Vec<Vec<u8>>, Vec<Option<String>>) = items
+        .iter()
+        .map(|item| {
+            let (digest, summary) = fingerprint(item.arrived.kind, &item.arrived.body);
+            (digest.0.to_vec(), summary.as_deref().map(pg_text))
+        })
+        .unzip();
     let (mut id_from, mut id_to, mut id_names, mut id_values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for item in items {
         id_from.push(i32::try_from(id_names.len() + 1).unwrap_or(i32::MAX));

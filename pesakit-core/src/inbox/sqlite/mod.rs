@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use self::rows::{COLUMNS, millis, parse_ids, select};
 use self::schema::migrate;
 use self::writer::{Counters, Job, Operation, write_loop};
-use super::delivery::conflict_reason;
+use super::delivery::{BodyDigest, conflict_reason, summary};
 use super::store::{
     CallbackState, FELL_BACK_REASON, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback,
     StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
@@ -281,15 +281,19 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
         return Ok(Recorded::New(record_id(id)));
     }
     let kind = callback.arrived.kind.attribute_name();
-    let mut stored = connection.prepare_cached(
-        "SELECT id, delivery, body_digest, summary FROM callbacks WHERE dedupe_key = ?1 AND kind = ?2 ORDER BY id",
-    )?;
-    let deliveries: Vec<(i64, i64, Option<Vec<u8>>, Option<String>)> = stored
-        .query_map(params![callback.dedupe_key, kind], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+    let mut stored = connection
+        .prepare_cached("SELECT id, delivery, body FROM callbacks WHERE dedupe_key = ?1 AND kind = ?2 ORDER BY id")?;
+    let deliveries: Vec<(i64, i64, Vec<u8>)> = stored
+        .query_map(params![callback.dedupe_key, kind], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    if let Some((id, ..)) =
-        deliveries.iter().find(|(_, _, digest, _)| digest.as_deref() == Some(&callback.body_digest.0[..]))
-    {
+    // Daraja's retries are byte for byte the same: only another body is
+    // parsed, to compare it as JSON.
+    let body = &callback.arrived.body[..];
+    let same = deliveries.iter().find(|(.., stored)| stored[..] == *body).or_else(|| {
+        let digest = BodyDigest::of(callback.arrived.kind, body);
+        deliveries.iter().find(|(.., stored)| BodyDigest::of(callback.arrived.kind, stored) == digest)
+    });
+    if let Some((id, ..)) = same {
         let (code, tag) = connection
             .prepare_cached(
                 "UPDATE callbacks SET seen_count = seen_count + 1, last_seen_at = ?2 WHERE id = ?1 \
@@ -302,7 +306,7 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
         return Ok(Recorded::Duplicate { id: record_id(*id), verdict });
     }
     let (earlier_number, earlier_summary) =
-        deliveries.last().map_or((0, None), |(_, number, _, summary)| (*number, summary.as_deref()));
+        deliveries.last().map_or((0, None), |(_, number, stored)| (*number, summary(stored)));
     let number = earlier_number.saturating_add(1);
     let id = insert(connection, callback, number)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     mark(connection, callback, id)?;
@@ -313,7 +317,7 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
              AND reconcile_reason IS NOT NULL",
         )?
         .execute(params![callback.dedupe_key, kind, id])?;
-    let reason = conflict_reason(earlier_summary, callback.summary.as_deref());
+    let reason = conflict_reason(earlier_summary.as_deref(), summary(body).as_deref());
     connection
         .prepare_cached("UPDATE callbacks SET reconcile_reason = ?2 WHERE id = ?1")?
         .execute(params![id, reason])?;
@@ -326,8 +330,8 @@ fn insert(connection: &Connection, callback: &NewCallback, number: i64) -> rusql
     let inserted = connection
         .prepare_cached(
             "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
-             received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts, body_digest, summary, \
-             delivery) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?14, ?15) \
+             received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts, delivery) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1, ?13) \
              ON CONFLICT (dedupe_key, kind, delivery) WHERE dedupe_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -343,8 +347,6 @@ fn insert(connection: &Connection, callback: &NewCallback, number: i64) -> rusql
             callback.outcome_unknown.is_none(),
             serde_json::to_string(&callback.secondary_ids).unwrap_or_else(|_| "[]".to_owned()),
             callback.arrived.client.map(|client| client.to_string()),
-            &callback.body_digest.0[..],
-            callback.summary,
             number,
         ])?;
     if inserted == 0 {

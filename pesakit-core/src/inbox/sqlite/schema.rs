@@ -1,36 +1,21 @@
 //! The SQLite inbox's schema: tables and indexes, applied by versioned
 //! migrations that run once each, inside one transaction.
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
-
-use crate::inbox::delivery::{BodyDigest, summary};
-use crate::kind::CallbackKind;
-
-/// One step of the schema: its statements, then, where rows written before
-/// it need new values, a pass over them.
-struct Migration {
-    sql: &'static str,
-    backfill: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
-}
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Schema migrations, applied in order once each; the version is stored in
 /// the database.
-const MIGRATIONS: [Migration; 2] = [
-    Migration { sql: FIRST_SCHEMA, backfill: None },
+const MIGRATIONS: [&str; 2] = [
+    FIRST_SCHEMA,
     // Conflicting deliveries: a callback may hold several bodies under one
-    // kind and dedupe key, one row each, numbered; a body is told from
-    // another by its digest, compared only when a first delivery exists.
-    Migration {
-        sql: r"
-            ALTER TABLE callbacks ADD COLUMN body_digest BLOB;
-            ALTER TABLE callbacks ADD COLUMN summary TEXT;
-            ALTER TABLE callbacks ADD COLUMN delivery INTEGER NOT NULL DEFAULT 1;
-            DROP INDEX callbacks_dedupe_key_kind;
-            CREATE UNIQUE INDEX callbacks_deliveries ON callbacks (dedupe_key, kind, delivery)
-                WHERE dedupe_key IS NOT NULL;
-        ",
-        backfill: Some(digest_stored_bodies),
-    },
+    // kind and dedupe key, one row each, numbered. Bodies are compared only
+    // when a first delivery is stored already, from the bodies themselves.
+    r"
+        ALTER TABLE callbacks ADD COLUMN delivery INTEGER NOT NULL DEFAULT 1;
+        DROP INDEX callbacks_dedupe_key_kind;
+        CREATE UNIQUE INDEX callbacks_deliveries ON callbacks (dedupe_key, kind, delivery)
+            WHERE dedupe_key IS NOT NULL;
+    ",
 ];
 
 const FIRST_SCHEMA: &str = r"
@@ -75,30 +60,11 @@ pub(super) fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
         transaction.query_row("SELECT MAX(version) FROM pesakit_schema", [], |row| row.get(0))?;
     let applied = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-        transaction.execute_batch(migration.sql)?;
-        if let Some(backfill) = migration.backfill {
-            backfill(&transaction)?;
-        }
+        transaction.execute_batch(migration)?;
         transaction.execute(
             "INSERT INTO pesakit_schema (version) VALUES (?1)",
             [i64::try_from(index + 1).unwrap_or(i64::MAX)],
         )?;
     }
     transaction.commit()
-}
-
-/// The digest and summary of every callback stored before deliveries were
-/// told apart, so that a repeat of one is still found as a duplicate.
-fn digest_stored_bodies(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
-    let mut stored = transaction.prepare("SELECT id, kind, body FROM callbacks WHERE dedupe_key IS NOT NULL")?;
-    let mut update = transaction.prepare("UPDATE callbacks SET body_digest = ?2, summary = ?3 WHERE id = ?1")?;
-    let mut rows = stored.query([])?;
-    while let Some(row) = rows.next()? {
-        let (id, kind, body): (i64, String, Vec<u8>) = (row.get("id")?, row.get("kind")?, row.get("body")?);
-        // A kind this version does not know keeps no digest: its repeats
-        // are stored, never lost.
-        let Some(kind) = CallbackKind::from_attribute_name(&kind) else { continue };
-        update.execute(params![id, &BodyDigest::of(kind, &body).0[..], summary(&body)])?;
-    }
-    Ok(())
 }
