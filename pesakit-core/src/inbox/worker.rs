@@ -2,14 +2,17 @@
 //! callback is stored, retries when they are due, and callbacks a crash
 //! left pending, taken up when the server starts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::Notify;
 use tracing::instrument::WithSubscriber;
 use tracing::{Instrument, Span};
 
-use super::store::{Arrived, NewCallback, Outcome, StoredCallback, StoredVerdict};
+use super::store::{
+    Arrived, CallbackState, ListFilter, NewCallback, Outcome, StoreError, StoredCallback, StoredVerdict,
+};
 use super::{Delivery, Inbox};
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
 use crate::record::{
@@ -38,6 +41,29 @@ pub(crate) trait Handlers: Send + Sync + 'static {
 pub(crate) struct WorkerSlot {
     running: AtomicBool,
     handlers: Mutex<Option<Weak<dyn Handlers>>>,
+    /// Handler attempts started and not yet settled in the store.
+    attempts: AtomicUsize,
+    /// Woken when the last attempt in flight is settled.
+    idle: Notify,
+}
+
+/// One attempt in flight, counted until it is dropped (its outcome
+/// stored, or its task gone).
+struct InFlight(Arc<WorkerSlot>);
+
+impl InFlight {
+    fn start(slot: &Arc<WorkerSlot>) -> Self {
+        slot.attempts.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(slot))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.attempts.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl WorkerSlot {
@@ -89,17 +115,42 @@ impl Inbox {
         call: HandlerFuture,
         span: Span,
     ) {
-        let inbox = self.clone();
+        let (inbox, in_flight) = (self.clone(), InFlight::start(&self.worker));
         runtime.spawn(
-            async move { inbox.run_attempt(id, attempt, call).await }.instrument(span).with_current_subscriber(),
+            async move { inbox.attempt(id, attempt, call, in_flight).await }.instrument(span).with_current_subscriber(),
         );
     }
 
     /// Runs attempt `attempt` of callback `id`'s handler, then settles its
     /// outcome.
     pub(crate) async fn run_attempt(&self, id: RecordId, attempt: u32, call: HandlerFuture) {
+        self.attempt(id, attempt, call, InFlight::start(&self.worker)).await;
+    }
+
+    async fn attempt(&self, id: RecordId, attempt: u32, call: HandlerFuture, in_flight: InFlight) {
         let outcome = CatchUnwind(call).await;
         self.settle_attempt(id, attempt, outcome).await;
+        drop(in_flight);
+    }
+
+    /// Waits until no handler runs from this inbox and no stored callback
+    /// is pending: what was posted has been handled and its outcome stored
+    /// (done, or failed and waiting for its retry, or dead). For tests; see
+    /// [`testing::settled`](crate::testing::settled).
+    pub async fn settled(&self) -> Result<(), StoreError> {
+        let pending = ListFilter { state: Some(CallbackState::Pending), limit: Some(1), ..ListFilter::default() };
+        loop {
+            let idle = self.worker.idle.notified();
+            if self.worker.attempts.load(Ordering::Acquire) > 0 {
+                idle.await;
+            } else if self.store.list(pending.clone()).await?.is_empty() {
+                return Ok(());
+            } else {
+                // Pending and not running yet: the worker takes it up at
+                // its next look.
+                tokio::time::sleep(self.settings.poll_interval.min(Duration::from_millis(10))).await;
+            }
+        }
     }
 
     async fn settle_attempt(&self, id: RecordId, attempt: u32, outcome: Result<Reply, HandlerError>) {

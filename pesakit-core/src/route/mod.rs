@@ -555,6 +555,11 @@ impl Routes {
         self.table.routes.is_empty()
     }
 
+    /// The table's inbox, if it has one.
+    pub(crate) fn inbox(&self) -> Option<&Inbox> {
+        self.table.inbox.as_ref()
+    }
+
     /// The table with `edit` made, while it is being built. Editing may
     /// move the table (a clone when it is shared, and a new allocation for
     /// the weak handle an inbox's worker holds): the worker is pointed at

@@ -1,6 +1,7 @@
 //! Test your handlers without Safaricom: build realistic Daraja bodies
 //! ([`StkCallbackBuilder`], [`C2bPaymentBuilder`], [`ResultBuilder`]) and
-//! post them to a [`Routes`] in-process, without a socket.
+//! post them to a [`Routes`] in-process, without a socket; with an inbox,
+//! [`settled`] waits until what was posted has been handled.
 //!
 //! ```
 //! use pesakit::{Routes, testing};
@@ -32,6 +33,7 @@ pub use result_builder::ResultBuilder;
 pub use stk_builder::StkCallbackBuilder;
 
 use crate::extract::PeerAddr;
+use crate::inbox::StoreError;
 use crate::route::Routes;
 
 /// POSTs `body` to `path` as Daraja would (`Content-Type: application/json`).
@@ -42,6 +44,47 @@ use crate::route::Routes;
 /// [`Routes::check`]: a mistake in the test.
 pub async fn post(routes: &Routes, path: &str, body: impl Into<Bytes>) -> TestResponse {
     send(routes, TestRequest::post(path).body(body).build()).await
+}
+
+/// Waits until the table's inbox has handled what was posted to it and
+/// stored each outcome, so that a test can check a handler's effect
+/// without sleeping; at once for a table without an inbox, whose handlers
+/// finish before their answer.
+///
+/// A handler that never ends keeps this waiting: give the test a timeout.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use pesakit::testing::{self, StkCallbackBuilder};
+/// use pesakit::{Inbox, State, StkCallback, daraja};
+///
+/// #[derive(Clone, Default)]
+/// struct Orders(Arc<Mutex<Vec<String>>>);
+///
+/// #[daraja::stk_callback("/payments/stk")]
+/// async fn paid(callback: StkCallback, State(orders): State<Orders>) {
+///     orders.0.lock().unwrap().push(callback.checkout_request_id);
+/// }
+///
+/// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+/// # let dir = std::env::temp_dir().join(format!("pesakit-doc-settled-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let orders = Orders::default();
+/// let inbox = Inbox::sqlite(dir.join("inbox.db"))?;
+/// let routes = pesakit::routes![paid].with_state(orders.clone()).with_inbox(inbox);
+/// let payment = StkCallbackBuilder::paid();
+/// testing::post(&routes, "/payments/stk", payment.build()).await; // answered once stored
+/// testing::settled(&routes).await?; // ... and now handled
+/// assert_eq!(*orders.0.lock().unwrap(), [payment.checkout_id()]);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), pesakit::inbox::StoreError>(())
+/// # }).unwrap();
+/// ```
+pub async fn settled(routes: &Routes) -> Result<(), StoreError> {
+    match routes.inbox() {
+        Some(inbox) => inbox.settled().await,
+        None => Ok(()),
+    }
 }
 
 /// Sends any request through [`Routes::dispatch`].
