@@ -66,7 +66,7 @@ pub async fn post(routes: &Routes, path: &str, body: impl Into<Bytes>) -> TestRe
 ///     orders.0.lock().unwrap().push(callback.checkout_request_id);
 /// }
 ///
-/// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// # let dir = std::env::temp_dir().join(format!("pesakit-doc-settled-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).unwrap();
 /// let orders = Orders::default();
