@@ -5,9 +5,10 @@
 //! Two bodies are the same callback when they are the same JSON value:
 //! whitespace and the order of an object's keys do not matter, everything
 //! else does. A store compares them by [`BodyDigest`], the SHA-256 of the
-//! body in one canonical form (keys sorted, no whitespace), so that the
-//! comparison is an index lookup and no body can be forged to look like
-//! another.
+//! body in one canonical form (keys sorted, no whitespace), so that no body
+//! can be forged to look like another: PostgreSQL keeps each body's digest
+//! in its unique index; SQLite compares only when a first delivery is
+//! already stored, byte for byte first, then by digest.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
