@@ -2,6 +2,9 @@
 //! gets; none is 503, which Daraja may take as "drop it" rather than "send
 //! it again".
 
+#[path = "support/troubled_store.rs"]
+mod troubled_store;
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +15,7 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body::{Body, Frame};
 use pesakit::guard::{GuardRequest, GuardVerdict};
-use pesakit::record::{IncomingCallback, RecordError, RecordFuture, RecordId, Recorded, Recorder, Settlement};
+use pesakit::inbox::MemoryStore;
 use pesakit::testing::{StkCallbackBuilder, TestRequest};
 use pesakit::{C2bPayment, State, StkCallback, Validation, daraja};
 
@@ -47,24 +50,6 @@ fn guard(request: &GuardRequest<'_>) -> GuardVerdict {
     }
 }
 
-/// A store that is down whenever `down` is set.
-struct Store {
-    down: Arc<AtomicBool>,
-}
-
-impl Recorder for Store {
-    fn record<'a>(&'a self, _callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
-        let down = self.down.load(Ordering::SeqCst);
-        Box::pin(
-            async move { if down { Recorded::Unavailable("disk full".into()) } else { Recorded::New(RecordId(1)) } },
-        )
-    }
-
-    fn settle<'a>(&'a self, _id: RecordId, _outcome: &'a Settlement) -> RecordFuture<'a, Result<(), RecordError>> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
 /// A body that fails while it is read.
 struct Broken;
 
@@ -79,13 +64,11 @@ impl Body for Broken {
 
 #[tokio::test]
 async fn every_refusal_has_its_status_and_none_is_503() {
-    let down = Arc::new(AtomicBool::new(false));
     let table = |with_state: bool| {
         let routes = pesakit::routes![paid, failing, panicking, stateful, slow_validation]
             .guard(guard)
             .body_limit(2048)
-            .validation_deadline(Duration::from_millis(20))
-            .record_with(Store { down: Arc::clone(&down) });
+            .validation_deadline(Duration::from_millis(20));
         if with_state { routes.with_state(Arc::new(AtomicBool::new(true))) } else { routes }
     };
     let routes = table(true);
@@ -113,10 +96,13 @@ async fn every_refusal_has_its_status_and_none_is_503() {
         seen.push(status);
     }
 
-    down.store(true, Ordering::SeqCst);
-    let unrecorded = routes.dispatch(post("/status/stk", &stk).build()).await.status();
+    // With an inbox whose disk is full: nothing can be stored, so nothing
+    // is acknowledged.
+    let store = troubled_store::Troubled::new(Arc::new(MemoryStore::new()));
+    store.down.store(true, Ordering::SeqCst);
+    let stored_first = table(true).with_inbox(pesakit::Inbox::with_store(store));
+    let unrecorded = stored_first.dispatch(post("/status/stk", &stk).build()).await.status();
     assert_eq!(unrecorded, StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
-    down.store(false, Ordering::SeqCst);
 
     let missing_state = table(false).dispatch(post("/status/stateful", &stk).build()).await.status();
     assert_eq!(missing_state, StatusCode::INTERNAL_SERVER_ERROR, "a state the table lacks, served unchecked");

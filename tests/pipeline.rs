@@ -1,13 +1,15 @@
 //! The pipeline's stages and seams: one stage sequence for buffered and
 //! streaming requests, guards that refuse before a body byte is read, and a
-//! record stage that sees every kind's Daraja ids, stops duplicates and
-//! gets each handler's outcome.
+//! record stage (an inbox on a store in memory) that sees every kind's
+//! Daraja ids, stops duplicates and gets each handler's outcome.
 
 #[path = "support/callbacks.rs"]
 mod callbacks;
 mod common;
 
-use std::collections::HashMap;
+#[path = "support/troubled_store.rs"]
+mod troubled_store;
+
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +22,13 @@ use callbacks::{KINDS, Seen};
 use http::{Method, Request, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use pesakit::guard::{GuardRequest, GuardVerdict};
-use pesakit::record::{IncomingCallback, RecordError, RecordFuture, RecordId, Recorded, Recorder, Settlement};
+use pesakit::inbox::{
+    CallbackState, InboxStore, ListFilter, MemoryStore, NewCallback, RecordId, StoredCallback, StoredVerdict,
+};
 use pesakit::testing::TestRequest;
-use pesakit::{C2bPayment, CallbackKind, PeerAddr, RejectCode, Routes, State, StkCallback, Validation, daraja};
+use pesakit::{C2bPayment, CallbackKind, Inbox, PeerAddr, RejectCode, Routes, State, StkCallback, Validation, daraja};
 use serde_json::Value;
+use troubled_store::Troubled;
 
 /// What the stages did, in order.
 #[derive(Clone, Default)]
@@ -39,93 +44,19 @@ impl Journal {
     }
 }
 
-/// One callback as the record stage received it, with owned values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stored {
-    kind: CallbackKind,
-    dedupe_key: String,
-    secondary: Vec<String>,
-    body: Bytes,
-    peer: Option<PeerAddr>,
-    received_at: SystemTime,
+/// An inbox on a store in memory, retrying in milliseconds, and the store.
+fn memory_inbox(store: Troubled) -> (Inbox, Troubled) {
+    let inbox = Inbox::with_store(store.clone())
+        .retry_backoff(Duration::from_millis(10), Duration::from_millis(40))
+        .poll_interval(Duration::from_millis(10));
+    (inbox, store)
 }
 
-/// An in-memory recorder: for these tests only, nothing survives a restart.
-#[derive(Clone, Default)]
-struct MemoryRecorder {
-    journal: Journal,
-    stored: Arc<Mutex<Vec<Stored>>>,
-    index: Arc<Mutex<HashMap<(CallbackKind, String), RecordId>>>,
-    verdicts: Arc<Mutex<HashMap<RecordId, Validation>>>,
-    outcomes: Arc<Mutex<Vec<(RecordId, String)>>>,
-    unavailable: Arc<AtomicBool>,
-}
-
-impl Recorder for MemoryRecorder {
-    fn record<'a>(&'a self, callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
-        Box::pin(async move {
-            self.journal.write("record");
-            if self.unavailable.load(Ordering::SeqCst) {
-                return Recorded::Unavailable("the disk is full".into());
-            }
-            let (ids, arrival) = (callback.ids(), callback.arrival());
-            let key = (arrival.kind(), ids.dedupe_key().to_owned());
-            let mut index = self.index.lock().expect("not poisoned");
-            if let Some(&id) = index.get(&key) {
-                let verdict = self.verdicts.lock().expect("not poisoned").get(&id).cloned();
-                return Recorded::Duplicate { id, verdict };
-            }
-            let mut stored = self.stored.lock().expect("not poisoned");
-            let id = RecordId(stored.len() as u64 + 1);
-            stored.push(Stored {
-                kind: arrival.kind(),
-                dedupe_key: ids.dedupe_key().to_owned(),
-                secondary: ids.secondary().map(|id| id.to_string()).collect(),
-                body: arrival.body().clone(),
-                peer: arrival.peer(),
-                received_at: arrival.received_at(),
-            });
-            index.insert(key, id);
-            Recorded::New(id)
-        })
-    }
-
-    fn settle<'a>(&'a self, id: RecordId, outcome: &'a Settlement) -> RecordFuture<'a, Result<(), RecordError>> {
-        Box::pin(async move {
-            self.journal.write("settle");
-            let outcome = match outcome {
-                Settlement::Handled => "handled".to_owned(),
-                Settlement::Answered(verdict) => {
-                    self.verdicts.lock().expect("not poisoned").insert(id, verdict.clone());
-                    format!("answered {verdict:?}")
-                }
-                Settlement::FellBack(verdict) => format!("fell back {verdict:?}"),
-                Settlement::Failed(error) => format!("failed {error:#}"),
-                other => format!("{other:?}"),
-            };
-            self.outcomes.lock().expect("not poisoned").push((id, outcome));
-            Ok(())
-        })
-    }
-}
-
-impl MemoryRecorder {
-    fn stored(&self) -> Vec<Stored> {
-        self.stored.lock().expect("not poisoned").clone()
-    }
-
-    /// The outcomes settled so far, once there are `count`: a verdict is
-    /// settled after it is sent, on a task of its own.
-    async fn outcomes(&self, count: usize) -> Vec<(RecordId, String)> {
-        for _ in 0..500 {
-            let outcomes = self.outcomes.lock().expect("not poisoned").clone();
-            if outcomes.len() >= count {
-                return outcomes;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        self.outcomes.lock().expect("not poisoned").clone()
-    }
+/// Everything `store` holds, oldest first.
+async fn stored(store: &Troubled) -> Vec<StoredCallback> {
+    let mut stored = store.list(ListFilter::default()).await.expect("the store answers");
+    stored.reverse();
+    stored
 }
 
 #[daraja::stk_callback("/journal/stk")]
@@ -152,9 +83,12 @@ fn payment(trans_id: &str, bill_ref: &str) -> String {
     )
 }
 
-/// A table whose guard and recorder write to one journal with the handlers.
-fn journalled_table(journal: &Journal) -> (Routes, MemoryRecorder) {
-    let recorder = MemoryRecorder { journal: journal.clone(), ..MemoryRecorder::default() };
+/// A table whose guard and inbox store write to one journal with the
+/// handlers.
+fn journalled_table(journal: &Journal) -> (Routes, Troubled) {
+    let store_journal = journal.clone();
+    let store = Troubled::new(Arc::new(MemoryStore::new())).journalled(move |write| store_journal.write(write));
+    let (inbox, store) = memory_inbox(store);
     let guard_journal = journal.clone();
     let routes = pesakit::routes![journalled, validate]
         .with_state(journal.clone())
@@ -162,8 +96,8 @@ fn journalled_table(journal: &Journal) -> (Routes, MemoryRecorder) {
             guard_journal.write(format!("guard {} {}", request.kind(), request.route_path()));
             GuardVerdict::Allow
         })
-        .record_with(recorder.clone());
-    (routes, recorder)
+        .with_inbox(inbox);
+    (routes, store)
 }
 
 /// A streaming body that records whether anyone read it, and never ends.
@@ -189,12 +123,14 @@ impl Body for UnreadBody {
 #[tokio::test]
 async fn buffered_and_streaming_requests_walk_the_same_stages() {
     let journal = Journal::default();
-    let (routes, recorder) = journalled_table(&journal);
+    let (routes, store) = journalled_table(&journal);
     let peer = PeerAddr("196.201.214.200:443".parse().expect("an address"));
 
     let buffered = TestRequest::post("/journal/stk").body(CANCELLED).peer(peer.0).build();
     let response = routes.dispatch(buffered).await;
     assert_eq!((response.status(), response.body().as_ref()), (StatusCode::OK, STK_ACK.as_bytes()));
+    // Answered once stored: the handler runs from the inbox.
+    pesakit::testing::settled(&routes).await.expect("the store answers");
     let buffered_stages = journal.take();
 
     let mut streaming =
@@ -207,17 +143,19 @@ async fn buffered_and_streaming_requests_walk_the_same_stages() {
 
     assert_eq!(buffered_stages, ["guard stk_callback /journal/stk", "record", "handle ws_CO_7", "settle"]);
     assert_eq!(streaming_stages, ["guard stk_callback /journal/stk", "record"]);
-    let stored = recorder.stored();
+    let stored = stored(&store).await;
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].peer, Some(peer));
-    assert_eq!(stored[0].body, CANCELLED.as_bytes());
-    assert_eq!(recorder.outcomes(1).await, [(RecordId(1), "handled".to_owned())]);
+    assert_eq!(stored[0].arrived.peer, Some(peer.0));
+    assert_eq!(stored[0].arrived.body, CANCELLED.as_bytes());
+    assert_eq!((stored[0].state, stored[0].seen_count), (CallbackState::Done, 2));
 }
 
 #[tokio::test]
 async fn a_guard_refusal_answers_without_reading_the_body() {
     let journal = Journal::default();
-    let recorder = MemoryRecorder { journal: journal.clone(), ..MemoryRecorder::default() };
+    let store_journal = journal.clone();
+    let (inbox, store) =
+        memory_inbox(Troubled::new(Arc::new(MemoryStore::new())).journalled(move |write| store_journal.write(write)));
     let routes = pesakit::routes![journalled]
         .with_state(journal.clone())
         .guard(|request: &GuardRequest<'_>| match request.peer() {
@@ -225,7 +163,7 @@ async fn a_guard_refusal_answers_without_reading_the_body() {
             Some(_) => GuardVerdict::Forbid("not a Daraja gateway".into()),
             None => GuardVerdict::Conceal("no peer address".into()),
         })
-        .record_with(recorder.clone());
+        .with_inbox(inbox);
 
     let stranger = PeerAddr("203.0.113.9:5000".parse().expect("an address"));
     let read = Arc::new(AtomicBool::new(false));
@@ -255,7 +193,7 @@ async fn a_guard_refusal_answers_without_reading_the_body() {
     );
 
     assert!(journal.take().is_empty(), "nothing was recorded or handled");
-    assert!(recorder.stored().is_empty());
+    assert!(stored(&store).await.is_empty());
 
     let allowed = TestRequest::post("/journal/stk").body(CANCELLED).peer("127.0.0.1:9".parse().expect("an address"));
     assert_eq!(routes.dispatch(allowed.build()).await.status(), StatusCode::OK);
@@ -304,26 +242,31 @@ async fn the_record_stage_sees_every_kinds_ids_from_the_shared_fixtures() {
     for (folder, path) in KINDS {
         for (name, body) in common::fixtures(folder) {
             // A store of its own: documentation samples share ids.
-            let recorder = MemoryRecorder::default();
-            let routes = callbacks::table(&seen).record_with(recorder.clone());
+            let (inbox, store) = memory_inbox(Troubled::new(Arc::new(MemoryStore::new())));
+            let routes = callbacks::table(&seen).with_inbox(inbox);
             let before = SystemTime::now();
             // The contract table's guard wants a peer address.
             let request = TestRequest::post(path).body(body.clone()).peer(LOOPBACK.parse().expect("an address"));
             let response = pesakit::testing::send(&routes, request.build()).await;
             assert_eq!(response.status(), StatusCode::OK, "{folder}/{name}: {}", response.text());
-            assert_eq!(stored_peer(&recorder).as_deref(), Some(LOOPBACK), "{folder}/{name}");
-            let [stored] = <[Stored; 1]>::try_from(recorder.stored()).expect("recorded once");
-            assert_eq!(stored.body, body, "{folder}/{name}");
-            assert!(stored.received_at >= before, "{folder}/{name}");
+            pesakit::testing::settled(&routes).await.expect("the store answers");
+            let [stored] = <[StoredCallback; 1]>::try_from(stored(&store).await).expect("recorded once");
+            assert_eq!(stored.arrived.peer.map(|peer| peer.to_string()).as_deref(), Some(LOOPBACK), "{folder}/{name}");
+            assert_eq!(stored.arrived.body, body, "{folder}/{name}");
+            assert!(stored.arrived.received_at >= before, "{folder}/{name}");
             let (dedupe_key, secondary) = expected_ids(folder, &body);
-            assert_eq!((stored.dedupe_key, stored.secondary), (dedupe_key, secondary), "{folder}/{name}");
+            let stored_secondary: Vec<String> =
+                stored.secondary_ids.iter().map(|(name, value)| format!("{name}={value}")).collect();
+            assert_eq!((stored.dedupe_key, stored_secondary), (Some(dedupe_key), secondary), "{folder}/{name}");
             let kind = match folder {
                 "stk" => "stk_callback",
                 "timeout" => "queue_timeout",
                 other => other,
             };
-            assert_eq!(stored.kind.attribute_name(), kind, "{folder}/{name}");
-            assert_eq!(recorder.outcomes(1).await, [(RecordId(1), outcome_of(folder))], "{folder}/{name}");
+            assert_eq!(stored.arrived.kind.attribute_name(), kind, "{folder}/{name}");
+            assert_eq!(stored.state, CallbackState::Done, "{folder}/{name}");
+            let verdict = (folder == "c2b_validation").then(|| StoredVerdict { code: "0".to_owned(), tag: None });
+            assert_eq!(stored.verdict, verdict, "{folder}/{name}");
             recorded += 1;
         }
     }
@@ -332,24 +275,16 @@ async fn the_record_stage_sees_every_kinds_ids_from_the_shared_fixtures() {
 
 const LOOPBACK: &str = "127.0.0.1:40000";
 
-fn stored_peer(recorder: &MemoryRecorder) -> Option<String> {
-    recorder.stored().first().and_then(|stored| stored.peer).map(|PeerAddr(peer)| peer.to_string())
-}
-
-/// How the contract table's handler for `folder` settles every fixture.
-fn outcome_of(folder: &str) -> String {
-    if folder == "c2b_validation" { "answered Accept" } else { "handled" }.to_owned()
-}
-
 #[tokio::test]
 async fn duplicates_are_answered_as_before_without_running_the_handler() {
     let journal = Journal::default();
-    let (routes, recorder) = journalled_table(&journal);
+    let (routes, store) = journalled_table(&journal);
 
     for _ in 0..3 {
         let response = pesakit::testing::post(&routes, "/journal/stk", CANCELLED).await;
         assert_eq!(response.text(), STK_ACK);
     }
+    pesakit::testing::settled(&routes).await.expect("the store answers");
     let handled: Vec<_> = journal.take().into_iter().filter(|entry| entry.starts_with("handle")).collect();
     assert_eq!(handled, ["handle ws_CO_7"]);
 
@@ -357,35 +292,51 @@ async fn duplicates_are_answered_as_before_without_running_the_handler() {
     // though its body now reads differently.
     let first = pesakit::testing::post(&routes, "/journal/validate", payment("RKT1", "other")).await;
     // The verdict is stored after it is sent.
-    recorder.outcomes(2).await;
+    pesakit::testing::settled(&routes).await.expect("the store answers");
     let again = pesakit::testing::post(&routes, "/journal/validate", payment("RKT1", "invoice-1")).await;
     assert_eq!(first.text(), r#"{"ResultCode":"C2B00012","ResultDesc":"Rejected"}"#);
     assert_eq!(again.text(), first.text());
     let validated: Vec<_> = journal.take().into_iter().filter(|entry| entry.starts_with("validate")).collect();
     assert_eq!(validated, ["validate RKT1"]);
+    let stored = stored(&store).await;
     assert_eq!(
-        recorder.outcomes(2).await,
-        [(RecordId(1), "handled".to_owned()), (RecordId(2), "answered Reject(InvalidAccountNumber)".to_owned())]
+        stored.iter().map(|callback| (callback.id, callback.state)).collect::<Vec<_>>(),
+        [(RecordId(1), CallbackState::Done), (RecordId(2), CallbackState::Done)]
     );
+    assert_eq!(stored[1].verdict, Some(StoredVerdict { code: "C2B00012".to_owned(), tag: None }));
 }
 
 #[tokio::test]
 async fn a_repeated_validation_without_a_recorded_verdict_is_decided_again() {
     let journal = Journal::default();
-    let (routes, recorder) = journalled_table(&journal);
+    let (routes, store) = journalled_table(&journal);
     // Recorded, but its verdict never settled (as after a crash mid-handler).
-    recorder.index.lock().expect("not poisoned").insert((CallbackKind::C2bValidation, "RKT2".into()), RecordId(9));
+    let arrived = pesakit::inbox::Arrived {
+        kind: CallbackKind::C2bValidation,
+        route_path: "/journal/validate".to_owned(),
+        body: payment("RKT2", "invoice-2").into(),
+        content_type: None,
+        forwarded: None,
+        peer: None,
+        client: None,
+        received_at: SystemTime::now(),
+    };
+    let lease_until = SystemTime::now() + Duration::from_secs(3600);
+    let first = NewCallback::new(arrived, "RKT2".to_owned(), Vec::new(), None, lease_until);
+    let id = store.record(first).await.expect("stored").id();
 
     let response = pesakit::testing::post(&routes, "/journal/validate", payment("RKT2", "invoice-2")).await;
     assert_eq!(response.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
-    assert_eq!(recorder.outcomes(1).await, [(RecordId(9), "answered Accept".to_owned())]);
+    pesakit::testing::settled(&routes).await.expect("the store answers");
+    let settled = store.get(id).await.expect("the store answers").expect("stored");
+    assert_eq!(settled.verdict, Some(StoredVerdict { code: "0".to_owned(), tag: None }));
 }
 
 #[tokio::test]
 async fn a_store_that_cannot_record_is_a_500_and_the_handler_does_not_run() {
     let journal = Journal::default();
-    let (routes, recorder) = journalled_table(&journal);
-    recorder.unavailable.store(true, Ordering::SeqCst);
+    let (routes, store) = journalled_table(&journal);
+    store.down.store(true, Ordering::SeqCst);
 
     for (path, body) in [("/journal/stk", CANCELLED.to_owned()), ("/journal/validate", payment("RKT3", "invoice-3"))] {
         let response = pesakit::testing::post(&routes, path, body).await;
@@ -409,19 +360,21 @@ async fn slow(_payment: C2bPayment) -> Validation {
 
 #[tokio::test]
 async fn failures_and_fallback_verdicts_are_settled_as_such() {
-    let recorder = MemoryRecorder::default();
+    let (inbox, store) = memory_inbox(Troubled::new(Arc::new(MemoryStore::new())));
     let routes = pesakit::routes![failing, slow]
         .validation_deadline(Duration::from_millis(20))
         .validation_fallback(Validation::Accept)
-        .record_with(recorder.clone());
+        .with_inbox(inbox.max_attempts(1));
 
+    // Stored, so acknowledged; the handler's failure is the inbox's to retry.
     let failed = pesakit::testing::post(&routes, "/settle/failing", CANCELLED).await;
-    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.status(), StatusCode::OK);
     let fell_back = pesakit::testing::post(&routes, "/settle/slow", payment("RKT4", "invoice-4")).await;
     assert_eq!(fell_back.text(), r#"{"ResultCode":"0","ResultDesc":"Accepted"}"#);
+    pesakit::testing::settled(&routes).await.expect("the store answers");
 
-    assert_eq!(
-        recorder.outcomes(2).await,
-        [(RecordId(1), "failed ledger locked".to_owned()), (RecordId(2), "fell back Accept".to_owned())]
-    );
+    let [failed, fell_back] = <[StoredCallback; 2]>::try_from(stored(&store).await).expect("both stored");
+    assert_eq!((failed.state, failed.last_error.as_deref()), (CallbackState::Dead, Some("ledger locked")));
+    assert_eq!(fell_back.verdict, Some(StoredVerdict { code: "0".to_owned(), tag: None }));
+    assert!(fell_back.needs_reconciliation.as_deref().is_some_and(|reason| reason.contains("fallback verdict")));
 }

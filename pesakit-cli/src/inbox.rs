@@ -31,7 +31,7 @@ pub(crate) fn run(args: &InboxArgs, output: &Output) -> ExitCode {
 
 async fn execute(args: &InboxArgs) -> Result<(), String> {
     let store = open(&args.db, &args.schema).await?;
-    let fail = |error: pesakit::inbox::StoreError| error.to_string();
+    let fail = |error: pesakit::inbox::StoreError| format!("{error:#}");
     match &args.command {
         InboxCommand::List { filter, limit, json } => {
             let filter = ListFilter { limit: Some(*limit), ..list_filter(filter, SystemTime::now())? };

@@ -13,9 +13,11 @@
 //! - [`Routes`]: the route table and [`Routes::dispatch`], the pipeline and
 //!   HTTP contract every host shares; handler arguments in [`State`],
 //!   [`PeerAddr`], [`RawBody`].
-//! - [`guard`] and [`record`]: the stages where source checks and a durable
-//!   store of callbacks plug in; [`inbox`]: the durable store itself, with
-//!   retries, deduplication and reconciliation.
+//! - [`guard`]: where source checks plug in; [`inbox`]: the durable store
+//!   of callbacks, with retries, deduplication, conflicting deliveries and
+//!   reconciliation, on SQLite, PostgreSQL, in memory or any
+//!   [`InboxStore`](inbox::InboxStore); [`record`]: the ids and answers of
+//!   its record stage.
 //! - [`kind`]: the nine callback kinds, as values and as marker types.
 //! - [`testing`]: post callbacks to a table in-process.
 //!

@@ -160,7 +160,6 @@ fn clipped(value: &Value) -> String {
 /// deliveries: ResultCode 0 both times, other fields differ`.
 /// PostgreSQL's store writes the same words in SQL; the conformance suite
 /// holds both to them.
-#[cfg(feature = "sqlite")]
 pub(crate) fn conflict_reason(earlier: Option<&str>, later: Option<&str>) -> String {
     let (earlier_says, later_says) = (earlier.unwrap_or("a body"), later.unwrap_or("a body"));
     if earlier == later {
@@ -287,7 +286,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "sqlite")]
     fn a_conflict_reason_names_both_summaries() {
         assert_eq!(
             conflict_reason(Some("ResultCode 1037"), Some("ResultCode 0")),

@@ -44,8 +44,14 @@
 //! Handlers that want to be idempotent themselves take [`Delivery`]: the
 //! inbox id, the attempt, when the delivery arrived and which delivery of
 //! the callback it is.
+//!
+//! The stores: [`SqliteStore`] (embedded, the default), [`PostgresStore`]
+//! (shared by several instances), [`MemoryStore`] (tests and examples), or
+//! any [`InboxStore`], the one seam through which the pipeline stores
+//! callbacks. Every store passes the same conformance suite.
 
 mod delivery;
+mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod retry;
@@ -59,6 +65,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use self::delivery::{BodyDigest, FieldChange, differing_fields, summary};
+pub use self::memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresStore, PostgresStoreBuilder};
 pub use self::retry::RetryPolicy;
@@ -69,7 +76,7 @@ pub use self::store::{
     StoreFuture, StoredCallback, StoredVerdict,
 };
 pub use crate::extract::Delivery;
-use crate::record::RecordId;
+pub use crate::record::{RecordId, Recorded};
 
 /// Default number of handler attempts before a callback is parked as dead.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -141,8 +142,29 @@ impl<S: InboxStore + ?Sized> InboxStore for std::sync::Arc<S> {
     }
 }
 
+/// The bounds on quarantined bodies, which strangers can post: past either,
+/// a store deletes the oldest quarantined bodies, with an error log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct QuarantineBounds {
+    pub(super) rows: u64,
+    pub(super) bytes: u64,
+}
+
+impl QuarantineBounds {
+    /// At most `rows` bodies (at least one is always kept) and `bytes`.
+    pub(super) fn new(rows: u64, bytes: u64) -> Self {
+        Self { rows: rows.max(1), bytes }
+    }
+}
+
+impl Default for QuarantineBounds {
+    /// 10,000 bodies, 64 MiB.
+    fn default() -> Self {
+        Self::new(10_000, 64 * 1024 * 1024)
+    }
+}
+
 /// Why a validation answered by the fallback verdict needs reconciling.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(super) const FELL_BACK_REASON: &str =
     "the validation was answered by the fallback verdict after the handler missed its deadline";
 
@@ -159,8 +181,7 @@ pub(super) fn row_id(id: RecordId) -> i64 {
 }
 
 /// What a store keeps of any request to a callback route: where it was
-/// posted, when, by whom, and what it carried (the owned form of
-/// [`Arrival`](crate::record::Arrival)).
+/// posted, when, by whom, and what it carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arrived {
     /// The kind of the route it was posted to.
@@ -426,16 +447,64 @@ pub struct ListFilter {
 
 /// Why a store could not do what was asked: the database is unreachable,
 /// the disk is full, a lock was held past its bound.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
+///
+/// It says what the store was doing; the driver's own error, when there is
+/// one, is its [`source`](std::error::Error::source). The alternate form
+/// (`{:#}`) shows the whole chain, as the inbox's logs do.
+///
+/// ```
+/// use std::error::Error;
+/// use pesakit::inbox::StoreError;
+///
+/// let disk = std::io::Error::other("no space left on device");
+/// let error = StoreError::caused_by("committing a batch of 3", disk);
+/// assert_eq!(error.to_string(), "the inbox store failed: committing a batch of 3");
+/// assert_eq!(error.source().map(|source| source.to_string()).as_deref(), Some("no space left on device"));
+/// assert_eq!(format!("{error:#}"), "the inbox store failed: committing a batch of 3: no space left on device");
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreError {
+    context: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the inbox store failed: {}", self.0)
+impl StoreError {
+    /// An error with no cause below it: `context` says what went wrong.
+    pub fn new(context: impl Into<String>) -> Self {
+        Self { context: context.into(), source: None }
+    }
+
+    /// An error caused by `source` (the driver's error) while the store was
+    /// doing `context`.
+    pub fn caused_by(context: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { context: context.into(), source: Some(Arc::from(source.into())) }
+    }
+
+    /// What the store was doing, or what went wrong.
+    pub fn context(&self) -> &str {
+        &self.context
     }
 }
 
-impl std::error::Error for StoreError {}
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the inbox store failed: {}", self.context)?;
+        if f.alternate() {
+            let mut cause = std::error::Error::source(self);
+            while let Some(error) = cause {
+                write!(f, ": {error}")?;
+                cause = error.source();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// What a store has done since it was opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

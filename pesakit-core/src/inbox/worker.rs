@@ -10,14 +10,10 @@ use tokio::sync::Notify;
 use tracing::instrument::WithSubscriber;
 use tracing::{Instrument, Span};
 
-use super::store::{
-    Arrived, CallbackState, ListFilter, NewCallback, Outcome, StoreError, StoredCallback, StoredVerdict,
-};
+use super::store::{CallbackState, ListFilter, Outcome, StoreError, StoredCallback};
 use super::{Delivery, Inbox};
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
-use crate::record::{
-    Arrival, IncomingCallback, RecordError, RecordFuture, RecordId, Recorded, Recorder, Settlement, UnparsedCallback,
-};
+use crate::record::RecordId;
 
 /// Most due callbacks taken up in one look.
 const CLAIM_BATCH: usize = 64;
@@ -175,11 +171,12 @@ impl Inbox {
         };
         if let Err(error) = self.store.settle(id, outcome).await {
             // The callback stays claimed; it runs again once its lease ends.
-            tracing::error!(record = %id, %error, "the handler's outcome could not be stored");
+            tracing::error!(record = %id, error = %format_args!("{error:#}"), "the handler's outcome could not be stored");
         }
     }
 
-    fn lease_until(&self, now: SystemTime) -> SystemTime {
+    /// When a handler run starting at `now` stops holding its callback.
+    pub(crate) fn lease_until(&self, now: SystemTime) -> SystemTime {
         now.checked_add(self.settings.lease).unwrap_or(now)
     }
 }
@@ -201,7 +198,7 @@ async fn background(inbox: Inbox, runtime: tokio::runtime::Handle) {
                 more
             }
             Err(error) => {
-                tracing::error!(%error, "could not take up the inbox's due callbacks");
+                tracing::error!(error = %format_args!("{error:#}"), "could not take up the inbox's due callbacks");
                 false
             }
         };
@@ -211,7 +208,7 @@ async fn background(inbox: Inbox, runtime: tokio::runtime::Handle) {
             match inbox.store.prune(before).await {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "pruned callbacks handled before the retention period"),
-                Err(error) => tracing::error!(%error, "could not prune the inbox"),
+                Err(error) => tracing::error!(error = %format_args!("{error:#}"), "could not prune the inbox"),
             }
         }
         drop(table);
@@ -236,89 +233,9 @@ fn run_stored(inbox: &Inbox, handlers: &dyn Handlers, runtime: &tokio::runtime::
             let id = callback.id;
             runtime.spawn(async move {
                 if let Err(error) = store.settle(id, Outcome::Failed { error: reason, retry_at: None }).await {
-                    tracing::error!(record = %id, %error, "could not park the callback as dead");
+                    tracing::error!(record = %id, error = %format_args!("{error:#}"), "could not park the callback as dead");
                 }
             });
         }
     }
-}
-
-/// The inbox as the pipeline's record stage.
-impl Recorder for Inbox {
-    fn record<'a>(&'a self, callback: IncomingCallback<'a>) -> RecordFuture<'a, Recorded> {
-        let ids = callback.ids();
-        let new = NewCallback::new(
-            Arrived::from(callback.arrival()),
-            ids.dedupe_key().to_owned(),
-            ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
-            callback.outcome_unknown().map(str::to_owned),
-            self.lease_until(SystemTime::now()),
-        );
-        Box::pin(async move {
-            match self.store.record(new).await {
-                Ok(recorded) => recorded,
-                Err(error) => Recorded::Unavailable(Box::new(error)),
-            }
-        })
-    }
-
-    /// Settles C2B validations, which run inline; notifications are
-    /// settled by the attempts the inbox runs itself.
-    fn settle<'a>(&'a self, id: RecordId, outcome: &'a Settlement) -> RecordFuture<'a, Result<(), RecordError>> {
-        let outcome = match outcome {
-            Settlement::Handled => Outcome::Done,
-            Settlement::Answered(verdict) => {
-                Outcome::Verdict { verdict: StoredVerdict::from_validation(verdict), fell_back: false }
-            }
-            Settlement::FellBack(verdict) => {
-                Outcome::Verdict { verdict: StoredVerdict::from_validation(verdict), fell_back: true }
-            }
-            // Daraja was answered 500: a validation is never retried.
-            Settlement::Failed(error) => Outcome::Failed { error: format!("{error:#}"), retry_at: None },
-        };
-        Box::pin(async move { self.store.settle(id, outcome).await.map_err(|error| RecordError(Box::new(error))) })
-    }
-
-    fn quarantine<'a>(&'a self, callback: UnparsedCallback<'a>) -> RecordFuture<'a, Result<(), RecordError>> {
-        let quarantined = super::QuarantinedCallback {
-            arrived: Arrived::from(callback.arrival()),
-            parse_error: callback.error().to_string(),
-        };
-        Box::pin(async move {
-            self.store.quarantine(quarantined).await.map(|_| ()).map_err(|error| RecordError(Box::new(error)))
-        })
-    }
-}
-
-impl From<&Arrival<'_>> for Arrived {
-    fn from(arrival: &Arrival<'_>) -> Self {
-        Self {
-            kind: arrival.kind(),
-            route_path: arrival.route_path().to_owned(),
-            body: arrival.body().clone(),
-            content_type: header_text(arrival.headers(), &[http::header::CONTENT_TYPE.as_str()]),
-            forwarded: header_text(arrival.headers(), FORWARDING_HEADERS),
-            peer: arrival.peer().map(|peer| peer.0),
-            client: arrival.client(),
-            received_at: arrival.received_at(),
-        }
-    }
-}
-
-/// The headers that say who sent a request through a proxy.
-const FORWARDING_HEADERS: &[&str] = &["forwarded", "x-forwarded-for"];
-
-/// The values of `names` in `headers`, one `name: value` per line, with
-/// bytes that are not visible ASCII escaped; `None` when there are none.
-fn header_text(headers: &http::HeaderMap, names: &[&str]) -> Option<String> {
-    let lines: Vec<String> = names
-        .iter()
-        .flat_map(|name| headers.get_all(*name).iter().map(move |value| (name, value)))
-        .map(|(name, value)| {
-            let text: String =
-                value.as_bytes().iter().flat_map(|byte| std::ascii::escape_default(*byte)).map(char::from).collect();
-            if names.len() == 1 { text } else { format!("{name}: {text}") }
-        })
-        .collect();
-    (!lines.is_empty()).then(|| lines.join("\n"))
 }

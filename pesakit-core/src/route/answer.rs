@@ -2,15 +2,16 @@
 //! found and its body read.
 
 use std::borrow::Cow;
-use std::error::Error;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
 
+use super::handle::Settlement;
+use crate::inbox::StoreError;
 use crate::kind::CallbackKind;
 use crate::payload::PayloadError;
-use crate::record::{RecordId, Settlement};
+use crate::record::RecordId;
 use crate::response::{DarajaResponse, RejectCode, Validation};
 
 /// The answer to a handled callback: the kind's acknowledgement or the
@@ -41,8 +42,8 @@ pub(super) fn duplicate(id: RecordId, success: Response<Bytes>) -> Response<Byte
 
 /// The store could not take the callback: 500, so that Daraja may retry;
 /// never 503, and never a success for what was not stored.
-pub(super) fn unrecorded(error: &(dyn Error + Send + Sync)) -> Response<Bytes> {
-    tracing::error!(%error, "the callback could not be recorded; answered 500");
+pub(super) fn unrecorded(error: &StoreError) -> Response<Bytes> {
+    tracing::error!(error = %format_args!("{error:#}"), "the callback could not be recorded; answered 500");
     error_response(StatusCode::INTERNAL_SERVER_ERROR, "not_recorded", "the callback could not be stored")
 }
 

@@ -13,8 +13,21 @@ use tracing::{Instrument, Span};
 
 use crate::handler::{CatchUnwind, HandlerError, HandlerFuture, Reply};
 use crate::kind::CallbackKind;
-use crate::record::Settlement;
 use crate::response::Validation;
+
+/// How a handled callback ended.
+#[derive(Debug)]
+pub(super) enum Settlement {
+    /// A notification's handler returned `Ok`.
+    Handled,
+    /// A validation handler gave this verdict, which was sent.
+    Answered(Validation),
+    /// A validation handler missed its deadline and this fallback verdict
+    /// was sent instead: the payment needs reconciling.
+    FellBack(Validation),
+    /// The handler returned an error or panicked; Daraja was answered 500.
+    Failed(HandlerError),
+}
 
 /// The handle stage of one request: its handler runs to a [`Settlement`].
 ///

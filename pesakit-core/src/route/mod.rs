@@ -26,7 +26,6 @@ use crate::inbox::Inbox;
 use crate::inbox::worker::Handlers;
 use crate::kind::{CallbackKind, Kind};
 use crate::path_rules::SECRET_SEGMENT;
-use crate::record::Recorder;
 use crate::response::{RejectCode, Validation};
 
 /// Default cap on a callback body: real Daraja bodies are under 3 KiB.
@@ -143,7 +142,6 @@ struct Table {
     states: StateMap,
     settings: Settings,
     guards: Vec<Arc<dyn Guard>>,
-    recorder: Option<Arc<dyn Recorder>>,
     /// Set with [`Routes::with_inbox`]: notifications are answered once
     /// stored, and their handlers run from the inbox.
     inbox: Option<Inbox>,
@@ -206,7 +204,6 @@ impl Default for Table {
                 late_validations: LateValidations::new(DEFAULT_LATE_VALIDATION_GRACE, DEFAULT_MAX_LATE_VALIDATIONS),
             },
             guards: Vec::new(),
-            recorder: None,
             inbox: None,
             secret: None,
         }
@@ -221,7 +218,6 @@ impl fmt::Debug for Routes {
             .field("states", &table.states)
             .field("settings", &table.settings)
             .field("guards", &table.guards.len())
-            .field("recorder", &table.recorder.is_some())
             .field("inbox", &table.inbox)
             .field("secret", &table.secret)
             .finish()
@@ -332,7 +328,7 @@ impl Routes {
 
     /// Adds every route of `other`, refusing a path both serve. States of
     /// `other` whose types this table lacks are added too; this table's
-    /// settings, guards and recorder are kept.
+    /// settings, guards and inbox are kept.
     ///
     /// ```
     /// use pesakit::Routes;
@@ -357,26 +353,19 @@ impl Routes {
         self.change(|table| table.guards.push(Arc::new(guard)))
     }
 
-    /// Records every callback that parses with `recorder` before its
-    /// handler runs, and its outcome after; duplicates are answered without
-    /// running the handler again (see [`record`](crate::record)).
-    pub fn record_with(self, recorder: impl Recorder) -> Self {
-        self.change(|table| {
-            table.recorder = Some(Arc::new(recorder));
-            table.inbox = None;
-        })
-    }
-
     /// Stores every callback in `inbox` before it is acknowledged: a
     /// notification is answered 200 once it is durably stored, and its
     /// handler runs from the inbox, retried until done; duplicates are
     /// answered without running it again (see [`inbox`](crate::inbox)).
-    /// Replaces a recorder given with [`record_with`](Self::record_with).
+    ///
+    /// ```
+    /// use pesakit::inbox::MemoryStore;
+    /// use pesakit::{Inbox, Routes};
+    ///
+    /// let routes = Routes::new().with_inbox(Inbox::with_store(MemoryStore::new()));
+    /// ```
     pub fn with_inbox(self, inbox: Inbox) -> Self {
-        self.change(|table| {
-            table.recorder = Some(Arc::new(inbox.clone()));
-            table.inbox = Some(inbox);
-        })
+        self.change(|table| table.inbox = Some(inbox))
     }
 
     /// Starts the inbox's background work (callbacks a crash left pending,

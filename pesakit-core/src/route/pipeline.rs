@@ -5,12 +5,12 @@
 //! see the method, headers and peer; nothing of the body is read) →
 //! **admit** (POST only, declared size under the limit) → **read** (the
 //! body, never buffered past the limit) → **parse** (bytes to the typed
-//! payload and its Daraja ids) → **record** (the table's recorder stores
-//! it, or finds it stored before) → **handle** (the user's function) →
+//! payload and its Daraja ids) → **record** (the table's inbox stores it,
+//! or finds it stored before) → **handle** (the user's function) →
 //! **answer** (the kind's body) → **settle** (the outcome back to the
-//! recorder).
+//! inbox).
 //!
-//! Stages that never wait are plain calls; without guards or a recorder
+//! Stages that never wait are plain calls; without guards or an inbox
 //! theirs cost a branch.
 
 use std::future::Future;
@@ -30,15 +30,16 @@ use tracing::instrument::WithSubscriber;
 use tracing::{Instrument, Span};
 
 use super::endpoint::ParsedCallback;
-use super::handle::{self, Handling};
+use super::handle::{self, Handling, Settlement};
 use super::refusal::Refusal;
 use super::{Route, Routes, Table, answer};
 use crate::extract::{CallbackRequest, Delivery, PeerAddr, StateMap};
 use crate::guard::{GuardRequest, GuardVerdict};
 use crate::inbox::worker::Handlers;
+use crate::inbox::{Arrived, Inbox, NewCallback, Outcome, QuarantinedCallback, StoredVerdict};
 use crate::kind::CallbackKind;
 use crate::payload::PayloadError;
-use crate::record::{Arrival, IncomingCallback, RecordId, Recorded, Recorder, Settlement, UnparsedCallback};
+use crate::record::{RecordId, Recorded};
 use crate::untrusted::Untrusted;
 
 /// The error type a streaming request body may have.
@@ -57,8 +58,8 @@ impl Routes {
     /// | body over the limit | 413 |
     /// | invalid body on a notification route | 400 with a JSON error naming the field path |
     /// | invalid body on C2B validation | 200 rejecting with `C2B00016` (configurable) |
-    /// | recorded before (with a [recorder](crate::record)) | the same success; the handler does not run again |
-    /// | the recorder cannot store it | 500 |
+    /// | recorded before (with an [inbox](crate::inbox)) | the same success; the handler does not run again |
+    /// | the inbox cannot store it | 500 |
     /// | handler returned `Err` or panicked | 500, logged with the correlation id |
     /// | C2B validation handler past its deadline | 200 with the fallback verdict, in time |
     ///
@@ -146,10 +147,13 @@ impl Routes {
                 return refusal.into_response(&parts, &table.redact(parts.uri.path()));
             }
             // Read only by the record stage.
-            let received_at = table.recorder.as_ref().map_or(SystemTime::UNIX_EPOCH, |_| SystemTime::now());
-            if let Some(inbox) = &table.inbox {
-                inbox.start_background(Arc::downgrade(&self.table) as Weak<dyn Handlers>);
-            }
+            let received_at = match &table.inbox {
+                Some(inbox) => {
+                    inbox.start_background(Arc::downgrade(&self.table) as Weak<dyn Handlers>);
+                    SystemTime::now()
+                }
+                None => SystemTime::UNIX_EPOCH,
+            };
             let raw = match body.read(table.settings.body_limit).await {
                 Ok(raw) => raw,
                 Err(refusal) => return refusal.into_response(&parts, &table.redact(parts.uri.path())),
@@ -166,10 +170,10 @@ impl Routes {
 
 /// What is left to do once the body parsed.
 enum Rest<'a> {
-    /// Without a recorder: handle, then answer.
+    /// Without an inbox: handle, then answer.
     Handling(HandleAndAnswer<'a>),
-    /// With a recorder: record, handle, settle, answer (or quarantine);
-    /// boxed, so that tables without a recorder do not pay for what it
+    /// With an inbox: record, handle, settle, answer (or quarantine);
+    /// boxed, so that tables without an inbox do not pay for what it
     /// holds across its waits.
     Recording(Instrumented<RecordingStages<'a>>),
 }
@@ -251,9 +255,9 @@ impl Table {
             Err(error) => {
                 let reply = &self.settings.invalid_validation_reply;
                 let refusal = within(&span, || answer::unparsed(route.kind, &error, reply));
-                return match (&self.recorder, route.kind.acknowledgement()) {
-                    (Some(recorder), Some(_)) => {
-                        let stages = quarantine(recorder.as_ref(), received, error, refusal);
+                return match (&self.inbox, route.kind.acknowledgement()) {
+                    (Some(inbox), Some(_)) => {
+                        let stages = quarantine(inbox, received, error, refusal);
                         Ok(Rest::Recording(boxed(stages).instrument(span)))
                     }
                     _ => Err(refusal),
@@ -269,15 +273,15 @@ impl Table {
             span.record("correlation_id", tracing::field::display(Untrusted(&correlation_id)));
         }
         let settings = &self.settings;
-        match &self.recorder {
+        match &self.inbox {
             None => {
                 let request = received.request(&self.states, None);
                 let call = within(&span, || parsed.bind(&request));
                 let handling = settings.handling(route.kind, call, settings.validation_deadline);
                 Ok(Rest::Handling(HandleAndAnswer { kind: route.kind, span, handling }))
             }
-            Some(recorder) => {
-                let stages = self.record_and_handle(recorder, received, parsed, span.clone());
+            Some(inbox) => {
+                let stages = self.record_and_handle(inbox, received, parsed, span.clone());
                 Ok(Rest::Recording(boxed(stages).instrument(span)))
             }
         }
@@ -290,7 +294,7 @@ impl Table {
     /// from the moment recording starts, so a slow store cannot make it late.
     async fn record_and_handle(
         &self,
-        recorder: &Arc<dyn Recorder>,
+        inbox: &Inbox,
         received: Received<'_>,
         parsed: Box<dyn ParsedCallback + '_>,
         span: Span,
@@ -298,12 +302,15 @@ impl Table {
         let route = received.route;
         let settings = &self.settings;
         let deadline = Instant::now() + settings.validation_deadline;
-        let incoming = IncomingCallback {
-            arrival: received.arrival(),
-            ids: parsed.daraja_ids(),
-            outcome_unknown: parsed.outcome_unknown(),
-        };
-        let recording = recorder.record(incoming);
+        let ids = parsed.daraja_ids();
+        let callback = NewCallback::new(
+            received.arrived(),
+            ids.dedupe_key().to_owned(),
+            ids.secondary().map(|id| (id.name().to_owned(), id.value().to_owned())).collect(),
+            parsed.outcome_unknown().map(str::to_owned),
+            inbox.lease_until(SystemTime::now()),
+        );
+        let recording = inbox.store.record(callback);
         let recorded = match route.kind.acknowledgement() {
             Some(_) => recording.await,
             None => {
@@ -317,11 +324,15 @@ impl Table {
                 }
             }
         };
+        let recorded = match recorded {
+            Ok(recorded) => recorded,
+            Err(error) => return answer::unrecorded(&error),
+        };
         let (record_id, number) = match admit_recorded(route.kind, recorded) {
             Admission::Handle { id, number } => (id, number),
             Admission::Answered(response) => return response,
         };
-        if let (Some(inbox), Some(ack)) = (&self.inbox, route.kind.acknowledgement()) {
+        if let Some(ack) = route.kind.acknowledgement() {
             let delivery = Delivery { id: record_id, attempt: 1, first_received: received.received_at, number };
             let call = parsed.bind(&received.request(&self.states, Some(delivery)));
             match tokio::runtime::Handle::try_current() {
@@ -335,17 +346,13 @@ impl Table {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let settlement = settings.handling(route.kind, call, remaining).await;
         let response = answer::settled(route.kind, &settlement);
-        match (route.kind.acknowledgement(), tokio::runtime::Handle::try_current()) {
+        let settling = settle(Arc::clone(&inbox.store), record_id, settlement);
+        match tokio::runtime::Handle::try_current() {
             // A verdict is sent at once; storing it must not delay it.
-            (None, Ok(runtime)) => {
-                let recorder = Arc::clone(recorder);
-                runtime.spawn(
-                    async move { settle(&*recorder, record_id, &settlement).await }
-                        .instrument(span)
-                        .with_current_subscriber(),
-                );
+            Ok(runtime) => {
+                runtime.spawn(settling.instrument(span).with_current_subscriber());
             }
-            _ => settle(&**recorder, record_id, &settlement).await,
+            Err(_) => settling.await,
         }
         response
     }
@@ -362,13 +369,16 @@ struct Received<'a> {
 }
 
 impl<'a> Received<'a> {
-    fn arrival(&self) -> Arrival<'_> {
-        Arrival {
+    /// What the inbox keeps of the request.
+    fn arrived(&self) -> Arrived {
+        let headers = &self.parts.headers;
+        Arrived {
             kind: self.route.kind,
-            route_path: self.route.path,
-            body: &self.raw,
-            headers: &self.parts.headers,
-            peer: self.peer,
+            route_path: self.route.path.to_owned(),
+            body: self.raw.clone(),
+            content_type: header_text(headers, &[http::header::CONTENT_TYPE.as_str()]),
+            forwarded: header_text(headers, FORWARDING_HEADERS),
+            peer: self.peer.map(|peer| peer.0),
             client: self.client,
             received_at: self.received_at,
         }
@@ -379,24 +389,54 @@ impl<'a> Received<'a> {
     }
 }
 
-/// Settle: the handler's outcome back to the recorder.
-async fn settle(recorder: &dyn Recorder, record_id: RecordId, settlement: &Settlement) {
-    if let Err(error) = recorder.settle(record_id, settlement).await {
-        tracing::error!(record = %record_id, %error, "the callback's outcome was not stored");
+/// The headers that say who sent a request through a proxy.
+const FORWARDING_HEADERS: &[&str] = &["forwarded", "x-forwarded-for"];
+
+/// The values of `names` in `headers`, one `name: value` per line, with
+/// bytes that are not visible ASCII escaped; `None` when there are none.
+fn header_text(headers: &http::HeaderMap, names: &[&str]) -> Option<String> {
+    let lines: Vec<String> = names
+        .iter()
+        .flat_map(|name| headers.get_all(*name).iter().map(move |value| (name, value)))
+        .map(|(name, value)| {
+            let text: String =
+                value.as_bytes().iter().flat_map(|byte| std::ascii::escape_default(*byte)).map(char::from).collect();
+            if names.len() == 1 { text } else { format!("{name}: {text}") }
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// Settle: a validation's verdict back to the inbox (notifications are
+/// settled by the attempts the inbox runs itself).
+async fn settle(store: Arc<dyn crate::inbox::InboxStore>, record_id: RecordId, settlement: Settlement) {
+    let outcome = match settlement {
+        Settlement::Handled => Outcome::Done,
+        Settlement::Answered(verdict) => {
+            Outcome::Verdict { verdict: StoredVerdict::from_validation(&verdict), fell_back: false }
+        }
+        Settlement::FellBack(verdict) => {
+            Outcome::Verdict { verdict: StoredVerdict::from_validation(&verdict), fell_back: true }
+        }
+        // Daraja was answered 500: a validation is never retried.
+        Settlement::Failed(error) => Outcome::Failed { error: format!("{error:#}"), retry_at: None },
+    };
+    if let Err(error) = store.settle(record_id, outcome).await {
+        tracing::error!(record = %record_id, error = %format_args!("{error:#}"), "the callback's outcome was not stored");
     }
 }
 
 /// Stores a body that did not parse, then sends its refusal; 500 if it
 /// could not be stored, so that nothing is lost that Daraja may resend.
 async fn quarantine(
-    recorder: &dyn Recorder,
+    inbox: &Inbox,
     received: Received<'_>,
     error: PayloadError,
     refusal: Response<Bytes>,
 ) -> Response<Bytes> {
-    let unparsed = UnparsedCallback { arrival: received.arrival(), error: &error };
-    match recorder.quarantine(unparsed).await {
-        Ok(()) => refusal,
+    let unparsed = QuarantinedCallback { arrived: received.arrived(), parse_error: error.to_string() };
+    match inbox.store.quarantine(unparsed).await {
+        Ok(_) => refusal,
         Err(failure) => answer::unrecorded(&failure),
     }
 }
@@ -421,7 +461,6 @@ fn admit_recorded(kind: CallbackKind, recorded: Recorded) -> Admission {
                 Admission::Handle { id, number: 1 }
             }
         },
-        Recorded::Unavailable(error) => Admission::Answered(answer::unrecorded(&*error)),
     }
 }
 
@@ -434,7 +473,7 @@ enum Admission {
     Answered(Response<Bytes>),
 }
 
-/// The handle and answer stages of a request without a recorder: the
+/// The handle and answer stages of a request without an inbox: the
 /// handler runs inside the request's span, and its settlement becomes the
 /// kind's answer.
 struct HandleAndAnswer<'a> {

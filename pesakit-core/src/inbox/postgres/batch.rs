@@ -1,10 +1,8 @@
 //! Group commit on PostgreSQL: concurrent records (and settlements) wait in
 //! a queue; a few writer tasks each take whatever has queued and store it
 //! in one call of a batch function: one round trip, one transaction, one
-//! WAL flush for all of them.
+//! WAL flush for all of them. Each write carries its own typed reply.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -23,36 +21,30 @@ const MAX_BATCH: usize = 256;
 /// Items waiting for a writer, past which callers wait to queue.
 const QUEUE_CAPACITY: usize = 4096;
 
-/// The boxed future a [`Flush`] returns.
-type FlushFuture<'a, O> = Pin<Box<dyn Future<Output = Result<Vec<O>, StoreError>> + Send + 'a>>;
-
-/// Stores a batch in one call; one output per item, in order, or an error.
-pub(super) trait Flush<I, O>: Send + Sync + 'static {
-    fn flush<'a>(&'a self, client: &'a mut Object, items: &'a [I]) -> FlushFuture<'a, O>;
+/// A write waiting for a batch, and the caller waiting for its answer.
+enum Write {
+    /// Store a callback (boxed: it is several times a settlement's size).
+    Record(Box<NewCallback>, oneshot::Sender<Result<Recorded, StoreError>>),
+    /// Store how its handler ended.
+    Settle(Settlement, oneshot::Sender<Result<(), StoreError>>),
 }
 
-/// An item and the caller waiting for its output.
-struct Waiting<I, O> {
-    item: I,
-    reply: oneshot::Sender<Result<O, StoreError>>,
-}
-
-/// The queue callers put items into; its writer tasks end when it is
+/// The queue callers put writes into; its writer tasks end when it is
 /// dropped.
-pub(super) struct Queue<I, O> {
-    sender: mpsc::Sender<Waiting<I, O>>,
+pub(super) struct Queue {
+    sender: mpsc::Sender<Write>,
     counters: Arc<Counters>,
     writers: usize,
 }
 
-/// Batches written, and the items they held.
+/// Batches written, and the writes they held.
 #[derive(Debug, Default)]
-pub(super) struct Counters {
-    pub(super) batches: AtomicU64,
-    pub(super) items: AtomicU64,
+struct Counters {
+    batches: AtomicU64,
+    writes: AtomicU64,
 }
 
-impl<I, O> std::fmt::Debug for Queue<I, O> {
+impl std::fmt::Debug for Queue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Queue")
             .field("writers", &self.writers)
@@ -61,81 +53,137 @@ impl<I, O> std::fmt::Debug for Queue<I, O> {
     }
 }
 
-impl<I: Send + Sync + 'static, O: Send + 'static> Queue<I, O> {
+impl Queue {
     /// Starts `writers` writer tasks on the current Tokio runtime.
-    pub(super) fn start(pool: &Pool, writers: usize, flush: impl Flush<I, O>) -> Self {
+    pub(super) fn start(pool: &Pool, writers: usize) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let (receiver, flush) = (Arc::new(Mutex::new(receiver)), Arc::new(flush));
+        let receiver = Arc::new(Mutex::new(receiver));
         let counters = Arc::new(Counters::default());
         let writers = writers.max(1);
         for _ in 0..writers {
-            tokio::spawn(write(Arc::clone(&receiver), pool.clone(), Arc::clone(&flush), Arc::clone(&counters)));
+            tokio::spawn(write(Arc::clone(&receiver), pool.clone(), Arc::clone(&counters)));
         }
         Self { sender, counters, writers }
     }
 
-    /// Batches written so far, and the items they held.
+    /// Batches written so far, and the writes they held.
     pub(super) fn counters(&self) -> (u64, u64) {
-        (self.counters.batches.load(Ordering::Relaxed), self.counters.items.load(Ordering::Relaxed))
+        (self.counters.batches.load(Ordering::Relaxed), self.counters.writes.load(Ordering::Relaxed))
     }
 
-    /// Queues `item` and waits until the batch holding it is committed.
-    pub(super) async fn submit(&self, item: I) -> Result<O, StoreError> {
+    /// Records `callback` in the next batch, once that batch is committed.
+    pub(super) async fn record(&self, callback: NewCallback) -> Result<Recorded, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let stopped =
-            || StoreError("the PostgreSQL inbox's writer tasks have stopped (their runtime ended)".to_owned());
-        self.sender.send(Waiting { item, reply }).await.map_err(|_| stopped())?;
+        self.submit(Write::Record(Box::new(callback), reply), answer).await
+    }
+
+    /// Stores `settlement` in the next batch, once that batch is committed.
+    pub(super) async fn settle(&self, settlement: Settlement) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Write::Settle(settlement, reply), answer).await
+    }
+
+    async fn submit<T>(&self, write: Write, answer: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
+        let stopped = || StoreError::new("the PostgreSQL inbox's writer tasks have stopped (their runtime ended)");
+        self.sender.send(write).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
 
 /// A writer: takes what has queued, stores it, answers each caller.
-async fn write<I: Send + Sync, O: Send, F: Flush<I, O>>(
-    queue: Arc<Mutex<mpsc::Receiver<Waiting<I, O>>>>,
-    pool: Pool,
-    flush: Arc<F>,
-    counters: Arc<Counters>,
-) {
+async fn write(queue: Arc<Mutex<mpsc::Receiver<Write>>>, pool: Pool, counters: Arc<Counters>) {
     loop {
         // Whatever has queued, at least one, at most a batch's worth.
         let mut batch = Vec::with_capacity(MAX_BATCH);
         if queue.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
-        let (items, replies): (Vec<I>, Vec<_>) = batch.into_iter().map(|waiting| (waiting.item, waiting.reply)).unzip();
-        let answers = store(&pool, &*flush, &items).await;
         counters.batches.fetch_add(1, Ordering::Relaxed);
-        counters.items.fetch_add(u64::try_from(items.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
-        for (reply, answer) in replies.into_iter().zip(answers) {
-            // The caller may have gone (its request was dropped).
-            let _ = reply.send(answer);
+        counters.writes.fetch_add(u64::try_from(batch.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        store(&pool, batch).await;
+    }
+}
+
+/// Answers every write of `batch`: from one transaction, or, when it failed
+/// as a whole, from each write stored on its own, so that one bad write
+/// fails only itself.
+async fn store(pool: &Pool, batch: Vec<Write>) {
+    let mut client = match pool.get().await {
+        Ok(client) => client,
+        Err(error) => {
+            let error = StoreError::caused_by("no PostgreSQL connection", error);
+            return answer_all(batch, &Err(error));
+        }
+    };
+    let answered = write_batch(&mut client, &batch).await;
+    if answered.is_ok() || batch.len() == 1 {
+        return answer_all(batch, &answered);
+    }
+    for write in batch {
+        let answered = write_batch(&mut client, std::slice::from_ref(&write)).await;
+        answer_all(vec![write], &answered);
+    }
+}
+
+/// What a batch's statements answered: each record's, then each
+/// settlement's (whether it found its callback), in the batch's order.
+type Answers = Result<(Vec<Recorded>, Vec<bool>), StoreError>;
+
+/// Sends each write of `batch` its own answer from `answered`.
+fn answer_all(batch: Vec<Write>, answered: &Answers) {
+    let short = || StoreError::new("the database answered for fewer writes than the batch held");
+    let (mut recorded, mut settled) = match answered {
+        Ok((recorded, settled)) => (Ok(recorded.iter()), Ok(settled.iter())),
+        Err(error) => (Err(error), Err(error)),
+    };
+    // A caller may have gone (its request was dropped): nothing to tell.
+    for write in batch {
+        match write {
+            Write::Record(_, reply) => {
+                let answer = match &mut recorded {
+                    Ok(answers) => answers.next().cloned().ok_or_else(short),
+                    Err(error) => Err((*error).clone()),
+                };
+                let _ = reply.send(answer);
+            }
+            Write::Settle(settlement, reply) => {
+                let answer = match &mut settled {
+                    Ok(answers) => match answers.next() {
+                        Some(true) => Ok(()),
+                        Some(false) => Err(StoreError::new(format!("no callback is stored as {}", settlement.id))),
+                        None => Err(short()),
+                    },
+                    Err(error) => Err((*error).clone()),
+                };
+                let _ = reply.send(answer);
+            }
         }
     }
 }
 
-/// One answer per item: from the batch, or, when the batch failed as a
-/// whole, from each item stored on its own, so that one bad item fails
-/// only itself.
-async fn store<I: Sync, O, F: Flush<I, O>>(pool: &Pool, flush: &F, items: &[I]) -> Vec<Result<O, StoreError>> {
-    let mut client = match pool.get().await {
-        Ok(client) => client,
-        Err(error) => {
-            return items.iter().map(|_| Err(StoreError(format!("no PostgreSQL connection: {error}")))).collect();
+/// Writes the records and settlements of `batch` together: one statement
+/// each, in one transaction (and one WAL flush) when the batch holds both.
+async fn write_batch(client: &mut Object, batch: &[Write]) -> Answers {
+    let records: Vec<&NewCallback> = batch
+        .iter()
+        .filter_map(|write| if let Write::Record(callback, _) = write { Some(&**callback) } else { None })
+        .collect();
+    let settlements: Vec<&Settlement> = batch
+        .iter()
+        .filter_map(|write| if let Write::Settle(settlement, _) = write { Some(settlement) } else { None })
+        .collect();
+    // One statement is a transaction of its own; two share one.
+    match (records.is_empty(), settlements.is_empty()) {
+        (false, true) => Ok((record(&*client, &records).await?, Vec::new())),
+        (true, false) => Ok((Vec::new(), settle(&*client, &settlements).await?)),
+        (false, false) => {
+            let transaction = client.transaction().await.map_err(database)?;
+            let recorded = record(&transaction, &records).await?;
+            let settled = settle(&transaction, &settlements).await?;
+            transaction.commit().await.map_err(database)?;
+            Ok((recorded, settled))
         }
-    };
-    match flush.flush(&mut client, items).await {
-        Ok(outputs) => outputs.into_iter().map(Ok).collect(),
-        Err(error) if items.len() == 1 => vec![Err(error)],
-        Err(_) => {
-            let mut answers = Vec::with_capacity(items.len());
-            for item in items {
-                let answer = flush.flush(&mut client, std::slice::from_ref(item)).await;
-                answers.push(answer.and_then(|outputs| {
-                    outputs.into_iter().next().ok_or_else(|| StoreError("the store answered nothing".to_owned()))
-                }));
-            }
-            answers
-        }
+        (true, true) => Ok((Vec::new(), Vec::new())),
     }
 }
 
@@ -285,69 +333,4 @@ impl SettleColumns {
         self.verdict_tags.push(tag);
         self.fell_back.push(fell_back);
     }
-}
-
-/// A write waiting for a batch.
-#[derive(Debug)]
-pub(super) enum Operation {
-    /// Store a callback (boxed: it is several times a settlement's size).
-    Record(Box<NewCallback>),
-    /// Store how its handler ended.
-    Settle(Settlement),
-}
-
-/// What a write gives back.
-#[derive(Debug)]
-pub(super) enum Answer {
-    /// As recorded.
-    Recorded(Recorded),
-    /// Whether the callback settled was found.
-    Settled(bool),
-}
-
-/// Writes records and settlements together: one statement each, in one
-/// transaction (and one WAL flush) when the batch holds both.
-#[derive(Debug)]
-pub(super) struct WriteBatch;
-
-impl Flush<Operation, Answer> for WriteBatch {
-    fn flush<'a>(&'a self, client: &'a mut Object, items: &'a [Operation]) -> FlushFuture<'a, Answer> {
-        Box::pin(async move {
-            let records: Vec<&NewCallback> = items
-                .iter()
-                .filter_map(|item| if let Operation::Record(callback) = item { Some(&**callback) } else { None })
-                .collect();
-            let settlements: Vec<&Settlement> = items
-                .iter()
-                .filter_map(|item| if let Operation::Settle(settlement) = item { Some(settlement) } else { None })
-                .collect();
-            // One statement is a transaction of its own; two share one.
-            let (recorded, settled) = match (records.is_empty(), settlements.is_empty()) {
-                (false, true) => (record(&*client, &records).await?, Vec::new()),
-                (true, false) => (Vec::new(), settle(&*client, &settlements).await?),
-                (false, false) => {
-                    let transaction = client.transaction().await.map_err(database)?;
-                    let recorded = record(&transaction, &records).await?;
-                    let settled = settle(&transaction, &settlements).await?;
-                    transaction.commit().await.map_err(database)?;
-                    (recorded, settled)
-                }
-                (true, true) => (Vec::new(), Vec::new()),
-            };
-            let (mut recorded, mut settled) = (recorded.into_iter(), settled.into_iter());
-            items
-                .iter()
-                .map(|item| match item {
-                    Operation::Record(_) => recorded.next().map(Answer::Recorded),
-                    Operation::Settle(_) => settled.next().map(Answer::Settled),
-                })
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| StoreError("a batch answered for fewer writes than it held".to_owned()))
-        })
-    }
-}
-
-/// The error of a settlement that found nothing.
-pub(super) fn not_stored(id: RecordId) -> StoreError {
-    StoreError(format!("no callback is stored as {id}"))
 }

@@ -18,17 +18,13 @@ mod schema;
 
 use std::sync::Arc;
 
-use self::batch::{Answer, Operation, Queue, Settlement, WriteBatch};
+use self::batch::{Queue, Settlement};
 use super::store::{
-    Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback, StoreError,
-    StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
+    Arrived, CallbackState, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantineBounds,
+    QuarantinedCallback, StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
 };
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
-
-/// Default bounds on quarantined bodies, as in the SQLite store.
-const DEFAULT_QUARANTINE_ROWS: i64 = 10_000;
-const DEFAULT_QUARANTINE_BYTES: i64 = 64 * 1024 * 1024;
 
 const COLUMNS: &str = "id, kind, route_path, dedupe_key, delivery, state, body, content_type, forwarded, peer, client, \
     received_at, last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, \
@@ -56,9 +52,8 @@ const COLUMNS: &str = "id, kind, route_path, dedupe_key, delivery, state, body, 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: Pool,
-    writes: Arc<Queue<Operation, Answer>>,
-    quarantine_rows: i64,
-    quarantine_bytes: i64,
+    writes: Arc<Queue>,
+    quarantine: QuarantineBounds,
 }
 
 /// How to reach the database; see [`PostgresStore::builder`].
@@ -140,14 +135,14 @@ impl PostgresStoreBuilder {
     /// the store on that runtime.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         if !is_plain_identifier(&self.schema) {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "the schema name {:?} is not a plain PostgreSQL identifier: use lower-case letters, digits and `_`, \
                  starting with a letter, at most 63 characters",
                 self.schema
             )));
         }
         let mut config: tokio_postgres::Config =
-            self.url.parse().map_err(|error| StoreError(format!("the PostgreSQL URL does not parse: {error}")))?;
+            self.url.parse().map_err(|error| StoreError::caused_by("the PostgreSQL URL does not parse", error))?;
         // Every statement names its tables unqualified: the schema is the
         // connection's search path.
         let search_path = format!("-c search_path={}", self.schema);
@@ -175,16 +170,15 @@ impl PostgresStoreBuilder {
             .create_timeout(Some(self.wait))
             .runtime(Runtime::Tokio1)
             .build()
-            .map_err(|error| StoreError(format!("the PostgreSQL pool: {error}")))?;
-        let mut client = pool.get().await.map_err(|error| StoreError(format!("no PostgreSQL connection: {error}")))?;
+            .map_err(|error| StoreError::caused_by("building the PostgreSQL pool", error))?;
+        let mut client = pool.get().await.map_err(|error| StoreError::caused_by("no PostgreSQL connection", error))?;
         schema::migrate(&mut client, &self.schema).await?;
         drop(client);
         // The writers run on this runtime: the store lives as long as it does.
         Ok(PostgresStore {
-            writes: Arc::new(Queue::start(&pool, writers(self.max_connections), WriteBatch)),
+            writes: Arc::new(Queue::start(&pool, writers(self.max_connections))),
             pool,
-            quarantine_rows: DEFAULT_QUARANTINE_ROWS,
-            quarantine_bytes: DEFAULT_QUARANTINE_BYTES,
+            quarantine: QuarantineBounds::default(),
         })
     }
 }
@@ -206,13 +200,12 @@ impl PostgresStore {
     /// Bounds quarantined bodies (defaults: 10,000 rows, 64 MiB); past
     /// either, the oldest quarantined bodies are deleted, with an error log.
     pub fn quarantine_bounds(mut self, rows: u64, bytes: u64) -> Self {
-        self.quarantine_rows = i64::try_from(rows.max(1)).unwrap_or(i64::MAX);
-        self.quarantine_bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.quarantine = QuarantineBounds::new(rows, bytes);
         self
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|error| StoreError(format!("no PostgreSQL connection: {error}")))
+        self.pool.get().await.map_err(|error| StoreError::caused_by("no PostgreSQL connection", error))
     }
 
     /// Runs one statement and returns its rows.
@@ -229,12 +222,7 @@ impl PostgresStore {
 
 impl InboxStore for PostgresStore {
     fn record(&self, callback: NewCallback) -> StoreFuture<'_, Recorded> {
-        Box::pin(async move {
-            match self.writes.submit(Operation::Record(Box::new(callback))).await? {
-                Answer::Recorded(recorded) => Ok(recorded),
-                Answer::Settled(_) => Err(StoreError("a record was answered as a settlement".to_owned())),
-            }
-        })
+        Box::pin(self.writes.record(callback))
     }
 
     fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId> {
@@ -250,9 +238,14 @@ impl InboxStore for PostgresStore {
                     &values,
                 )
                 .await?;
-            let id: i64 = rows.first().map(|row| row.get(0)).ok_or_else(|| StoreError("no id returned".to_owned()))?;
+            let id: i64 = rows
+                .first()
+                .map(|row| row.get(0))
+                .ok_or_else(|| StoreError::new("the quarantined body's id was not returned"))?;
             // Newest first, the running count and size decide; the newest
             // is always kept.
+            let max_rows = i64::try_from(self.quarantine.rows).unwrap_or(i64::MAX);
+            let max_bytes = i64::try_from(self.quarantine.bytes).unwrap_or(i64::MAX);
             let dropped = self
                 .query(
                     "DELETE FROM callbacks WHERE id IN (SELECT id FROM (SELECT id, \
@@ -260,15 +253,15 @@ impl InboxStore for PostgresStore {
                      SUM(LENGTH(body)) OVER (ORDER BY id DESC) AS bytes \
                      FROM callbacks WHERE state = 'quarantined') AS newest_first \
                      WHERE position > 1 AND (position > $1 OR bytes > $2)) RETURNING id",
-                    &[&self.quarantine_rows, &self.quarantine_bytes],
+                    &[&max_rows, &max_bytes],
                 )
                 .await?
                 .len();
             if dropped > 0 {
                 tracing::error!(
                     dropped,
-                    max_rows = self.quarantine_rows,
-                    max_bytes = self.quarantine_bytes,
+                    max_rows,
+                    max_bytes,
                     "quarantine full: dropped the oldest bodies that did not parse"
                 );
             }
@@ -277,13 +270,7 @@ impl InboxStore for PostgresStore {
     }
 
     fn settle(&self, id: RecordId, outcome: Outcome) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
-            match self.writes.submit(Operation::Settle(Settlement { id, outcome, at: SystemTime::now() })).await? {
-                Answer::Settled(true) => Ok(()),
-                Answer::Settled(false) => Err(batch::not_stored(id)),
-                Answer::Recorded(_) => Err(StoreError("a settlement was answered as a record".to_owned())),
-            }
-        })
+        Box::pin(self.writes.settle(Settlement { id, outcome, at: SystemTime::now() }))
     }
 
     fn claim_due(
@@ -441,11 +428,18 @@ fn pg_text(text: &str) -> String {
     text.replace('\0', "\u{fffd}")
 }
 
-/// The database's own message, with its detail when it gave one.
+/// A driver error as the store's: a statement the database refused keeps
+/// the database's own error (its message and code) as the source.
 fn database(error: tokio_postgres::Error) -> StoreError {
-    match error.as_db_error() {
-        Some(db) => StoreError(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
-        None => StoreError(format!("PostgreSQL: {error}")),
+    match error.as_db_error().map(|db| db.code().code().to_owned()) {
+        Some(code) => {
+            let context = format!("PostgreSQL refused the statement (SQLSTATE {code})");
+            match error.into_source() {
+                Some(db) => StoreError::caused_by(context, db),
+                None => StoreError::new(context),
+            }
+        }
+        None => StoreError::caused_by("PostgreSQL", error),
     }
 }
 
@@ -457,7 +451,7 @@ fn is_plain_identifier(name: &str) -> bool {
 }
 
 fn read_row(row: &Row) -> Result<StoredCallback, StoreError> {
-    let column = |error: tokio_postgres::Error| StoreError(format!("a stored callback does not read back: {error}"));
+    let column = |error: tokio_postgres::Error| StoreError::caused_by("a stored callback does not read back", error);
     let kind: String = row.try_get("kind").map_err(column)?;
     let state: String = row.try_get("state").map_err(column)?;
     let peer: Option<String> = row.try_get("peer").map_err(column)?;
@@ -467,7 +461,7 @@ fn read_row(row: &Row) -> Result<StoredCallback, StoreError> {
     let verdict_code: Option<String> = row.try_get("verdict_code").map_err(column)?;
     let arrived = Arrived {
         kind: CallbackKind::from_attribute_name(&kind)
-            .ok_or_else(|| StoreError(format!("a stored callback has an unknown kind {kind:?}")))?,
+            .ok_or_else(|| StoreError::new(format!("a stored callback has an unknown kind {kind:?}")))?,
         route_path: row.try_get("route_path").map_err(column)?,
         body: Bytes::from(row.try_get::<_, Vec<u8>>("body").map_err(column)?),
         content_type: row.try_get("content_type").map_err(column)?,
@@ -483,7 +477,7 @@ fn read_row(row: &Row) -> Result<StoredCallback, StoreError> {
         delivery: u32::try_from(row.try_get::<_, i32>("delivery").map_err(column)?).unwrap_or(0),
         secondary_ids: names.into_iter().zip(values).collect(),
         state: CallbackState::from_name(&state)
-            .ok_or_else(|| StoreError(format!("a stored callback has an unknown state {state:?}")))?,
+            .ok_or_else(|| StoreError::new(format!("a stored callback has an unknown state {state:?}")))?,
         last_seen_at: row.try_get("last_seen_at").map_err(column)?,
         seen_count: u32::try_from(row.try_get::<_, i32>("seen_count").map_err(column)?).unwrap_or(0),
         attempts: u32::try_from(row.try_get::<_, i32>("attempts").map_err(column)?).unwrap_or(0),

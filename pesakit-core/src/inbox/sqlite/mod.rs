@@ -20,16 +20,11 @@ use self::schema::migrate;
 use self::writer::{Counters, Job, Operation, write_loop};
 use super::delivery::{BodyDigest, conflict_reason, summary};
 use super::store::{
-    CallbackState, FELL_BACK_REASON, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantinedCallback,
-    StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
+    CallbackState, FELL_BACK_REASON, InboxStats, InboxStore, ListFilter, NewCallback, Outcome, QuarantineBounds,
+    QuarantinedCallback, StoreError, StoreFuture, StoredCallback, StoredVerdict, record_id, row_id,
 };
 use crate::kind::CallbackKind;
 use crate::record::{RecordId, Recorded};
-
-/// Default bounds on quarantined bodies, which strangers can post: past
-/// them the oldest go first.
-const DEFAULT_QUARANTINE_ROWS: u64 = 10_000;
-const DEFAULT_QUARANTINE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The ids of the callbacks carrying the Daraja id `?1`, as dedupe key or
 /// secondary id; each side an index lookup.
@@ -54,8 +49,7 @@ const CARRYING: &str =
 pub struct SqliteStore {
     jobs: mpsc::Sender<Box<dyn Job>>,
     counters: Arc<Counters>,
-    quarantine_rows: u64,
-    quarantine_bytes: u64,
+    quarantine: QuarantineBounds,
 }
 
 /// Who opens the file: the server that serves it, or a tool beside it.
@@ -88,7 +82,7 @@ impl SqliteStore {
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if !path.is_file() {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "{}: no inbox database there (the server creates it when it starts with this path)",
                 path.display()
             )));
@@ -97,11 +91,14 @@ impl SqliteStore {
     }
 
     fn open_with(path: &Path, opening: Opening) -> Result<Self, StoreError> {
-        let fail = |error: rusqlite::Error| StoreError(format!("{}: {error}", path.display()));
+        let fail = |error: rusqlite::Error| StoreError::caused_by(format!("opening {}", path.display()), error);
         let mut connection = Connection::open(path).map_err(fail)?;
         let journal: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(fail)?;
         if !journal.eq_ignore_ascii_case("wal") {
-            return Err(StoreError(format!("{}: the database would not use WAL (it uses {journal})", path.display())));
+            return Err(StoreError::new(format!(
+                "{}: the database would not use WAL (it uses {journal})",
+                path.display()
+            )));
         }
         // FULL: a commit is on the disk when it returns, even across a power cut.
         connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
@@ -130,20 +127,14 @@ impl SqliteStore {
                 }
                 None => write_loop(connection, &queue, &writer_counters),
             })
-            .map_err(|error| StoreError(format!("starting the inbox writer thread: {error}")))?;
-        Ok(Self {
-            jobs,
-            counters,
-            quarantine_rows: DEFAULT_QUARANTINE_ROWS,
-            quarantine_bytes: DEFAULT_QUARANTINE_BYTES,
-        })
+            .map_err(|error| StoreError::caused_by("starting the inbox writer thread", error))?;
+        Ok(Self { jobs, counters, quarantine: QuarantineBounds::default() })
     }
 
     /// Bounds quarantined bodies (defaults: 10,000 rows, 64 MiB); past
     /// either, the oldest quarantined bodies are deleted, with an error log.
     pub fn quarantine_bounds(mut self, rows: u64, bytes: u64) -> Self {
-        self.quarantine_rows = rows.max(1);
-        self.quarantine_bytes = bytes;
+        self.quarantine = QuarantineBounds::new(rows, bytes);
         self
     }
 
@@ -157,8 +148,8 @@ impl SqliteStore {
         let (reply, answer) = oneshot::channel();
         let sent = self.jobs.send(Box::new(Operation { operation: Some(operation), result: None, reply }));
         Box::pin(async move {
-            sent.map_err(|_| StoreError("the inbox writer thread has stopped".to_owned()))?;
-            answer.await.map_err(|_| StoreError("the inbox writer thread stopped before committing".to_owned()))?
+            sent.map_err(|_| StoreError::new("the inbox writer thread has stopped"))?;
+            answer.await.map_err(|_| StoreError::new("the inbox writer thread stopped before committing"))?
         })
     }
 }
@@ -169,7 +160,7 @@ impl InboxStore for SqliteStore {
     }
 
     fn quarantine(&self, callback: QuarantinedCallback) -> StoreFuture<'_, RecordId> {
-        let (rows, bytes) = (self.quarantine_rows, self.quarantine_bytes);
+        let (rows, bytes) = (self.quarantine.rows, self.quarantine.bytes);
         self.submit(move |connection| quarantine(connection, &callback, rows, bytes))
     }
 

@@ -25,7 +25,7 @@ pub(super) trait Job: Send {
     /// its failure undoes only its own writes.
     fn run(&mut self, connection: &Connection);
     /// Answers the caller once the transaction committed, or did not.
-    fn finish(self: Box<Self>, committed: Result<(), &str>);
+    fn finish(self: Box<Self>, committed: Result<(), &StoreError>);
 }
 
 pub(super) struct Operation<T, F> {
@@ -45,12 +45,12 @@ where
         }
     }
 
-    fn finish(self: Box<Self>, committed: Result<(), &str>) {
+    fn finish(self: Box<Self>, committed: Result<(), &StoreError>) {
         let answer = match (self.result, committed) {
             (Some(Ok(value)), Ok(())) => Ok(value),
-            (Some(Err(error)), _) => Err(StoreError(error.to_string())),
-            (_, Err(error)) => Err(StoreError(error.to_owned())),
-            (None, Ok(())) => Err(StoreError("the operation did not run".to_owned())),
+            (Some(Err(error)), _) => Err(StoreError::caused_by("SQLite refused the operation", error)),
+            (_, Err(error)) => Err(error.clone()),
+            (None, Ok(())) => Err(StoreError::new("the operation did not run")),
         };
         // The caller may have gone (its request was dropped): nothing to tell.
         let _ = self.reply.send(answer);
@@ -83,18 +83,18 @@ pub(super) fn write_loop(mut connection: Connection, queue: &mpsc::Receiver<Box<
                 for job in &mut batch {
                     job.run(&transaction);
                 }
-                transaction.commit().map_err(|error| error.to_string())
+                transaction.commit().map_err(|error| StoreError::caused_by("committing a transaction", error))
             }
-            Err(error) => Err(error.to_string()),
+            Err(error) => Err(StoreError::caused_by("starting a transaction", error)),
         };
         if let Err(error) = &committed {
-            tracing::error!(%error, operations = batch.len(), "the inbox could not commit");
+            tracing::error!(error = %format_args!("{error:#}"), operations = batch.len(), "the inbox could not commit");
         } else {
             counters.commits.fetch_add(1, Ordering::Relaxed);
             counters.operations.fetch_add(u64::try_from(batch.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
         }
         for job in batch {
-            job.finish(committed.as_ref().map(|_| ()).map_err(String::as_str));
+            job.finish(committed.as_ref().map(|_| ()));
         }
     }
 }
