@@ -33,9 +33,11 @@ mod loopback;
 mod unique_stk;
 
 use loopback::{measure, median};
-use unique_stk::{STK_SUCCESS, unique_stk_requests};
+use unique_stk::{IdMix, STK_SUCCESS, unique_stk_requests};
 
-const SERVERS: [&str; 2] = ["pesakit", "pesakit-inbox"];
+/// The non-durable server, then the inbox with each id mix.
+const SERVERS: [(&str, IdMix); 3] =
+    [("pesakit", IdMix::Daraja), ("pesakit-inbox", IdMix::Daraja), ("pesakit-inbox", IdMix::PerConnection)];
 const CONNECTIONS: [usize; 3] = [1, 64, 256];
 
 fn main() {
@@ -47,36 +49,47 @@ fn main() {
 
     let floor = sqlite_floor(measured);
     println!("SQLite floor on this disk: {floor:.0} commits/s (one row per fsync'd commit, one writer)\n");
-    for callers in [64, 256] {
-        let alone = store_alone(callers, measured);
-        println!(
-            "The store alone, {callers} callers (record, then settle done): {:.0} callbacks/s, {:.1} KiB written \
-             and {:.0} µs of CPU per callback, {:.1} operations per commit",
-            alone.per_second, alone.kib_written, alone.cpu_micros, alone.per_commit
-        );
+    println!("The store alone (record, then settle done), no HTTP:\n");
+    println!(
+        "| ids | callers | callbacks/s | KiB written per callback | µs of CPU per callback | operations per commit |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for mix in IdMix::ALL {
+        for callers in [64, 256] {
+            let alone = store_alone(callers, measured, mix);
+            println!(
+                "| {} | {callers} | {:.0} | {:.1} | {:.0} | {:.1} |",
+                mix.name(),
+                alone.per_second,
+                alone.kib_written,
+                alone.cpu_micros,
+                alone.per_commit
+            );
+        }
     }
     println!();
-    println!("| connections | server | callbacks/s | p50 ack | p99 ack | commits/s | callbacks per commit |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| connections | server | ids | callbacks/s | p50 ack | p99 ack | commits/s | callbacks per commit |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut summaries = Vec::new();
     for connections in CONNECTIONS {
         let mut reports: Vec<Vec<Measured>> = SERVERS.iter().map(|_| Vec::new()).collect();
         for round in 0..rounds {
             for offset in 0..SERVERS.len() {
                 let index = (usize::try_from(round).unwrap_or(0) + offset) % SERVERS.len();
-                let server = SERVERS[index];
-                let report = measure(server, connections, warm_up, measured, &unique_stk_requests());
+                let (server, mix) = SERVERS[index];
+                let report = measure(server, connections, warm_up, measured, &unique_stk_requests(mix));
                 let commits = (server == "pesakit-inbox").then(|| commits_in(&report));
                 std::fs::remove_dir_all(server_dir(report.port)).ok();
                 eprintln!(
-                    "{connections} connections, round {}: {server} {:.0} callbacks/s",
+                    "{connections} connections, round {}: {server} ({}) {:.0} callbacks/s",
                     round + 1,
+                    mix.name(),
                     report.requests_per_second
                 );
                 reports[index].push((report, commits));
             }
         }
-        for (server, results) in SERVERS.iter().zip(&reports) {
+        for ((server, mix), results) in SERVERS.iter().zip(&reports) {
             let median_of =
                 |value: fn(&loopback::Report) -> f64| median(results.iter().map(|(report, _)| value(report)).collect());
             let commits: Vec<(f64, f64)> = results.iter().filter_map(|(_, commits)| *commits).collect();
@@ -88,24 +101,29 @@ fn main() {
                 (format!("{per_second:.0}"), format!("{per_commit:.1}"))
             };
             println!(
-                "| {connections} | {server} | {:.0} | {:.0} µs | {:.0} µs | {per_second} | {per_commit} |",
+                "| {connections} | {server} | {} | {:.0} | {:.0} µs | {:.0} µs | {per_second} | {per_commit} |",
+                if *server == "pesakit" { "—" } else { mix.name() },
                 median_of(|report| report.requests_per_second),
                 median_of(|report| report.p50_micros),
                 median_of(|report| report.p99_micros),
             );
         }
-        let ratios: Vec<f64> = reports[0]
-            .iter()
-            .zip(&reports[1])
-            .map(|((plain, _), (inbox, _))| inbox.requests_per_second / plain.requests_per_second)
-            .collect();
-        let inbox_rate = median(reports[1].iter().map(|(report, _)| report.requests_per_second).collect());
-        summaries.push(format!(
-            "{connections} connections: inbox/plain throughput per round {} (median {:.3}); inbox/SQLite floor {:.2}",
-            ratios.iter().map(|ratio| format!("{ratio:.3}")).collect::<Vec<_>>().join(", "),
-            median(ratios.clone()),
-            inbox_rate / floor,
-        ));
+        for (index, (_, mix)) in SERVERS.iter().enumerate().skip(1) {
+            let ratios: Vec<f64> = reports[0]
+                .iter()
+                .zip(&reports[index])
+                .map(|((plain, _), (inbox, _))| inbox.requests_per_second / plain.requests_per_second)
+                .collect();
+            let inbox_rate = median(reports[index].iter().map(|(report, _)| report.requests_per_second).collect());
+            summaries.push(format!(
+                "{connections} connections, {}: inbox/plain throughput per round {} (median {:.3}); inbox/SQLite \
+                 floor {:.2}",
+                mix.name(),
+                ratios.iter().map(|ratio| format!("{ratio:.3}")).collect::<Vec<_>>().join(", "),
+                median(ratios.clone()),
+                inbox_rate / floor,
+            ));
+        }
     }
     println!();
     for summary in summaries {
@@ -193,7 +211,7 @@ struct StoreAlone {
 /// callback. What it costs per callback: bytes
 /// written (`wchar` of `/proc/self/io`: the write-ahead log and its
 /// checkpoints) and CPU time of this process, which does nothing else then.
-fn store_alone(callers: usize, duration: Duration) -> StoreAlone {
+fn store_alone(callers: usize, duration: Duration, mix: IdMix) -> StoreAlone {
     use std::sync::Arc;
 
     use pesakit::Payload;
@@ -203,7 +221,7 @@ fn store_alone(callers: usize, duration: Duration) -> StoreAlone {
     let dir = std::env::temp_dir().join(format!("pesakit-bench-store-{}-{callers}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let store = Arc::new(SqliteStore::open(dir.join("inbox.db")).expect("the store opens"));
-    let requests = unique_stk_requests();
+    let requests = unique_stk_requests(mix);
     let written = || {
         let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
         io.lines().find_map(|line| line.strip_prefix("wchar:")).and_then(|bytes| bytes.trim().parse::<f64>().ok())

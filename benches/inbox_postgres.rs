@@ -32,7 +32,7 @@ mod loopback;
 mod unique_stk;
 
 use loopback::{measure_instances, median};
-use unique_stk::{STK_SUCCESS, unique_stk_requests};
+use unique_stk::{IdMix, STK_SUCCESS, unique_stk_requests};
 
 const CONNECTIONS: [usize; 2] = [64, 256];
 /// The server allows 100 connections; the benchmark's own and psql's need a few.
@@ -101,7 +101,7 @@ fn main() {
                             connections,
                             warm_up,
                             measured,
-                            &unique_stk_requests(),
+                            &unique_stk_requests(IdMix::PerConnection),
                         );
                         std::fs::remove_dir_all(sqlite_dir(&schema)).ok();
                         Measurement {

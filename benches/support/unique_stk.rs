@@ -4,6 +4,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -16,18 +18,100 @@ pub const MERCHANT_REQUEST_ID: &str = "3b82-4048-94fd-4503f39b858f555160";
 pub const RECEIPT: &str = "SH98HPAEJ8";
 pub const ACK: &[u8] = br#"{"ResultCode":0,"ResultDesc":"Success"}"#;
 
+/// How the ids of the load's payments are shaped: which parts of each id
+/// index the inserts land in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdMix {
+    /// As Daraja shapes them: a `CheckoutRequestID` of `ws_CO_`, the East
+    /// Africa Time `DDMMYYYYHHMMSS` and sequence digits, receipts in time
+    /// order, and random `MerchantRequestID`s.
+    Daraja,
+    /// Every id a per-connection sequence: each index takes inserts at one
+    /// point per connection.
+    PerConnection,
+}
+
+impl IdMix {
+    pub const ALL: [Self; 2] = [Self::Daraja, Self::PerConnection];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Daraja => "Daraja-shaped ids",
+            Self::PerConnection => "per-connection sequences",
+        }
+    }
+}
+
 /// Each request a new STK payment: the fixture with a fresh
 /// `CheckoutRequestID`, `MerchantRequestID` and receipt, each the length of
-/// the one it replaces.
-pub fn unique_stk_requests() -> Requests {
+/// the one it replaces, shaped as `mix` says.
+pub fn unique_stk_requests(mix: IdMix) -> Requests {
     assert!(STK_SUCCESS.contains(MERCHANT_REQUEST_ID) && STK_SUCCESS.contains(RECEIPT), "the fixture's ids");
+    let sequence = Arc::new(AtomicU64::new(0));
     let body = move |client: usize, number: u64| {
-        let unique = format!("{:05}{:021}", client % 100_000, number);
+        let (checkout, merchant, receipt) = match mix {
+            IdMix::Daraja => {
+                let next = sequence.fetch_add(1, Ordering::Relaxed);
+                (
+                    format!("ws_CO_{}{next:012}", eat_now()),
+                    random_merchant_request_id(next),
+                    format!("TL{}", base36(next, 8)),
+                )
+            }
+            IdMix::PerConnection => (
+                format!("ws_CO_{:05}{number:021}", client % 100_000),
+                format!("{:0>33}", format!("{client}-{number}")),
+                format!("{:0>4}{:0>6}", client % 10_000, number % 1_000_000),
+            ),
+        };
         let body = STK_SUCCESS
-            .replacen(CHECKOUT_ID, &format!("ws_CO_{unique}"), 1)
-            .replacen(MERCHANT_REQUEST_ID, &format!("{:0>33}", format!("{client}-{number}")), 1)
-            .replacen(RECEIPT, &format!("{:0>4}{:0>6}", client % 10_000, number % 1_000_000), 1);
+            .replacen(CHECKOUT_ID, &checkout, 1)
+            .replacen(MERCHANT_REQUEST_ID, &merchant, 1)
+            .replacen(RECEIPT, &receipt, 1);
         Bytes::from(body)
     };
     Requests { path: "/payments/stk", body: Arc::new(body), ack: ACK }
+}
+
+/// The time now in East Africa Time (UTC+3), as `DDMMYYYYHHMMSS`.
+fn eat_now() -> String {
+    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs()) + 3 * 3600;
+    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let shifted = days + 719_468;
+    let era = shifted / 146_097;
+    let of_era = shifted % 146_097;
+    let year_of_era = (of_era - of_era / 1460 + of_era / 36_524 - of_era / 146_096) / 365;
+    let day_of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    let (hour, minute, second) = (of_day / 3600, of_day / 60 % 60, of_day % 60);
+    format!("{day:02}{month:02}{year:04}{hour:02}{minute:02}{second:02}")
+}
+
+/// A `MerchantRequestID` of Daraja's shape (`3b82-4048-94fd-4503f39b858f555160`)
+/// whose hex digits are random.
+fn random_merchant_request_id(seed: u64) -> String {
+    // SplitMix64: a different, evenly spread value per seed.
+    let mix = |mut value: u64| {
+        value = value.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        value ^ (value >> 31)
+    };
+    let (high, low) = (mix(seed), mix(seed ^ 0x5555_5555_5555_5555));
+    let hex = format!("{high:016x}{low:016x}");
+    format!("{}-{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12], &hex[12..30])
+}
+
+/// `value` in upper-case base 36, `width` digits, zero-padded.
+fn base36(mut value: u64, width: usize) -> String {
+    let mut digits = vec![b'0'; width];
+    for digit in digits.iter_mut().rev() {
+        *digit = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[usize::try_from(value % 36).unwrap_or(0)];
+        value /= 36;
+    }
+    String::from_utf8(digits).unwrap_or_default()
 }

@@ -2,6 +2,7 @@
 //! by one thread that commits concurrent operations together (group
 //! commit), so that durable throughput grows with concurrency.
 
+mod checkpoint;
 mod rows;
 mod schema;
 mod writer;
@@ -111,6 +112,14 @@ impl SqliteStore {
             // now was left by one that died, and is due at once.
             connection.execute("UPDATE callbacks SET due_at = 0 WHERE state = 'pending'", []).map_err(fail)?;
         }
+        // The server's writer leaves checkpoints to a thread of its own; a
+        // tool beside it checkpoints as SQLite does by default.
+        let (alive, writer_alive) = mpsc::channel::<()>();
+        if opening == Opening::Owner {
+            connection.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_FRAMES).map_err(fail)?;
+            checkpoint::start(path, writer_alive)
+                .map_err(|error| StoreError::caused_by("starting the inbox checkpointer thread", error))?;
+        }
         let (jobs, queue) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let writer_counters = Arc::clone(&counters);
@@ -121,11 +130,17 @@ impl SqliteStore {
         });
         std::thread::Builder::new()
             .name("pesakit-inbox-writer".to_owned())
-            .spawn(move || match opener_logs {
-                Some(dispatch) => {
-                    tracing::dispatcher::with_default(&dispatch, || write_loop(connection, &queue, &writer_counters));
+            .spawn(move || {
+                match opener_logs {
+                    Some(dispatch) => {
+                        tracing::dispatcher::with_default(&dispatch, || {
+                            write_loop(connection, &queue, &writer_counters);
+                        });
+                    }
+                    None => write_loop(connection, &queue, &writer_counters),
                 }
-                None => write_loop(connection, &queue, &writer_counters),
+                // The checkpointer ends with the writer.
+                drop(alive);
             })
             .map_err(|error| StoreError::caused_by("starting the inbox writer thread", error))?;
         Ok(Self { jobs, counters, quarantine: QuarantineBounds::default() })
