@@ -101,7 +101,9 @@ impl ServerProcess {
 fn stored(db: &Path) -> Vec<(String, bool)> {
     let connection = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("the store opens read-only");
-    let mut query = connection.prepare("SELECT dedupe_key, body, state = 'done' FROM callbacks").expect("a query");
+    let mut query = connection
+        .prepare("SELECT dedupe_key, body, state = 'done' FROM callbacks JOIN callback_bodies USING (id)")
+        .expect("a query");
     query
         .query_map([], |row| {
             let (key, body, done): (String, Vec<u8>, bool) = (row.get(0)?, row.get(1)?, row.get(2)?);

@@ -149,16 +149,30 @@ impl Place {
     /// dedupe key. `false` for a store in memory, which has no schema.
     pub fn back_to_first_schema(&self) -> bool {
         // PostgreSQL keeps each body's digest and summary; SQLite reads
-        // them from the bodies when it compares.
-        let digests: &[&str] = match self {
+        // them from the bodies when it compares, which it keeps in a table
+        // of their own since its third schema.
+        let (bodies, digests): (&[&str], &[&str]) = match self {
             Self::Memory(_) => return false,
-            Self::Sqlite(_) => &[],
-            Self::Postgres { .. } => &[
-                "ALTER TABLE {schema}callbacks DROP COLUMN body_digest",
-                "ALTER TABLE {schema}callbacks DROP COLUMN summary",
-            ],
+            Self::Sqlite(_) => (
+                &[
+                    "ALTER TABLE callbacks ADD COLUMN body BLOB NOT NULL DEFAULT x''",
+                    "UPDATE callbacks SET body = (SELECT body FROM callback_bodies \
+                     WHERE callback_bodies.id = callbacks.id)",
+                    "DROP TRIGGER callbacks_forget_body",
+                    "DROP TABLE callback_bodies",
+                    "DELETE FROM pesakit_schema WHERE version = 3",
+                ],
+                &[],
+            ),
+            Self::Postgres { .. } => (
+                &[],
+                &[
+                    "ALTER TABLE {schema}callbacks DROP COLUMN body_digest",
+                    "ALTER TABLE {schema}callbacks DROP COLUMN summary",
+                ],
+            ),
         };
-        let statements = ["DROP INDEX {schema}callbacks_deliveries"].iter().chain(digests).chain(&[
+        let statements = bodies.iter().chain(&["DROP INDEX {schema}callbacks_deliveries"]).chain(digests).chain(&[
             "ALTER TABLE {schema}callbacks DROP COLUMN delivery",
             "CREATE UNIQUE INDEX callbacks_dedupe_key_kind ON {schema}callbacks (dedupe_key, kind) \
              WHERE dedupe_key IS NOT NULL",

@@ -15,7 +15,7 @@ const EVERY: Duration = Duration::from_millis(100);
 
 /// Past this many frames in the log the writer checkpoints itself, should
 /// the checkpointer fall behind (about 80 MiB of 4 KiB pages).
-pub(super) const WRITER_BACKSTOP_FRAMES: i64 = 20_000;
+pub(super) const WRITER_BACKSTOP_FRAMES: i64 = 80_000;
 
 /// Starts the checkpointer of the database at `path`; it ends when
 /// `writer_alive` is disconnected (the writer thread ended).

@@ -287,8 +287,10 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
         return Ok(Recorded::New(record_id(id)));
     }
     let kind = callback.arrived.kind.attribute_name();
-    let mut stored = connection
-        .prepare_cached("SELECT id, delivery, body FROM callbacks WHERE dedupe_key = ?1 AND kind = ?2 ORDER BY id")?;
+    let mut stored = connection.prepare_cached(
+        "SELECT id, delivery, body FROM callbacks JOIN callback_bodies USING (id) WHERE dedupe_key = ?1 AND kind = ?2 \
+         ORDER BY id",
+    )?;
     let deliveries: Vec<(i64, i64, Vec<u8>)> = stored
         .query_map(params![callback.dedupe_key, kind], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<Result<_, _>>()?;
@@ -335,16 +337,15 @@ fn record(connection: &Connection, callback: &NewCallback) -> rusqlite::Result<R
 fn insert(connection: &Connection, callback: &NewCallback, number: i64) -> rusqlite::Result<Option<i64>> {
     let inserted = connection
         .prepare_cached(
-            "INSERT INTO callbacks (kind, route_path, dedupe_key, state, body, content_type, forwarded, peer, \
+            "INSERT INTO callbacks (kind, route_path, dedupe_key, state, content_type, forwarded, peer, \
              received_at, last_seen_at, due_at, is_final, secondary_ids, client, attempts, delivery) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, 1, ?13) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, 1, ?12) \
              ON CONFLICT (dedupe_key, kind, delivery) WHERE dedupe_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
             callback.arrived.kind.attribute_name(),
             callback.arrived.route_path,
             callback.dedupe_key,
-            &callback.arrived.body[..],
             callback.arrived.content_type,
             callback.arrived.forwarded,
             callback.arrived.peer.map(|peer| peer.to_string()),
@@ -359,12 +360,20 @@ fn insert(connection: &Connection, callback: &NewCallback, number: i64) -> rusql
         return Ok(None);
     }
     let id = connection.last_insert_rowid();
+    store_body(connection, id, &callback.arrived.body)?;
     let mut add_id =
         connection.prepare_cached("INSERT OR IGNORE INTO callback_ids (value, callback_id) VALUES (?1, ?2)")?;
     for (_, value) in &callback.secondary_ids {
         add_id.execute(params![value, id])?;
     }
     Ok(Some(id))
+}
+
+/// Stores the body of callback `id`, written once: a settlement rewrites
+/// the callback's small row, never its body.
+fn store_body(connection: &Connection, id: i64, body: &[u8]) -> rusqlite::Result<()> {
+    connection.prepare_cached("INSERT INTO callback_bodies (id, body) VALUES (?1, ?2)")?.execute(params![id, body])?;
+    Ok(())
 }
 
 /// The reconciliation marks a new callback `id` sets or clears: one whose
@@ -393,6 +402,14 @@ fn mark(connection: &Connection, callback: &NewCallback, id: i64) -> rusqlite::R
             }
         }
         None => {
+            // Most of the time nothing needs reconciling: one look at the
+            // index of marks spares a statement per id.
+            let marked = connection
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM callbacks WHERE reconcile_reason IS NOT NULL)")?
+                .query_row([], |row| row.get::<_, bool>(0))?;
+            if !marked {
+                return Ok(());
+            }
             // Driven by the callbacks that need reconciling (an index of
             // their own), which are few, and not by those carrying the id,
             // which an id shared by many callbacks would make many.
@@ -417,13 +434,12 @@ fn quarantine(
 ) -> rusqlite::Result<RecordId> {
     connection
         .prepare_cached(
-            "INSERT INTO callbacks (kind, route_path, state, body, content_type, forwarded, peer, received_at, \
-             last_seen_at, last_error, is_final, client) VALUES (?1, ?2, 'quarantined', ?3, ?4, ?5, ?6, ?7, ?7, ?8, 0, ?9)",
+            "INSERT INTO callbacks (kind, route_path, state, content_type, forwarded, peer, received_at, \
+             last_seen_at, last_error, is_final, client) VALUES (?1, ?2, 'quarantined', ?3, ?4, ?5, ?6, ?6, ?7, 0, ?8)",
         )?
         .execute(params![
             callback.arrived.kind.attribute_name(),
             callback.arrived.route_path,
-            &callback.arrived.body[..],
             callback.arrived.content_type,
             callback.arrived.forwarded,
             callback.arrived.peer.map(|peer| peer.to_string()),
@@ -432,10 +448,12 @@ fn quarantine(
             callback.arrived.client.map(|client| client.to_string()),
         ])?;
     let id = connection.last_insert_rowid();
+    store_body(connection, id, &callback.arrived.body)?;
     let mut dropped = 0_u64;
     loop {
         let (rows, bytes): (i64, i64) = connection.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM callbacks WHERE state = 'quarantined'",
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM callbacks JOIN callback_bodies USING (id) \
+             WHERE state = 'quarantined'",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;

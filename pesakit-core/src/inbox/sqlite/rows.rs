@@ -11,7 +11,8 @@ use crate::inbox::store::{Arrived, CallbackState, StoredCallback, StoredVerdict,
 use crate::kind::CallbackKind;
 
 /// The columns a [`StoredCallback`] is read from.
-pub(super) const COLUMNS: &str = "id, kind, route_path, dedupe_key, delivery, state, body, content_type, forwarded, \
+pub(super) const COLUMNS: &str = "id, kind, route_path, dedupe_key, delivery, state, \
+    (SELECT body FROM callback_bodies WHERE callback_bodies.id = callbacks.id) AS body, content_type, forwarded, \
     peer, received_at, last_seen_at, seen_count, attempts, due_at, last_error, verdict_code, verdict_tag, \
     reconcile_reason, settled_at, secondary_ids, client";
 

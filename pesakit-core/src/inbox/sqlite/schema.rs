@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Schema migrations, applied in order once each; the version is stored in
 /// the database.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     FIRST_SCHEMA,
     // Conflicting deliveries: a callback may hold several bodies under one
     // kind and dedupe key, one row each, numbered. Bodies are compared only
@@ -15,6 +15,15 @@ const MIGRATIONS: [&str; 2] = [
         DROP INDEX callbacks_dedupe_key_kind;
         CREATE UNIQUE INDEX callbacks_deliveries ON callbacks (dedupe_key, kind, delivery)
             WHERE dedupe_key IS NOT NULL;
+    ",
+    // Bodies are written once, in a table of their own: settling a callback
+    // rewrites its small row, never the pages of its body.
+    r"
+        CREATE TABLE callback_bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
+        INSERT INTO callback_bodies (id, body) SELECT id, body FROM callbacks;
+        ALTER TABLE callbacks DROP COLUMN body;
+        CREATE TRIGGER callbacks_forget_body AFTER DELETE ON callbacks
+            BEGIN DELETE FROM callback_bodies WHERE id = old.id; END;
     ",
 ];
 
