@@ -2,7 +2,6 @@
 //! by one thread that commits concurrent operations together (group
 //! commit), so that durable throughput grows with concurrency.
 
-mod checkpoint;
 mod rows;
 mod schema;
 mod writer;
@@ -112,16 +111,15 @@ impl SqliteStore {
             // now was left by one that died, and is due at once.
             connection.execute("UPDATE callbacks SET due_at = 0 WHERE state = 'pending'", []).map_err(fail)?;
         }
-        // The server's writer leaves checkpoints to a thread of its own; a
-        // tool beside it checkpoints as SQLite does by default.
-        let (alive, writer_alive) = mpsc::channel::<()>();
+        let counters = Arc::new(Counters::default());
         if opening == Opening::Owner {
-            connection.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_FRAMES).map_err(fail)?;
-            checkpoint::start(path, writer_alive)
-                .map_err(|error| StoreError::caused_by("starting the inbox checkpointer thread", error))?;
+            // The server's writer checkpoints after 20,000 log frames (about
+            // 80 MiB of 4 KiB pages) rather than SQLite's 1,000: pages written
+            // by many batches are copied into the database once, and batches
+            // wait for a checkpoint a twentieth as often (BENCHMARKS.md).
+            connection.pragma_update(None, "wal_autocheckpoint", 20_000).map_err(fail)?;
         }
         let (jobs, queue) = mpsc::channel();
-        let counters = Arc::new(Counters::default());
         let writer_counters = Arc::clone(&counters);
         // The writer logs where its opener's logs go, scoped subscribers
         // too; with none yet, to the global one whenever it is set.
@@ -130,17 +128,11 @@ impl SqliteStore {
         });
         std::thread::Builder::new()
             .name("pesakit-inbox-writer".to_owned())
-            .spawn(move || {
-                match opener_logs {
-                    Some(dispatch) => {
-                        tracing::dispatcher::with_default(&dispatch, || {
-                            write_loop(connection, &queue, &writer_counters);
-                        });
-                    }
-                    None => write_loop(connection, &queue, &writer_counters),
+            .spawn(move || match opener_logs {
+                Some(dispatch) => {
+                    tracing::dispatcher::with_default(&dispatch, || write_loop(connection, &queue, &writer_counters));
                 }
-                // The checkpointer ends with the writer.
-                drop(alive);
+                None => write_loop(connection, &queue, &writer_counters),
             })
             .map_err(|error| StoreError::caused_by("starting the inbox writer thread", error))?;
         Ok(Self { jobs, counters, quarantine: QuarantineBounds::default() })
