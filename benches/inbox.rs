@@ -10,7 +10,9 @@
 //!
 //! Every request carries a new `CheckoutRequestID`, so each one is a new
 //! callback the inbox must store before it answers (a repeated body would
-//! only be counted as a duplicate). Reported per connection count, as
+//! only be counted as a duplicate). The ids come in two mixes, each run:
+//! shaped as Daraja's (time-ordered checkout ids and receipts, random
+//! merchant request ids) and per-connection sequences. Reported per connection count, as
 //! medians over the rounds: durable callbacks per second, p50 and p99 of the
 //! time to the acknowledgement, commits per second (each one fsync of the
 //! write-ahead log) and callbacks per commit (group commit at work). First,
