@@ -214,7 +214,7 @@ struct StoreAlone {
 
 /// A new callback of the load, as the pipeline hands it to the store: the
 /// body parsed for its ids.
-fn new_callback(body: bytes::Bytes) -> pesakit::inbox::NewCallback {
+fn new_callback(route_path: &str, body: bytes::Bytes) -> pesakit::inbox::NewCallback {
     use pesakit::Payload;
     use pesakit::inbox::{Arrived, NewCallback};
 
@@ -223,7 +223,7 @@ fn new_callback(body: bytes::Bytes) -> pesakit::inbox::NewCallback {
     NewCallback::new(
         Arrived {
             kind: pesakit::CallbackKind::StkCallback,
-            route_path: "/payments/stk".to_owned(),
+            route_path: route_path.to_owned(),
             body: body.clone(),
             content_type: Some("application/json".to_owned()),
             forwarded: None,
@@ -270,7 +270,7 @@ fn store_alone(callers: usize, duration: Duration, mix: IdMix) -> StoreAlone {
                 tokio::spawn(async move {
                     let mut number = 0_u64;
                     while started.elapsed() < duration {
-                        let callback = new_callback(body(caller, number));
+                        let callback = new_callback(requests.path, body(caller, number));
                         let Ok(Recorded::New(id)) = store.record(callback).await else { panic!("a new callback") };
                         store.settle(id, Outcome::Done).await.expect("settled");
                         number += 1;
@@ -294,7 +294,7 @@ fn store_alone(callers: usize, duration: Duration, mix: IdMix) -> StoreAlone {
     let making = {
         let (requests, before) = (unique_stk_requests(mix), cpu());
         for number in 0..callbacks {
-            std::hint::black_box(new_callback((requests.body)(0, number)));
+            std::hint::black_box(new_callback(requests.path, (requests.body)(0, number)));
         }
         (cpu() - before).as_secs_f64() * 1e6 / count
     };

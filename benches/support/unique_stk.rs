@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -73,22 +72,19 @@ pub fn unique_stk_requests(mix: IdMix) -> Requests {
     Requests { path: "/payments/stk", body: Arc::new(body), ack: ACK }
 }
 
-/// The time now in East Africa Time (UTC+3), as `DDMMYYYYHHMMSS`.
+/// The time now in East Africa Time, as `DDMMYYYYHHMMSS`.
 fn eat_now() -> String {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs()) + 3 * 3600;
-    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let of_era = shifted % 146_097;
-    let year_of_era = (of_era - of_era / 1460 + of_era / 36_524 - of_era / 146_096) / 365;
-    let day_of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    let (hour, minute, second) = (of_day / 3600, of_day / 60 % 60, of_day % 60);
-    format!("{day:02}{month:02}{year:04}{hour:02}{minute:02}{second:02}")
+    let local = pesakit::DarajaTime::now().local();
+    let (date, clock) = (local.date(), local.time());
+    format!(
+        "{:02}{:02}{:04}{:02}{:02}{:02}",
+        date.day(),
+        u8::from(date.month()),
+        date.year(),
+        clock.hour(),
+        clock.minute(),
+        clock.second()
+    )
 }
 
 /// A `MerchantRequestID` of Daraja's shape (`3b82-4048-94fd-4503f39b858f555160`)

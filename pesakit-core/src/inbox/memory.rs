@@ -308,7 +308,8 @@ impl Memory {
             next_attempt_at: Some(callback.lease_until),
             last_error: None,
             verdict: None,
-            // Set by `mark` from the reason kept below.
+            // Marked while its outcome is unknown; `mark` clears it when a
+            // final callback sharing an id is stored already.
             needs_reconciliation: callback.outcome_unknown,
             settled_at: None,
         };
